@@ -1,0 +1,131 @@
+// Package pareto holds the domain types shared by every part of pareto:
+// questions, generation requests and completions, and the compute a call
+// spends. Packages below it (backend, strategy, run, store, ...) speak these
+// types; none of them depends on another's internals.
+package pareto
+
+import (
+	"context"
+	"time"
+)
+
+// Answer formats understood by the grader.
+const (
+	FormatGSM8K  = "gsm8k"  // reference is a worked solution ending in "#### n"
+	FormatMath   = "math"   // reference is a bare LaTeX answer
+	FormatNumber = "number" // reference is a bare number
+	FormatText   = "text"   // reference is compared as normalised text
+)
+
+// Question is one benchmark item.
+type Question struct {
+	ID        string `json:"id"`        // stable within its dataset (row number or id field)
+	Dataset   string `json:"dataset"`   // dataset name, e.g. "gsm8k"
+	Text      string `json:"question"`  // the problem statement
+	Reference string `json:"reference"` // gold answer as stored (full GSM8K solution or bare answer)
+	Format    string `json:"format"`    // one of the Format constants
+	Level     int    `json:"level,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+}
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Params are the sampling knobs of one generation request.
+type Params struct {
+	N           int      `json:"n,omitempty"` // completions wanted; 0 means 1
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+	Temperature float64  `json:"temperature"`
+	TopP        float64  `json:"top_p,omitempty"` // 0 means the server default
+	Seed        *int64   `json:"seed,omitempty"`
+	Stop        []string `json:"stop,omitempty"`
+	// Logprobs asks for the log-probability of each chosen token and of the
+	// TopLogprobs most likely alternatives, where the backend supports it.
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
+}
+
+// Request is one generation call: a raw prompt (completions API) or a list of
+// messages (chat API), never both.
+type Request struct {
+	Prompt   string    `json:"prompt,omitempty"`
+	Messages []Message `json:"messages,omitempty"`
+	Params
+}
+
+// TokenLogprob is the log-probability of one generated token and, when asked,
+// of its most likely alternatives.
+type TokenLogprob struct {
+	Token   string             `json:"token"`
+	Logprob float64            `json:"logprob"`
+	Top     map[string]float64 `json:"top,omitempty"`
+}
+
+// Completion is one generated continuation.
+type Completion struct {
+	Text         string         `json:"text"`
+	FinishReason string         `json:"finish_reason,omitempty"`
+	Logprobs     []TokenLogprob `json:"logprobs,omitempty"`
+	// Usage is this completion's share of the call's usage. When a backend
+	// returns several completions for one prompt, the prompt tokens are
+	// charged to the first completion only, so sums stay exact.
+	Usage Usage `json:"usage"`
+}
+
+// Usage is the compute one call (or an aggregate of calls) spent.
+type Usage struct {
+	Calls            int `json:"calls"`
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	// HiddenTokens are generated but not shown (reasoning or thought tokens).
+	HiddenTokens int `json:"hidden_tokens"`
+	// CachedTokens are prompt tokens the backend served from a prefix cache;
+	// they are part of PromptTokens but cost no prefill compute.
+	CachedTokens int `json:"cached_tokens"`
+	// Unreported counts calls whose server returned no token usage; their
+	// token figures are zero rather than guessed.
+	Unreported int `json:"unreported,omitempty"`
+	// PrefillFLOPs and DecodeFLOPs are filled by the compute accounting.
+	PrefillFLOPs float64 `json:"prefill_flops"`
+	DecodeFLOPs  float64 `json:"decode_flops"`
+	CostUSD      float64 `json:"cost_usd"`
+	// Latency is wall time from request to last byte; TTFT to first token.
+	Latency time.Duration `json:"latency_ns"`
+	TTFT    time.Duration `json:"ttft_ns,omitempty"`
+}
+
+// FLOPs is the total forward compute.
+func (u Usage) FLOPs() float64 { return u.PrefillFLOPs + u.DecodeFLOPs }
+
+// Add accumulates v into u. Latencies add up: for calls made concurrently the
+// caller measures wall time itself.
+func (u *Usage) Add(v Usage) {
+	u.Calls += v.Calls
+	u.PromptTokens += v.PromptTokens
+	u.CompletionTokens += v.CompletionTokens
+	u.HiddenTokens += v.HiddenTokens
+	u.CachedTokens += v.CachedTokens
+	u.Unreported += v.Unreported
+	u.PrefillFLOPs += v.PrefillFLOPs
+	u.DecodeFLOPs += v.DecodeFLOPs
+	u.CostUSD += v.CostUSD
+	u.Latency += v.Latency
+	u.TTFT += v.TTFT
+}
+
+// Generator produces completions. It is the one method every backend
+// (OpenAI-compatible server, embedded engine, cache) implements. It returns
+// exactly max(N,1) completions or an error.
+type Generator interface {
+	Generate(ctx context.Context, req Request) ([]Completion, error)
+}
+
+// Scorer rates a candidate solution to a question, step by step. Scores are
+// probabilities in [0,1] that each step (and so the solution so far) is
+// correct. Used by best-of-n, weighted voting and tree search.
+type Scorer interface {
+	Score(ctx context.Context, question string, steps []string) (stepScores []float64, usage Usage, err error)
+}
