@@ -1,0 +1,393 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/packages/respjson"
+
+	"github.com/pareto-llm/pareto"
+)
+
+// Sentinels the capture middleware returns so call can classify the answer
+// from what it saw on the wire.
+var (
+	errStatus  = errors.New("non-2xx status")
+	errNotJSON = errors.New("body is not JSON")
+)
+
+// exchange records one HTTP attempt as seen on the wire. Status codes,
+// headers and bodies are judged here rather than by the client library so
+// that non-JSON error pages and truncated bodies are classified exactly.
+type exchange struct {
+	status  int
+	header  http.Header
+	body    []byte
+	latency time.Duration
+}
+
+// answered reports whether the server sent a complete response.
+func (x *exchange) answered() bool { return x.status != 0 }
+
+// capture is an openai-go middleware that reads the whole body itself.
+func (x *exchange) capture(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+	start := time.Now()
+	res, err := next(req)
+	if err != nil {
+		return nil, &transportError{err: err}
+	}
+	body, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	x.latency = time.Since(start)
+	if err != nil {
+		return nil, &transportError{err: fmt.Errorf("reading response body: %w", err)}
+	}
+	x.status, x.header, x.body = res.StatusCode, res.Header, body
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, errStatus
+	}
+	if !json.Valid(body) {
+		return nil, errNotJSON
+	}
+	// Some servers label JSON as text/plain; the library would refuse it.
+	res.Header.Set("Content-Type", "application/json")
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	res.ContentLength = int64(len(body))
+	return res, nil
+}
+
+// choice is one decoded choice of a response.
+type choice struct {
+	index     int64
+	text      string
+	finish    string
+	logprobs  []pareto.TokenLogprob
+	tokens    int  // completion tokens of this choice, when the server says
+	hasTokens bool // whether tokens was reported
+}
+
+// answer is one decoded response, independent of the API flavour.
+type answer struct {
+	choices  []choice
+	reported bool // usage present
+	prompt   int
+	complete int
+	hidden   int
+	cached   int
+}
+
+// call makes one HTTP attempt on r asking for n choices.
+func (r *replica) call(ctx context.Context, cfg Config, chat bool, req pareto.Request, n int, seed *int64) ([]pareto.Completion, error) {
+	actx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	var x exchange
+	mw := option.WithMiddleware(x.capture)
+	wantTop := req.Logprobs && req.TopLogprobs > 0
+	var ans *answer
+	var err error
+	if chat {
+		p, perr := chatParams(cfg.Model, req, n, seed)
+		if perr != nil {
+			return nil, fmt.Errorf("backend %s: model %q: %w", r.url, cfg.Model, perr)
+		}
+		var resp *oai.ChatCompletion
+		if resp, err = r.chat.Completions.New(actx, p, mw); err == nil {
+			ans, err = fromChat(resp, wantTop)
+		}
+	} else {
+		var resp *oai.Completion
+		if resp, err = r.completions.New(actx, completionParams(cfg.Model, req, n, seed), mw); err == nil {
+			ans, err = fromCompletion(resp, wantTop)
+		}
+	}
+	if err != nil {
+		return nil, r.classify(ctx, actx, cfg, &x, err)
+	}
+	return ans.completions(n, x.latency), nil
+}
+
+// classify turns an attempt's failure into a StatusError, a malformed
+// response error, a transportError (retryable) or the context's error.
+func (r *replica) classify(ctx, actx context.Context, cfg Config, x *exchange, err error) error {
+	where := fmt.Sprintf("backend %s: model %q", r.url, cfg.Model)
+	var te *transportError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", where, ctx.Err())
+	case errors.Is(err, errStatus):
+		return &StatusError{
+			URL: r.url, Model: cfg.Model, StatusCode: x.status,
+			Message:    serverMessage(x.body),
+			RetryAfter: retryAfter(x.header, time.Now()),
+		}
+	case errors.Is(err, errNotJSON):
+		return fmt.Errorf("backend %s returned %w: not JSON: %q", r.url, ErrMalformed, snippet(x.body))
+	case errors.Is(err, ErrMalformed):
+		return fmt.Errorf("backend %s returned %w", r.url, err)
+	case actx.Err() != nil:
+		return fmt.Errorf("%s: %w", where, &transportError{err: fmt.Errorf("attempt timed out after %v", cfg.Timeout), timeout: true})
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: %w", where, te)
+	case x.answered():
+		// A 2xx JSON body the library could not decode.
+		return fmt.Errorf("backend %s returned %w: %v", r.url, ErrMalformed, err)
+	default:
+		return fmt.Errorf("%s: %w", where, err)
+	}
+}
+
+// completionParams builds a /completions request.
+func completionParams(model string, req pareto.Request, n int, seed *int64) oai.CompletionNewParams {
+	p := oai.CompletionNewParams{
+		Model:       oai.CompletionNewParamsModel(model),
+		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: param.NewOpt(req.Prompt)},
+		Temperature: param.NewOpt(req.Temperature),
+	}
+	if n > 1 {
+		p.N = param.NewOpt(int64(n))
+	}
+	if req.MaxTokens > 0 {
+		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if req.TopP > 0 {
+		p.TopP = param.NewOpt(req.TopP)
+	}
+	if seed != nil {
+		p.Seed = param.NewOpt(*seed)
+	}
+	if len(req.Stop) > 0 {
+		p.Stop = oai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
+	}
+	if req.Logprobs {
+		p.Logprobs = param.NewOpt(int64(max(req.TopLogprobs, 1)))
+	}
+	return p
+}
+
+// chatParams builds a /chat/completions request; a bare Prompt becomes one
+// user message.
+func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatCompletionNewParams, error) {
+	p := oai.ChatCompletionNewParams{
+		Model:       model,
+		Temperature: param.NewOpt(req.Temperature),
+	}
+	if len(req.Messages) == 0 {
+		p.Messages = []oai.ChatCompletionMessageParamUnion{oai.UserMessage(req.Prompt)}
+	}
+	for i, m := range req.Messages {
+		switch m.Role {
+		case "system":
+			p.Messages = append(p.Messages, oai.SystemMessage(m.Content))
+		case "developer":
+			p.Messages = append(p.Messages, oai.DeveloperMessage(m.Content))
+		case "user":
+			p.Messages = append(p.Messages, oai.UserMessage(m.Content))
+		case "assistant":
+			p.Messages = append(p.Messages, oai.AssistantMessage(m.Content))
+		default:
+			return p, fmt.Errorf("Messages[%d].Role %q: want system, developer, user or assistant", i, m.Role)
+		}
+	}
+	if n > 1 {
+		p.N = param.NewOpt(int64(n))
+	}
+	if req.MaxTokens > 0 {
+		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if req.TopP > 0 {
+		p.TopP = param.NewOpt(req.TopP)
+	}
+	if seed != nil {
+		p.Seed = param.NewOpt(*seed)
+	}
+	if len(req.Stop) > 0 {
+		p.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
+	}
+	if req.Logprobs {
+		p.Logprobs = param.NewOpt(true)
+		if req.TopLogprobs > 0 {
+			p.TopLogprobs = param.NewOpt(int64(req.TopLogprobs))
+		}
+	}
+	return p, nil
+}
+
+// fromCompletion decodes a /completions response.
+func fromCompletion(resp *oai.Completion, wantTop bool) (*answer, error) {
+	if resp == nil || len(resp.Choices) == 0 {
+		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, snippet([]byte(rawOf(resp))))
+	}
+	a := usageOf(resp.JSON.Usage, resp.Usage)
+	for _, c := range resp.Choices {
+		ch := choice{index: c.Index, text: c.Text, finish: string(c.FinishReason)}
+		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
+		lp := c.Logprobs
+		for i, tok := range lp.Tokens {
+			t := pareto.TokenLogprob{Token: tok}
+			if i < len(lp.TokenLogprobs) {
+				t.Logprob = lp.TokenLogprobs[i]
+			}
+			if wantTop && i < len(lp.TopLogprobs) && len(lp.TopLogprobs[i]) > 0 {
+				t.Top = make(map[string]float64, len(lp.TopLogprobs[i]))
+				for k, v := range lp.TopLogprobs[i] {
+					t.Top[k] = v
+				}
+			}
+			ch.logprobs = append(ch.logprobs, t)
+		}
+		a.choices = append(a.choices, ch)
+	}
+	return a, nil
+}
+
+// fromChat decodes a /chat/completions response.
+func fromChat(resp *oai.ChatCompletion, wantTop bool) (*answer, error) {
+	if resp == nil || len(resp.Choices) == 0 {
+		raw := ""
+		if resp != nil {
+			raw = resp.RawJSON()
+		}
+		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, snippet([]byte(raw)))
+	}
+	a := usageOf(resp.JSON.Usage, resp.Usage)
+	for _, c := range resp.Choices {
+		ch := choice{index: c.Index, text: c.Message.Content, finish: c.FinishReason}
+		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
+		for _, tl := range c.Logprobs.Content {
+			t := pareto.TokenLogprob{Token: tl.Token, Logprob: tl.Logprob}
+			if wantTop && len(tl.TopLogprobs) > 0 {
+				t.Top = make(map[string]float64, len(tl.TopLogprobs))
+				for _, alt := range tl.TopLogprobs {
+					t.Top[alt.Token] = alt.Logprob
+				}
+			}
+			ch.logprobs = append(ch.logprobs, t)
+		}
+		a.choices = append(a.choices, ch)
+	}
+	return a, nil
+}
+
+func rawOf(resp *oai.Completion) string {
+	if resp == nil {
+		return ""
+	}
+	return resp.RawJSON()
+}
+
+// usageOf reads the usage block; absent or null usage stays unreported.
+func usageOf(field respjson.Field, u oai.CompletionUsage) *answer {
+	a := &answer{}
+	if !field.Valid() || (!u.JSON.PromptTokens.Valid() && !u.JSON.CompletionTokens.Valid()) {
+		return a
+	}
+	a.reported = true
+	a.prompt = int(u.PromptTokens)
+	a.complete = int(u.CompletionTokens)
+	a.hidden = int(u.CompletionTokensDetails.ReasoningTokens)
+	a.cached = int(u.PromptTokensDetails.CachedTokens)
+	return a
+}
+
+// choiceTokens reads a per-choice completion token count, which some
+// servers attach to each choice as "usage": {"completion_tokens": k} or as
+// "completion_tokens": k.
+func choiceTokens(extra map[string]respjson.Field) (int, bool) {
+	// Unknown keys decode as "invalid" fields, so test Raw, not Valid.
+	if f, ok := extra["usage"]; ok && f.Raw() != "" && f.Raw() != "null" {
+		var u struct {
+			CompletionTokens *int `json:"completion_tokens"`
+		}
+		if json.Unmarshal([]byte(f.Raw()), &u) == nil && u.CompletionTokens != nil && *u.CompletionTokens >= 0 {
+			return *u.CompletionTokens, true
+		}
+	}
+	if f, ok := extra["completion_tokens"]; ok && f.Raw() != "" && f.Raw() != "null" {
+		var k int
+		if json.Unmarshal([]byte(f.Raw()), &k) == nil && k >= 0 {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// completions turns the answer into at most n completions carrying the
+// call's usage: prompt and cached tokens, the call and its latency go to the
+// first completion; completion and hidden tokens are per choice when the
+// server says, otherwise split evenly with the remainder to the first.
+// Choices beyond n (a server returning too many) are dropped but their
+// tokens are charged to the first completion so sums stay exact.
+func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
+	cs := a.choices
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].index < cs[j].index })
+	k := len(cs)
+	out := make([]pareto.Completion, k)
+	perChoice := true
+	for _, c := range cs {
+		perChoice = perChoice && c.hasTokens
+	}
+	comp, hid := split(a.complete, k), split(a.hidden, k)
+	for i, c := range cs {
+		out[i] = pareto.Completion{Text: c.text, FinishReason: c.finish, Logprobs: c.logprobs}
+		if !a.reported {
+			continue
+		}
+		out[i].Usage.CompletionTokens = comp[i]
+		if perChoice {
+			out[i].Usage.CompletionTokens = c.tokens
+		}
+		out[i].Usage.HiddenTokens = hid[i]
+	}
+	first := &out[0].Usage
+	first.Calls = 1
+	first.Latency = latency
+	if !a.reported {
+		first.Unreported = 1 // counts calls, like Calls
+	}
+	if a.reported {
+		first.PromptTokens = a.prompt
+		first.CachedTokens = a.cached
+	}
+	if k > n {
+		for _, c := range out[n:] {
+			first.CompletionTokens += c.Usage.CompletionTokens
+			first.HiddenTokens += c.Usage.HiddenTokens
+		}
+		out = out[:n]
+	}
+	return out
+}
+
+// split divides total into k shares summing to total, the remainder going
+// to the first share.
+func split(total, k int) []int {
+	s := make([]int, k)
+	if k == 0 {
+		return s
+	}
+	for i := range s {
+		s[i] = total / k
+	}
+	s[0] += total % k
+	return s
+}
+
+// snippet shortens a body for an error message.
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}

@@ -1,0 +1,719 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pareto-llm/pareto"
+)
+
+// quick returns a Config with test-sized backoff for the given URLs.
+func quick(urls ...string) Config {
+	return Config{URLs: urls, Model: "m", BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}
+}
+
+func mustNew(t *testing.T, cfg Config) *Backend {
+	t.Helper()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return b
+}
+
+func seed(s int64) *int64 { return &s }
+
+func sumUsage(cs []pareto.Completion) pareto.Usage {
+	var u pareto.Usage
+	for _, c := range cs {
+		u.Add(c.Usage)
+	}
+	return u
+}
+
+func TestCompletionRequestAndUsage(t *testing.T) {
+	f := newFake(t, &fake{})
+	cfg := quick(f.url())
+	cfg.APIKey = "sk-test"
+	b := mustNew(t, cfg)
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "2+2=", Params: pareto.Params{
+		MaxTokens: 16, Temperature: 0, TopP: 0.9, Seed: seed(7), Stop: []string{"\n\n"},
+	}})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %d completions, want 1", len(got))
+	}
+	reqs := f.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("server saw %d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.path != "/v1/completions" {
+		t.Errorf("path = %q, want /v1/completions", r.path)
+	}
+	if r.auth != "Bearer sk-test" {
+		t.Errorf("Authorization = %q", r.auth)
+	}
+	want := map[string]any{"model": "m", "prompt": "2+2=", "max_tokens": 16.0, "temperature": 0.0, "top_p": 0.9, "seed": 7.0}
+	for k, v := range want {
+		if r.body[k] != v {
+			t.Errorf("body[%q] = %v, want %v", k, r.body[k], v)
+		}
+	}
+	if stop, _ := r.body["stop"].([]any); len(stop) != 1 || stop[0] != "\n\n" {
+		t.Errorf("stop = %v", r.body["stop"])
+	}
+	for _, k := range []string{"n", "logprobs"} {
+		if _, ok := r.body[k]; ok {
+			t.Errorf("body has %q = %v; want it omitted", k, r.body[k])
+		}
+	}
+	if got[0].Text != "hit1 seed=7 i=0" || got[0].FinishReason != "stop" {
+		t.Errorf("completion = %+v", got[0])
+	}
+	u := got[0].Usage
+	if u.Calls != 1 || u.PromptTokens != fakePrompt || u.CompletionTokens != fakeTokens(0) ||
+		u.HiddenTokens != fakeReasoning || u.CachedTokens != fakeCached || u.Unreported != 0 {
+		t.Errorf("usage = %+v", u)
+	}
+	if u.Latency <= 0 {
+		t.Errorf("latency = %v, want > 0", u.Latency)
+	}
+}
+
+func TestAPIKeyFromEnv(t *testing.T) {
+	t.Setenv("PARETO_API_KEY", "env-key")
+	t.Setenv("OPENAI_API_KEY", "must-not-leak")
+	f := newFake(t, &fake{})
+	b := mustNew(t, quick(f.url()))
+	if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.requests()[0].auth; a != "Bearer env-key" {
+		t.Errorf("Authorization = %q, want Bearer env-key", a)
+	}
+}
+
+func TestChat(t *testing.T) {
+	f := newFake(t, &fake{})
+	b := mustNew(t, quick(f.url()))
+	msgs := []pareto.Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}}
+	got, err := b.Generate(t.Context(), pareto.Request{Messages: msgs, Params: pareto.Params{MaxTokens: 8, Temperature: 0.7}})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	r := f.requests()[0]
+	if r.path != "/v1/chat/completions" {
+		t.Fatalf("path = %q", r.path)
+	}
+	ms, _ := r.body["messages"].([]any)
+	if len(ms) != 2 {
+		t.Fatalf("messages = %v", r.body["messages"])
+	}
+	for i, m := range ms {
+		mm, _ := m.(map[string]any)
+		if mm["role"] != msgs[i].Role || mm["content"] != msgs[i].Content {
+			t.Errorf("messages[%d] = %v, want %+v", i, mm, msgs[i])
+		}
+	}
+	if r.body["temperature"] != 0.7 || r.body["max_tokens"] != 8.0 {
+		t.Errorf("body = %v", r.body)
+	}
+	if got[0].Text != "hit1 seed=none i=0" || got[0].Usage.PromptTokens != fakePrompt {
+		t.Errorf("completion = %+v", got[0])
+	}
+
+	// Config.Chat sends a bare prompt as one user message.
+	cfg := quick(f.url())
+	cfg.Chat = true
+	b2 := mustNew(t, cfg)
+	if _, err := b2.Generate(t.Context(), pareto.Request{Prompt: "solo"}); err != nil {
+		t.Fatal(err)
+	}
+	r = f.requests()[1]
+	ms, _ = r.body["messages"].([]any)
+	if r.path != "/v1/chat/completions" || len(ms) != 1 || ms[0].(map[string]any)["content"] != "solo" || ms[0].(map[string]any)["role"] != "user" {
+		t.Errorf("chat prompt request = %s %v", r.path, r.body)
+	}
+
+	_, err = b.Generate(t.Context(), pareto.Request{Messages: []pareto.Message{{Role: "wizard", Content: "x"}}})
+	if err == nil || !has(err.Error(), `Messages[0].Role "wizard"`) {
+		t.Errorf("bad role error = %v", err)
+	}
+}
+
+func TestUsageAbsentIsUnreported(t *testing.T) {
+	f := newFake(t, &fake{noUsage: true})
+	b := mustNew(t, quick(f.url()))
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: 3, Temperature: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d completions", len(got))
+	}
+	for i, c := range got {
+		u := c.Usage
+		if u.Unreported != boolInt(i == 0) || u.PromptTokens != 0 || u.CompletionTokens != 0 || u.HiddenTokens != 0 || u.CachedTokens != 0 {
+			t.Errorf("completion %d usage = %+v, want unreported with zero tokens", i, u)
+		}
+	}
+	if s := sumUsage(got); s.Calls != 1 || s.Unreported != 1 {
+		t.Errorf("calls = %d, unreported = %d, want 1 and 1", s.Calls, s.Unreported)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestNHonouredSplitsUsage(t *testing.T) {
+	for _, perTok := range []bool{false, true} {
+		t.Run(fmt.Sprintf("perChoice=%v", perTok), func(t *testing.T) {
+			f := newFake(t, &fake{perTok: perTok})
+			b := mustNew(t, quick(f.url()))
+			const n = 4
+			got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: n, Temperature: 1, Seed: seed(5)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n || f.hits.Load() != 1 {
+				t.Fatalf("got %d completions from %d requests, want %d from 1", len(got), f.hits.Load(), n)
+			}
+			if f.requests()[0].body["n"] != float64(n) {
+				t.Errorf("n sent = %v", f.requests()[0].body["n"])
+			}
+			total := 0
+			for i := range n {
+				total += fakeTokens(i)
+				if got[i].Text != fmt.Sprintf("hit1 seed=5 i=%d", i) {
+					t.Errorf("completion %d text = %q", i, got[i].Text)
+				}
+			}
+			s := sumUsage(got)
+			if s.Calls != 1 || s.PromptTokens != fakePrompt || s.CachedTokens != fakeCached ||
+				s.CompletionTokens != total || s.HiddenTokens != fakeReasoning {
+				t.Errorf("summed usage = %+v, want prompt %d completion %d", s, fakePrompt, total)
+			}
+			for i := 1; i < n; i++ {
+				if u := got[i].Usage; u.PromptTokens != 0 || u.CachedTokens != 0 || u.Calls != 0 {
+					t.Errorf("completion %d carries call-level usage %+v", i, u)
+				}
+			}
+			for i := range n {
+				want := total / n
+				if i == 0 {
+					want += total % n
+				}
+				if perTok {
+					want = fakeTokens(i)
+				}
+				if got[i].Usage.CompletionTokens != want {
+					t.Errorf("completion %d tokens = %d, want %d", i, got[i].Usage.CompletionTokens, want)
+				}
+			}
+		})
+	}
+}
+
+func TestNIgnoredFansOut(t *testing.T) {
+	f := newFake(t, &fake{ignoreN: true})
+	b := mustNew(t, quick(f.url()))
+	const n = 4
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: n, Temperature: 1, Seed: seed(100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d completions, want %d", len(got), n)
+	}
+	if !b.Stats().IgnoresN {
+		t.Error("backend did not remember that the server ignores n")
+	}
+	seeds := map[float64]bool{}
+	texts := map[string]bool{}
+	for _, r := range f.requests() {
+		seeds[r.body["seed"].(float64)] = true
+	}
+	for _, c := range got {
+		texts[c.Text] = true
+	}
+	for i := range n {
+		if !seeds[float64(100+i)] {
+			t.Errorf("no request with seed %d; seeds %v", 100+i, seeds)
+		}
+	}
+	if len(texts) != n {
+		t.Errorf("completions not distinct: %v", texts)
+	}
+	if s := sumUsage(got); s.Calls != int(f.hits.Load()) || s.PromptTokens != fakePrompt*int(f.hits.Load()) {
+		t.Errorf("usage %+v over %d requests", s, f.hits.Load())
+	}
+
+	// Next time it fans out from the start: exactly n requests, none with n.
+	before := f.hits.Load()
+	got, err = b.Generate(t.Context(), pareto.Request{Prompt: "y", Params: pareto.Params{N: n, Temperature: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || f.hits.Load()-before != n {
+		t.Errorf("second call: %d completions from %d requests, want %d from %d", len(got), f.hits.Load()-before, n, n)
+	}
+	for _, r := range f.requests()[before:] {
+		if _, ok := r.body["n"]; ok {
+			t.Errorf("fan-out request sent n = %v", r.body["n"])
+		}
+		if _, ok := r.body["seed"]; ok {
+			t.Errorf("unseeded fan-out sent seed %v", r.body["seed"])
+		}
+	}
+}
+
+func TestRetry429HonoursRetryAfter(t *testing.T) {
+	f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		if hit == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"error":{"message":"slow down"}}`, http.StatusTooManyRequests)
+			return true
+		}
+		return false
+	}})
+	b := mustNew(t, quick(f.url()))
+	start := time.Now()
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 900*time.Millisecond || el > 5*time.Second {
+		t.Errorf("took %v, want about the 1s Retry-After", el)
+	}
+	if f.hits.Load() != 2 || b.Stats().Retries != 1 || b.Stats().Attempts != 2 {
+		t.Errorf("hits %d stats %+v, want 2 hits 1 retry", f.hits.Load(), b.Stats())
+	}
+	if got[0].Usage.Calls != 1 {
+		t.Errorf("calls = %d, want 1 (only the successful call)", got[0].Usage.Calls)
+	}
+}
+
+func TestServerErrorsExhaustRetries(t *testing.T) {
+	f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"object":"error","message":"engine dead"}`)
+		return true
+	}})
+	cfg := quick(f.url())
+	cfg.MaxRetries = 3
+	b := mustNew(t, cfg)
+	_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if f.hits.Load() != 4 {
+		t.Errorf("hits = %d, want 1 + 3 retries", f.hits.Load())
+	}
+	var se *StatusError
+	if !errors.As(err, &se) || se.StatusCode != 500 || se.Message != "engine dead" {
+		t.Errorf("error %v is not a 500 StatusError with the server message", err)
+	}
+	want := fmt.Sprintf(`backend %s: model "m": 500 Internal Server Error: engine dead (gave up after 4 attempts)`, f.url())
+	if err.Error() != want {
+		t.Errorf("error = %q\nwant    %q", err, want)
+	}
+}
+
+func TestClientErrorsNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		body string
+		msg  string
+	}{
+		{400, `{"error":{"message":"bad temperature","type":"invalid_request_error"}}`, "bad temperature"},
+		{401, `{"error":"no key"}`, "no key"},
+		{404, "404 page not found\n", "404 page not found"},
+		{422, `{"detail":"field required"}`, "field required"},
+	} {
+		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
+			f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+				w.WriteHeader(tc.code)
+				fmt.Fprint(w, tc.body)
+				return true
+			}})
+			b := mustNew(t, quick(f.url()))
+			_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+			want := fmt.Sprintf(`backend %s: model "m": %d %s: %s`, f.url(), tc.code, http.StatusText(tc.code), tc.msg)
+			if err == nil || err.Error() != want {
+				t.Errorf("error = %v\nwant    %s", err, want)
+			}
+			if f.hits.Load() != 1 {
+				t.Errorf("hits = %d, want 1 (no retry)", f.hits.Load())
+			}
+		})
+	}
+}
+
+func TestConnectionDropsAreRetried(t *testing.T) {
+	for name, partial := range map[string]string{"beforeResponse": "", "midBody": truncated} {
+		t.Run(name, func(t *testing.T) {
+			var f *fake
+			f = newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+				if hit <= 2 {
+					hijackClose(t, w, partial)
+					return true
+				}
+				return false
+			}})
+			b := mustNew(t, quick(f.url()))
+			got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+			if err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			if f.hits.Load() != 3 || got[0].Text != "hit3 seed=none i=0" {
+				t.Errorf("hits %d, text %q; want success on the third hit", f.hits.Load(), got[0].Text)
+			}
+		})
+	}
+}
+
+func TestContextTimeoutReturnsPromptly(t *testing.T) {
+	f := newFake(t, &fake{delay: 10 * time.Second})
+	b := mustNew(t, quick(f.url()))
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := b.Generate(ctx, pareto.Request{Prompt: "x"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want context.DeadlineExceeded", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("returned after %v", el)
+	}
+	if f.hits.Load() != 1 {
+		t.Errorf("hits = %d; a cancelled call must not be retried", f.hits.Load())
+	}
+}
+
+func TestAttemptTimeoutIsRetried(t *testing.T) {
+	f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		if hit == 1 {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return true
+		}
+		return false
+	}})
+	cfg := quick(f.url())
+	cfg.Timeout = 100 * time.Millisecond
+	b := mustNew(t, cfg)
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if f.hits.Load() != 2 || got[0].Text != "hit2 seed=none i=0" {
+		t.Errorf("hits %d text %q, want success on retry", f.hits.Load(), got[0].Text)
+	}
+}
+
+func TestCancelWhileWaitingForSlot(t *testing.T) {
+	release := make(chan struct{})
+	f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return false
+	}})
+	cfg := quick(f.url())
+	cfg.Concurrency = 1
+	b := mustNew(t, cfg)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Generate(t.Context(), pareto.Request{Prompt: "holder"})
+		done <- err
+	}()
+	for f.hits.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err := b.Generate(ctx, pareto.Request{Prompt: "waiter"})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("waiting call error = %v, want context.Canceled", err)
+	}
+	if f.hits.Load() != 1 {
+		t.Errorf("hits = %d; the waiting call must not have reached the server", f.hits.Load())
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("holder: %v", err)
+	}
+}
+
+func TestMalformedResponses(t *testing.T) {
+	for name, body := range map[string]string{
+		"html":      "<html>oops</html>",
+		"truncJSON": `{"id":"x","choices":[`,
+		"noChoices": `{"id":"x","object":"text_completion"}`,
+		"array":     `[1,2,3]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, body)
+				return true
+			}})
+			b := mustNew(t, quick(f.url()))
+			_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+			if !errors.Is(err, ErrMalformed) || !has(err.Error(), "backend "+f.url()+" returned malformed response: ") {
+				t.Errorf("error = %v, want a malformed response error naming the URL", err)
+			}
+			if f.hits.Load() != 1 {
+				t.Errorf("hits = %d, want 1", f.hits.Load())
+			}
+		})
+	}
+}
+
+func TestReplicaDownFailsOver(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/v1"
+	dead.Close() // now refuses connections
+	f := newFake(t, &fake{})
+	b := mustNew(t, quick(deadURL, f.url()))
+	const calls = 20
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range calls {
+		wg.Go(func() {
+			if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+				failed.Add(1)
+				t.Errorf("Generate: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || f.hits.Load() != calls {
+		t.Errorf("%d failures, live replica served %d of %d", failed.Load(), f.hits.Load(), calls)
+	}
+	// The dead replica is out of rotation: later calls make no extra attempts.
+	before := b.Stats().Attempts
+	for range 5 {
+		if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := b.Stats().Attempts - before; d != 5 {
+		t.Errorf("5 calls took %d attempts; the dead replica should be skipped", d)
+	}
+}
+
+func TestLeastOutstandingSpreadsLoad(t *testing.T) {
+	a := newFake(t, &fake{delay: 30 * time.Millisecond})
+	c := newFake(t, &fake{delay: 30 * time.Millisecond})
+	b := mustNew(t, quick(a.url(), c.url()))
+	const calls = 24
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+				t.Errorf("Generate: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	ha, hc := a.hits.Load(), c.hits.Load()
+	if ha+hc != calls || ha < calls/4 || hc < calls/4 {
+		t.Errorf("load split %d/%d, want both near %d", ha, hc, calls/2)
+	}
+	// Sequential calls rotate between idle replicas.
+	ha0, hc0 := ha, hc
+	for range 4 {
+		if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.hits.Load()-ha0 != 2 || c.hits.Load()-hc0 != 2 {
+		t.Errorf("sequential split %d/%d, want 2/2", a.hits.Load()-ha0, c.hits.Load()-hc0)
+	}
+}
+
+func TestLogprobs(t *testing.T) {
+	f := newFake(t, &fake{})
+	b := mustNew(t, quick(f.url()))
+	for _, chat := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chat=%v", chat), func(t *testing.T) {
+			req := pareto.Request{Prompt: "x", Params: pareto.Params{Logprobs: true, TopLogprobs: 2}}
+			if chat {
+				req = pareto.Request{Messages: []pareto.Message{{Role: "user", Content: "x"}}, Params: req.Params}
+			}
+			got, err := b.Generate(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := f.requests()
+			body := reqs[len(reqs)-1].body
+			if chat && (body["logprobs"] != true || body["top_logprobs"] != 2.0) {
+				t.Errorf("chat logprobs request = %v/%v", body["logprobs"], body["top_logprobs"])
+			}
+			if !chat && body["logprobs"] != 2.0 {
+				t.Errorf("completion logprobs request = %v", body["logprobs"])
+			}
+			lp := got[0].Logprobs
+			if len(lp) != 2 || lp[0].Token != "a" || lp[0].Logprob != -0.5 || lp[1].Token != "b" || lp[1].Logprob != -1.25 {
+				t.Fatalf("logprobs = %+v", lp)
+			}
+			if len(lp[1].Top) != 2 || lp[1].Top["b0"] != -1.25 || lp[1].Top["b1"] != -2.25 {
+				t.Errorf("top logprobs = %v", lp[1].Top)
+			}
+		})
+	}
+	// Logprobs without TopLogprobs asks for 1 and fills no Top.
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{Logprobs: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.requests()
+	if reqs[len(reqs)-1].body["logprobs"] != 1.0 || len(got[0].Logprobs) != 2 || got[0].Logprobs[0].Top != nil {
+		t.Errorf("logprobs=1 request %v gave %+v", reqs[len(reqs)-1].body["logprobs"], got[0].Logprobs)
+	}
+}
+
+func TestPing(t *testing.T) {
+	f := newFake(t, &fake{})
+	if err := mustNew(t, quick(f.url())).Ping(t.Context()); err != nil {
+		t.Errorf("Ping live: %v", err)
+	}
+
+	// No /models: falls back to a one-token completion.
+	nm := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v1/models" {
+			http.NotFound(w, r)
+			return true
+		}
+		return false
+	}})
+	if err := mustNew(t, quick(nm.url())).Ping(t.Context()); err != nil {
+		t.Errorf("Ping without /models: %v", err)
+	}
+	if r := nm.requests(); len(r) != 2 || r[1].path != "/v1/completions" || r[1].body["max_tokens"] != 1.0 {
+		t.Errorf("fallback requests = %+v", r)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/v1"
+	dead.Close()
+	err := mustNew(t, quick(deadURL)).Ping(t.Context())
+	want := "backend " + deadURL + " unreachable: connection refused"
+	if err == nil || err.Error() != want {
+		t.Errorf("Ping dead = %v, want %q", err, want)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"noURLs":  {Model: "m"},
+		"noModel": {URLs: []string{"http://h/v1"}},
+		"scheme":  {URLs: []string{"ftp://h/v1"}, Model: "m"},
+		"noHost":  {URLs: []string{"http:///v1"}, Model: "m"},
+		"dup":     {URLs: []string{"http://h/v1", "http://h/v1/"}, Model: "m"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+	}
+	b := mustNew(t, Config{URLs: []string{"http://h:1", "http://h:2/", "https://h:3/api/v1/"}, Model: "m"})
+	want := []string{"http://h:1/v1", "http://h:2/v1", "https://h:3/api/v1"}
+	for i, r := range b.replicas {
+		if r.url != want[i] {
+			t.Errorf("URL %d = %q, want %q", i, r.url, want[i])
+		}
+	}
+	if b.Model() != "m" || b.cfg.Concurrency != DefaultConcurrency || b.cfg.MaxRetries != DefaultMaxRetries || b.cfg.Timeout != DefaultTimeout {
+		t.Errorf("defaults not applied: %+v", b.cfg)
+	}
+}
+
+func TestGenerateRejectsBadRequests(t *testing.T) {
+	b := mustNew(t, quick("http://127.0.0.1:9/v1"))
+	for name, req := range map[string]pareto.Request{
+		"empty": {},
+		"both":  {Prompt: "x", Messages: []pareto.Message{{Role: "user", Content: "y"}}},
+		"negN":  {Prompt: "x", Params: pareto.Params{N: -1}},
+	} {
+		if _, err := b.Generate(t.Context(), req); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if b.Stats().Attempts != 0 {
+		t.Errorf("invalid requests made %d attempts", b.Stats().Attempts)
+	}
+}
+
+func TestAllReplicasDown(t *testing.T) {
+	var urls []string
+	for range 2 {
+		dead := httptest.NewServer(http.NotFoundHandler())
+		urls = append(urls, dead.URL+"/v1")
+		dead.Close()
+	}
+	cfg := quick(urls...)
+	cfg.MaxRetries = 3
+	b := mustNew(t, cfg)
+	_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+	if !errors.Is(err, syscall.ECONNREFUSED) || !has(err.Error(), "gave up after 4 attempts") {
+		t.Errorf("error = %v, want connection refused after 4 attempts", err)
+	}
+	if a := b.Stats().Attempts; a != 4 {
+		t.Errorf("attempts = %d, want 4", a)
+	}
+}
+
+func TestReplicaComesBackAfterCoolOff(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	flaky := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		if broken.Load() {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}})
+	good := newFake(t, &fake{})
+	cfg := quick(flaky.url(), good.url())
+	cfg.CoolOff = 100 * time.Millisecond
+	b := mustNew(t, cfg)
+	for range 10 {
+		if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := flaky.hits.Load(); h != downAfter {
+		t.Errorf("flaky replica got %d hits, want %d before it is marked down", h, downAfter)
+	}
+	broken.Store(false)
+	time.Sleep(150 * time.Millisecond)
+	before := flaky.hits.Load()
+	for range 4 {
+		if _, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if flaky.hits.Load()-before != 2 {
+		t.Errorf("recovered replica served %d of 4 calls, want 2", flaky.hits.Load()-before)
+	}
+}

@@ -1,0 +1,146 @@
+package openai
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pareto-llm/pareto"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		h    http.Header
+		want time.Duration
+	}{
+		{nil, 0},
+		{http.Header{"Retry-After": {"2"}}, 2 * time.Second},
+		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
+		{http.Header{"Retry-After": {"-3"}}, 0},
+		{http.Header{"Retry-After": {"junk"}}, 0},
+		{http.Header{"Retry-After": {"99999"}}, maxRetryAfter},
+		{http.Header{"Retry-After": {now.Add(7 * time.Second).Format(http.TimeFormat)}}, 7 * time.Second},
+		{http.Header{"Retry-After-Ms": {"150"}, "Retry-After": {"9"}}, 150 * time.Millisecond},
+	} {
+		if got := retryAfter(tc.h, now); got != tc.want {
+			t.Errorf("retryAfter(%v) = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+func TestBackoffGrowsAndCaps(t *testing.T) {
+	b := &Backend{cfg: Config{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second}}
+	err := errors.New("x")
+	for attempt, full := range []time.Duration{100, 200, 400, 800, 1000, 1000, 1000} {
+		full *= time.Millisecond
+		for range 20 {
+			d := b.backoff(attempt, err)
+			if d < full/2 || d > full {
+				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", attempt, d, full/2, full)
+			}
+		}
+	}
+	se := &StatusError{StatusCode: 429, RetryAfter: 3 * time.Second}
+	if d := b.backoff(0, fmt.Errorf("wrapped: %w", se)); d != 3*time.Second {
+		t.Errorf("backoff with Retry-After = %v, want 3s", d)
+	}
+}
+
+func TestClassification(t *testing.T) {
+	te := func(err error) error { return fmt.Errorf("ctx: %w", &transportError{err: err}) }
+	for _, tc := range []struct {
+		err              error
+		retry, fault, rf bool
+	}{
+		{&StatusError{StatusCode: 429}, true, false, false},
+		{&StatusError{StatusCode: 500}, true, true, false},
+		{&StatusError{StatusCode: 503}, true, true, false},
+		{&StatusError{StatusCode: 501}, false, true, false},
+		{&StatusError{StatusCode: 400}, false, false, false},
+		{&StatusError{StatusCode: 404}, false, false, false},
+		{te(syscall.ECONNREFUSED), true, true, true},
+		{te(syscall.ECONNRESET), true, true, false},
+		{te(io.ErrUnexpectedEOF), true, true, false},
+		{fmt.Errorf("x: %w", ErrMalformed), false, false, false},
+	} {
+		if got := retryable(tc.err); got != tc.retry {
+			t.Errorf("retryable(%v) = %v", tc.err, got)
+		}
+		if got := serverFault(tc.err); got != tc.fault {
+			t.Errorf("serverFault(%v) = %v", tc.err, got)
+		}
+		if got := refused(tc.err); got != tc.rf {
+			t.Errorf("refused(%v) = %v", tc.err, got)
+		}
+	}
+}
+
+func TestServerMessage(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"error":{"message":"model not found","type":"x"}}`: "model not found",
+		`{"error":"plain string"}`:                           "plain string",
+		`{"object":"error","message":"vllm says"}`:           "vllm says",
+		`{"detail":"fastapi says"}`:                          "fastapi says",
+		`{"detail":[{"loc":["body"]}]}`:                      `[{"loc":["body"]}]`,
+		"  not json at all \n":                               "not json at all",
+	} {
+		if got := serverMessage([]byte(body)); got != want {
+			t.Errorf("serverMessage(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	for _, tc := range []struct{ total, k int }{{10, 3}, {0, 4}, {7, 1}, {2, 5}} {
+		s := split(tc.total, tc.k)
+		sum := 0
+		for i, v := range s {
+			sum += v
+			if i > 0 && v != tc.total/tc.k {
+				t.Errorf("split(%d,%d)[%d] = %d", tc.total, tc.k, i, v)
+			}
+		}
+		if sum != tc.total || len(s) != tc.k {
+			t.Errorf("split(%d,%d) = %v", tc.total, tc.k, s)
+		}
+	}
+}
+
+func TestTooManyChoicesKeepsSums(t *testing.T) {
+	a := &answer{reported: true, prompt: 5, complete: 9, hidden: 3, choices: []choice{{index: 2, text: "c"}, {index: 0, text: "a"}, {index: 1, text: "b"}}}
+	cs := a.completions(2, time.Second)
+	if len(cs) != 2 || cs[0].Text != "a" || cs[1].Text != "b" {
+		t.Fatalf("completions = %+v", cs)
+	}
+	if got := cs[0].Usage.CompletionTokens + cs[1].Usage.CompletionTokens; got != 9 {
+		t.Errorf("completion tokens sum = %d, want 9", got)
+	}
+	if got := cs[0].Usage.HiddenTokens + cs[1].Usage.HiddenTokens; got != 3 {
+		t.Errorf("hidden tokens sum = %d, want 3", got)
+	}
+	if cs[0].Usage.Latency != time.Second || cs[1].Usage.Latency != 0 {
+		t.Errorf("latency charged %v/%v, want all to the first", cs[0].Usage.Latency, cs[1].Usage.Latency)
+	}
+}
+
+func TestChoiceTokens(t *testing.T) {
+	f := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"choices":[{"index":0,"text":"a","usage":null,"completion_tokens":null},{"index":1,"text":"b","completion_tokens":2}],"usage":{"prompt_tokens":1,"completion_tokens":9}}`)
+		return true
+	}})
+	b := mustNew(t, quick(f.url()))
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Choice 0 has no count (null), so the total is split: 5 + 4.
+	if got[0].Usage.CompletionTokens != 5 || got[1].Usage.CompletionTokens != 4 {
+		t.Errorf("tokens = %d/%d, want 5/4 from an even split", got[0].Usage.CompletionTokens, got[1].Usage.CompletionTokens)
+	}
+}
