@@ -39,13 +39,19 @@ var builtins = map[string]builtin{
 	"math500":     {"data/math500/test.jsonl", "problem", "answer", pareto.FormatMath, "MATH-500, 500 competition problems, levels 1-5 (MIT)"},
 }
 
-// extra holds datasets other packages register (the synthetic task).
-var extra = map[string]func() (*Dataset, string){}
+// generated is a built-in dataset made by code rather than read from a file.
+type generated struct {
+	about string
+	load  func() *Dataset
+}
+
+// extra holds generated datasets (the synthetic task).
+var extra = map[string]generated{}
 
 // Register adds a built-in dataset produced by a function; about is a
 // one-line description for listings.
 func Register(name, about string, load func() *Dataset) {
-	extra[name] = func() (*Dataset, string) { return load(), about }
+	extra[name] = generated{about, load}
 }
 
 // Names lists the built-in datasets with a one-line description each.
@@ -54,9 +60,8 @@ func Names() map[string]string {
 	for n, b := range builtins {
 		out[n] = b.about
 	}
-	for n, f := range extra {
-		_, about := f()
-		out[n] = about
+	for n, g := range extra {
+		out[n] = g.about
 	}
 	return out
 }
@@ -84,9 +89,8 @@ func Load(name string) (*Dataset, error) {
 		}
 		return &Dataset{Name: name, Questions: qs}, nil
 	}
-	if f, ok := extra[name]; ok {
-		d, _ := f()
-		return d, nil
+	if g, ok := extra[name]; ok {
+		return g.load(), nil
 	}
 	return nil, fmt.Errorf("unknown dataset %q (built-in: %s; or give a path to a .jsonl file)", name, strings.Join(SortedNames(), ", "))
 }

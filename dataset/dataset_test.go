@@ -8,7 +8,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	for name, want := range map[string]int{"gsm8k": 1319, "gsm8k-train": 7473, "math500": 500} {
+	for name, want := range map[string]int{"gsm8k": 1319, "gsm8k-train": 7473, "math500": 500, "synth": 1000} {
 		d, err := Load(name)
 		if err != nil {
 			t.Fatal(err)

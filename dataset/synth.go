@@ -1,0 +1,17 @@
+package dataset
+
+import (
+	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/synth"
+)
+
+func init() {
+	Register(synth.Dataset, "synthetic multi-step arithmetic word problems, 1000 test problems, 200 per level 1-5 (pareto's own task)", func() *Dataset {
+		ps := synth.TestSet()
+		d := &Dataset{Name: synth.Dataset, Questions: make([]pareto.Question, len(ps))}
+		for i, p := range ps {
+			d.Questions[i] = p.AsQuestion()
+		}
+		return d
+	})
+}
