@@ -47,11 +47,11 @@ type Options struct {
 
 // Result is a strategy's answer and everything behind it.
 type Result struct {
-	Answer     string      `json:"answer"` // the chosen final answer, as extracted
-	Output     string      `json:"output"` // the chosen candidate's full text
-	Candidates []Candidate `json:"candidates"`
-	Votes      []Vote      `json:"votes,omitempty"`
-	Usage      pareto.Usage
+	Answer     string       `json:"answer"` // the chosen final answer, as extracted
+	Output     string       `json:"output"` // the chosen candidate's full text
+	Candidates []Candidate  `json:"candidates"`
+	Votes      []Vote       `json:"votes,omitempty"`
+	Usage      pareto.Usage `json:"usage"`
 }
 
 // Candidate is one sampled solution.

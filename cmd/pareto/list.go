@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pareto-llm/pareto/dataset"
+	"github.com/pareto-llm/pareto/strategy"
+)
+
+func newListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List strategies and built-in datasets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "STRATEGY\tDESCRIPTION")
+			for _, n := range strategy.Names() {
+				fmt.Fprintf(tw, "%s\t%s\n", n, strategy.About(n))
+			}
+			fmt.Fprintln(tw, "\nDATASET\tDESCRIPTION")
+			about := dataset.Names()
+			for _, n := range dataset.SortedNames() {
+				fmt.Fprintf(tw, "%s\t%s\n", n, about[n])
+			}
+			return tw.Flush()
+		},
+	}
+}

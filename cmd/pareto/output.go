@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+
+	"github.com/pareto-llm/pareto/progress"
+	"github.com/pareto-llm/pareto/run"
+	"github.com/pareto-llm/pareto/strategy"
+)
+
+// checkStrategy rejects an unknown strategy before any work starts.
+func checkStrategy(name string, rf runFlags) error {
+	_, err := strategy.New(name, rf.opts)
+	return err
+}
+
+// optionsFor drops the options a strategy ignores, so that changing an
+// irrelevant flag does not start a new run instead of resuming.
+func optionsFor(name string, o strategy.Options) strategy.Options {
+	if !strategy.NeedsScorer(name) {
+		o.Aggregate = ""
+	}
+	switch name {
+	case "greedy", "direct":
+		o.N, o.Temperature, o.TopP, o.Shots = 1, 0, 0, 0
+	case "cot":
+		o.N = 1
+	}
+	return o
+}
+
+func newBar(w *os.File, label string) run.Progress { return progress.New(w, label, slog.Default()) }
+
+// writeTable prints summaries as the study's table plus pareto's extras.
+func writeTable(w io.Writer, sums []run.Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\tn\tquestions\taccuracy\t±std\tCI95\ttokens/q\tTFLOPs/q\ts/q\tp95 s\t$/q\tacc/TFLOP\tacc/s\tefficiency\t")
+	for _, s := range sums {
+		n := "-"
+		if sampled(s.Strategy) {
+			var o strategy.Options
+			_ = json.Unmarshal(s.Params, &o)
+			n = fmt.Sprint(o.N)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d×%d\t%.1f%%\t%.1f\t[%.1f, %.1f]\t%.0f\t%.4g\t%.2f\t%.2f\t%.2g\t%.3g\t%.3g\t%.3g\t\n",
+			s.Strategy, n, s.Answered/max(s.Seeds, 1), s.Seeds, 100*s.Accuracy, 100*s.AccuracyStd,
+			100*s.AccuracyCI95[0], 100*s.AccuracyCI95[1], s.PerQuestion.Tokens, s.PerQuestion.FLOPs/1e12,
+			s.PerQuestion.Seconds, s.LatencyS.P95, s.PerQuestion.CostUSD, s.AccPerTFLOP, s.AccPerS, s.EfficiencyScore)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range sums {
+		if s.UsageUnreported > 0 {
+			fmt.Fprintf(w, "note: %s: %d of %d calls came back without token usage; their tokens and FLOPs are counted as 0\n", s.Strategy, s.UsageUnreported, s.Calls)
+		}
+		if s.FLOPs == 0 && s.Calls > 0 {
+			fmt.Fprintf(w, "note: %s: FLOPs unknown; give --arch-gguf FILE or --params/--layers/--d-model\n", s.Strategy)
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,490 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"math"
+	"sync"
+)
+
+// Seq is one sequence being generated: its tokens' keys and values (the KV
+// cache) and the logits after its last token. A Seq belongs to the model
+// that made it and must not be used by two goroutines at once.
+type Seq struct {
+	m      *Model
+	k, v   [][]float32 // per layer: position-major, KVDim floats per position
+	n      int         // positions filled
+	tokens []int       // the tokens at those positions
+	logits []float32   // after the last forwarded token, if it asked for logits
+}
+
+// NewSeq returns an empty sequence.
+func (m *Model) NewSeq() *Seq {
+	L := m.Config.Layers
+	return &Seq{m: m, k: make([][]float32, L), v: make([][]float32, L)}
+}
+
+// Len is the number of tokens in the cache.
+func (s *Seq) Len() int { return s.n }
+
+// Tokens are the tokens in the cache; the slice must not be modified.
+func (s *Seq) Tokens() []int { return s.tokens[:s.n] }
+
+// Logits are the logits after the last token forwarded with logits wanted,
+// valid until the next forward on s.
+func (s *Seq) Logits() []float32 { return s.logits }
+
+// Truncate drops all positions from n on, so the sequence can continue
+// from a shorter prefix.
+func (s *Seq) Truncate(n int) {
+	if n < s.n {
+		s.n = n
+		s.tokens = s.tokens[:n]
+		s.logits = nil
+	}
+}
+
+// Clone returns an independent copy of s (its KV cache is copied), the way
+// N samples of one prompt share the prompt's prefill.
+func (s *Seq) Clone() *Seq {
+	c := s.m.NewSeq()
+	c.CopyFrom(s, s.n)
+	return c
+}
+
+// CopyFrom makes s hold the first n positions of src.
+func (s *Seq) CopyFrom(src *Seq, n int) {
+	n = min(n, src.n)
+	kv := s.m.Config.KVDim()
+	s.reserve(n)
+	for l := range s.k {
+		copy(s.k[l], src.k[l][:n*kv])
+		copy(s.v[l], src.v[l][:n*kv])
+	}
+	s.n = n
+	s.tokens = append(s.tokens[:0], src.tokens[:n]...)
+	s.logits = nil
+	if n == src.n && src.logits != nil {
+		s.logits = append(s.logits, src.logits...)
+	}
+}
+
+// Bytes is the memory the KV cache holds for its filled positions.
+func (s *Seq) Bytes() int { return 2 * 4 * s.n * s.m.Config.KVDim() * s.m.Config.Layers }
+
+// reserve grows the cache (doubling) to hold n positions.
+func (s *Seq) reserve(n int) {
+	kv := s.m.Config.KVDim()
+	if len(s.k[0]) >= n*kv {
+		return
+	}
+	c := max(n, 2*len(s.k[0])/kv, 16)
+	c = min(c, max(s.m.Config.Context, n))
+	for l := range s.k {
+		k := make([]float32, c*kv)
+		v := make([]float32, c*kv)
+		copy(k, s.k[l][:s.n*kv])
+		copy(v, s.v[l][:s.n*kv])
+		s.k[l], s.v[l] = k, v
+	}
+}
+
+// row is one token being forwarded: which sequence, where, and whether its
+// logits are needed.
+type row struct {
+	seq    *Seq
+	token  int
+	pos    int
+	logits bool
+}
+
+// runState holds the activations of a batch of rows, allocated once and
+// reused so that decoding does not allocate.
+type runState struct {
+	b          int       // row capacity
+	x, xb, xb2 []float32 // b x DModel
+	q, att     []float32 // b x QDim
+	k, v       []float32 // b x KVDim
+	hb, hb2    []float32 // b x FFN
+	logits     []float32 // b x Vocab
+	xr         []float32 // activations rounded to f16, b x max(DModel,QDim,FFN)
+	xq         []int8    // activations quantized to Q8_0
+	xd         []float32 // their scales
+	cos, sin   []float32 // rot/2
+	scores     [][]float32
+	rows       []row
+	wg         sync.WaitGroup
+	mm         matmulJob
+	at         attnJob
+}
+
+func (m *Model) newState(b int) *runState {
+	c := m.Config
+	wide := max(c.DModel, c.QDim(), c.FFN)
+	st := &runState{
+		b: b,
+		x: make([]float32, b*c.DModel), xb: make([]float32, b*c.DModel), xb2: make([]float32, b*c.DModel),
+		q: make([]float32, b*c.QDim()), att: make([]float32, b*c.QDim()),
+		k: make([]float32, b*c.KVDim()), v: make([]float32, b*c.KVDim()),
+		hb: make([]float32, b*c.FFN), hb2: make([]float32, b*c.FFN),
+		logits: make([]float32, b*c.Vocab),
+		xr:     make([]float32, b*wide), xq: make([]int8, b*wide), xd: make([]float32, b*wide/q8Block+1),
+		cos: make([]float32, c.rotDims()/2), sin: make([]float32, c.rotDims()/2),
+		rows: make([]row, 0, b),
+	}
+	for range workers().n {
+		st.scores = append(st.scores, make([]float32, c.Context))
+	}
+	return st
+}
+
+// state borrows a run state for at least b rows; putState returns it.
+func (m *Model) state(b int) *runState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.states) - 1; i >= 0; i-- {
+		if st := m.states[i]; st.b >= b {
+			m.states = append(m.states[:i], m.states[i+1:]...)
+			return st
+		}
+	}
+	return m.newState(b)
+}
+
+// maxIdleStates bounds the run states kept for reuse (one per concurrent
+// caller is enough).
+const maxIdleStates = 8
+
+func (m *Model) putState(st *runState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.states) < maxIdleStates {
+		m.states = append(m.states, st)
+	}
+}
+
+// minParallel is the number of multiply-adds below which a kernel runs on
+// the calling goroutine: waking a worker costs more than it saves.
+const minParallel = 1 << 15
+
+// prefillChunk is how many prompt tokens go through the model together.
+const prefillChunk = 32
+
+// Prefill appends tokens to s and computes their KV; Logits() then holds
+// the logits after the last token. It returns the FLOPs computed.
+func (m *Model) Prefill(s *Seq, tokens []int) (float64, error) {
+	var flops float64
+	st := m.state(min(len(tokens), prefillChunk))
+	defer m.putState(st)
+	for lo := 0; lo < len(tokens); lo += prefillChunk {
+		hi := min(lo+prefillChunk, len(tokens))
+		st.rows = st.rows[:0]
+		for i := lo; i < hi; i++ {
+			st.rows = append(st.rows, row{seq: s, token: tokens[i], pos: s.n + i - lo, logits: i == len(tokens)-1})
+		}
+		f, err := m.forward(st)
+		flops += f
+		if err != nil {
+			return flops, err
+		}
+	}
+	return flops, nil
+}
+
+// Step appends tokens[i] to seqs[i] for every i in one batched forward pass
+// (each weight matrix is read once for all sequences) and leaves each
+// sequence's next-token logits in its Logits(). The sequences must be
+// distinct. It returns the FLOPs computed.
+func (m *Model) Step(seqs []*Seq, tokens []int) (float64, error) {
+	if len(seqs) != len(tokens) {
+		return 0, fmt.Errorf("engine: step: %d sequences but %d tokens", len(seqs), len(tokens))
+	}
+	for i, s := range seqs {
+		for _, o := range seqs[:i] {
+			if o == s {
+				return 0, fmt.Errorf("engine: step: sequence %d appears twice in the batch", i)
+			}
+		}
+	}
+	st := m.state(len(seqs))
+	defer m.putState(st)
+	st.rows = st.rows[:0]
+	for i, s := range seqs {
+		st.rows = append(st.rows, row{seq: s, token: tokens[i], pos: s.n, logits: true})
+	}
+	return m.forward(st)
+}
+
+// forward runs the transformer on st.rows: writes their keys and values
+// into their sequences' caches and the logits of rows that want them.
+func (m *Model) forward(st *runState) (float64, error) {
+	c := m.Config
+	w := &m.Weights
+	B := len(st.rows)
+	D, QD, KVD, HD := c.DModel, c.QDim(), c.KVDim(), c.HeadDim
+	var flops float64
+
+	for i, r := range st.rows {
+		if r.token < 0 || r.token >= c.Vocab {
+			return 0, fmt.Errorf("engine: token %d out of vocabulary [0,%d)", r.token, c.Vocab)
+		}
+		if r.pos >= c.Context {
+			return 0, fmt.Errorf("engine: position %d beyond context length %d", r.pos, c.Context)
+		}
+		r.seq.reserve(r.pos + 1)
+		w.Embed.Row(r.token, st.x[i*D:(i+1)*D])
+	}
+
+	for l := range w.Layers {
+		ly := &w.Layers[l]
+		// Attention block.
+		attnWork := 0
+		for i := range B {
+			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.AttnNorm, c.RMSEps)
+		}
+		flops += m.matmul(st, ly.Wq, st.xb, st.q, B)
+		flops += m.matmul(st, ly.Wk, st.xb, st.k, B)
+		flops += m.matmul(st, ly.Wv, st.xb, st.v, B)
+		for i, r := range st.rows {
+			q, k, v := st.q[i*QD:(i+1)*QD], st.k[i*KVD:(i+1)*KVD], st.v[i*KVD:(i+1)*KVD]
+			addBias(q, ly.Bq)
+			addBias(k, ly.Bk)
+			addBias(v, ly.Bv)
+			ropeTable(st.cos, st.sin, r.pos, c.rotDims(), c.RopeBase)
+			if c.Arch == ArchQwen2 {
+				ropeNeox(q, c.Heads, HD, c.rotDims(), st.cos, st.sin)
+				ropeNeox(k, c.KVHeads, HD, c.rotDims(), st.cos, st.sin)
+			} else {
+				ropeNorm(q, c.Heads, HD, c.rotDims(), st.cos, st.sin)
+				ropeNorm(k, c.KVHeads, HD, c.rotDims(), st.cos, st.sin)
+			}
+			if m.GGMLNumerics { // f16 KV cache; q meets k as f16
+				roundF16(q)
+				roundF16(k)
+				roundF16(v)
+			}
+			copy(r.seq.k[l][r.pos*KVD:], k)
+			copy(r.seq.v[l][r.pos*KVD:], v)
+			flops += 4 * float64(c.Heads*HD*(r.pos+1))
+			attnWork += 2 * c.Heads * HD * (r.pos + 1)
+		}
+		st.at = attnJob{m: m, st: st, layer: l}
+		if attnWork < minParallel {
+			st.at.run(0, 0, B*c.Heads)
+		} else {
+			workers().do(&st.wg, B*c.Heads, 1, &st.at)
+		}
+		flops += m.matmul(st, ly.Wo, st.att, st.xb2, B)
+		for i := range st.x[:B*D] {
+			st.x[i] += st.xb2[i]
+		}
+		// Feed-forward block: down(silu(gate(x)) * up(x)).
+		for i := range B {
+			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.FFNNorm, c.RMSEps)
+		}
+		flops += m.matmul(st, ly.Gate, st.xb, st.hb, B)
+		flops += m.matmul(st, ly.Up, st.xb, st.hb2, B)
+		for i := range st.hb[:B*c.FFN] {
+			st.hb[i] = silu(st.hb[i]) * st.hb2[i]
+		}
+		flops += m.matmul(st, ly.Down, st.hb, st.xb2, B)
+		for i := range st.x[:B*D] {
+			st.x[i] += st.xb2[i]
+		}
+	}
+
+	// Final norm and logits, only for rows that want them.
+	nl := 0
+	for i, r := range st.rows {
+		if r.logits {
+			rmsnorm(st.xb[nl*D:(nl+1)*D], st.x[i*D:(i+1)*D], w.OutputNorm, c.RMSEps)
+			nl++
+		}
+	}
+	if nl > 0 {
+		flops += m.matmul(st, m.output(), st.xb, st.logits, nl)
+	}
+	j := 0
+	for _, r := range st.rows {
+		s := r.seq
+		s.n = max(s.n, r.pos+1)
+		if len(s.tokens) <= r.pos {
+			s.tokens = append(s.tokens, make([]int, r.pos+1-len(s.tokens))...)
+		}
+		s.tokens[r.pos] = r.token
+		if r.logits {
+			s.logits = append(s.logits[:0], st.logits[j*c.Vocab:(j+1)*c.Vocab]...)
+			j++
+		}
+	}
+	return flops, nil
+}
+
+func addBias(x, b []float32) {
+	for i := range b {
+		x[i] += b[i]
+	}
+}
+
+// matmul computes y[i] = w x[i] for the first b rows of x, splitting w's
+// rows over the worker pool, and returns the FLOPs (2 per multiply-add).
+func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
+	st.mm = matmulJob{w: w, x: x, y: y, b: b}
+	switch {
+	case m.GGMLNumerics && w.Kind == KindQ8_0 && os.Getenv("NOACTQ8") == "":
+		for i := range b {
+			quantizeQ8(x[i*w.Cols:(i+1)*w.Cols], st.xq[i*w.Cols:], st.xd[i*w.Cols/q8Block:])
+		}
+		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
+	case m.GGMLNumerics && w.Kind == KindF16 && os.Getenv("NOACT16") == "":
+		copy(st.xr, x[:b*w.Cols])
+		roundF16(st.xr[:b*w.Cols])
+		st.mm.x = st.xr
+	}
+	if w.Rows*w.Cols*b < minParallel {
+		st.mm.run(0, 0, w.Rows)
+	} else {
+		workers().do(&st.wg, w.Rows, 4, &st.mm)
+	}
+	return 2 * float64(w.Rows) * float64(w.Cols) * float64(b)
+}
+
+// matmulJob is y = w x over a batch; each weight row is read once and
+// multiplied with every row of the batch while it is in cache.
+type matmulJob struct {
+	w    *Mat
+	x, y []float32
+	b    int
+	q8q8 bool
+	xq   []int8
+	xd   []float32
+}
+
+func (j *matmulJob) run(_, lo, hi int) {
+	w, n := j.w, j.w.Cols
+	nb := n / q8Block
+	if w.Kind != KindQ8_0 && j.b >= 4 {
+		lo = j.blocked(lo, hi)
+	}
+	for r := lo; r < hi; r++ {
+		switch {
+		case j.q8q8:
+			q, d := w.Q[r*n:(r+1)*n], w.D[r*nb:(r+1)*nb]
+			for i := range j.b {
+				j.y[i*w.Rows+r] = dotQ8Q8Impl(q, d, j.xq[i*n:(i+1)*n], j.xd[i*nb:(i+1)*nb])
+			}
+		case w.Kind == KindQ8_0:
+			q, d := w.Q[r*n:(r+1)*n], w.D[r*nb:(r+1)*nb]
+			for i := range j.b {
+				j.y[i*w.Rows+r] = dotQ8F32(q, d, j.x[i*n:(i+1)*n])
+			}
+		default:
+			wr := w.F[r*n : (r+1)*n]
+			for i := range j.b {
+				j.y[i*w.Rows+r] = dot(wr, j.x[i*n:(i+1)*n])
+			}
+		}
+	}
+}
+
+// blocked computes rows [lo, hi) two at a time against batch rows four at
+// a time (the register-blocked kernel), and returns the first row it left
+// for the plain loop.
+func (j *matmulJob) blocked(lo, hi int) int {
+	w, n, R := j.w, j.w.Cols, j.w.Rows
+	end := lo + (hi-lo)&^1
+	var out [8]float32
+	// Batch rows go in blocks that stay in cache while the weight rows of
+	// this chunk stream past them.
+	const batchBlock = 16
+	for ib := 0; ib < j.b; ib += batchBlock {
+		ie := min(ib+batchBlock, j.b)
+		for r := lo; r < end; r += 2 {
+			w0, w1 := w.F[r*n:(r+1)*n], w.F[(r+1)*n:(r+2)*n]
+			i := ib
+			for ; i+3 < ie; i += 4 {
+				dot2x4(w0, w1, j.x[i*n:(i+1)*n], j.x[(i+1)*n:(i+2)*n], j.x[(i+2)*n:(i+3)*n], j.x[(i+3)*n:(i+4)*n], &out)
+				for k := range 4 {
+					j.y[(i+k)*R+r] = out[k]
+					j.y[(i+k)*R+r+1] = out[4+k]
+				}
+			}
+			for ; i < ie; i++ {
+				j.y[i*R+r] = dot(w0, j.x[i*n:(i+1)*n])
+				j.y[i*R+r+1] = dot(w1, j.x[i*n:(i+1)*n])
+			}
+		}
+	}
+	return end
+}
+
+// attnJob is causal multi-head attention for every (row, head) of a batch.
+type attnJob struct {
+	m     *Model
+	st    *runState
+	layer int
+}
+
+func (j *attnJob) run(worker, lo, hi int) {
+	c := j.m.Config
+	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(HD)))
+	scores := j.st.scores[worker]
+	for it := lo; it < hi; it++ {
+		i, h := it/c.Heads, it%c.Heads
+		r := j.st.rows[i]
+		kvh := h / group // query head h reads kv head h/group, as llama.cpp broadcasts
+		q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
+		kc, vc := r.seq.k[j.layer], r.seq.v[j.layer]
+		n := r.pos + 1
+		out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
+		if j.m.GGMLNumerics && j.m.FlashAttention {
+			flashAttend(out, q, kc, vc, n, KVD, kvh*HD, scale)
+			continue
+		}
+		sc := scores[:n]
+		for t := range n {
+			sc[t] = dot(q, kc[t*KVD+kvh*HD:t*KVD+(kvh+1)*HD]) * scale
+		}
+		softmax(sc)
+		if j.m.GGMLNumerics {
+			roundF16(sc)
+		}
+		clear(out)
+		for t := range n {
+			axpy(out, sc[t], vc[t*KVD+kvh*HD:t*KVD+(kvh+1)*HD])
+		}
+	}
+}
+
+// flashAttend is one head of ggml's CPU flash attention with an f16 value
+// cache: an online softmax whose running weighted sum of values is kept in
+// f16 (rounded after every update), divided by the float32 sum at the end.
+func flashAttend(out, q, kc, vc []float32, n, stride, off int, scale float32) {
+	hd := len(out)
+	clear(out)
+	var sum float32
+	maxS := float32(math.Inf(-1))
+	for t := range n {
+		s := dot(q, kc[t*stride+off:t*stride+off+hd]) * scale
+		ms, vs := float32(1), float32(1)
+		if s > maxS {
+			ms = float32(math.Exp(float64(maxS - s)))
+			maxS = s
+			for d := range out {
+				out[d] *= ms
+			}
+			roundF16(out)
+		} else {
+			vs = float32(math.Exp(float64(s - maxS)))
+		}
+		axpy(out, vs, vc[t*stride+off:t*stride+off+hd])
+		roundF16(out)
+		sum = sum*ms + vs
+	}
+	inv := 1 / sum
+	for d := range out {
+		out[d] *= inv
+	}
+}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"math"
+)
+
+// dot is the float32 dot product of a and b[:len(a)], vectorised when the CPU
+// allows (see kernels_amd64.go).
+func dot(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	_ = b[len(a)-1]
+	return dotImpl(a, b)
+}
+
+// dotGo is the portable dot product. It keeps 8 partial sums, like one AVX
+// register, so its rounding is close to the assembly version.
+func dotGo(a, b []float32) float32 {
+	var s [8]float32
+	n := len(a) &^ 7
+	for i := 0; i < n; i += 8 {
+		a8, b8 := a[i:i+8:i+8], b[i:i+8:i+8]
+		s[0] += a8[0] * b8[0]
+		s[1] += a8[1] * b8[1]
+		s[2] += a8[2] * b8[2]
+		s[3] += a8[3] * b8[3]
+		s[4] += a8[4] * b8[4]
+		s[5] += a8[5] * b8[5]
+		s[6] += a8[6] * b8[6]
+		s[7] += a8[7] * b8[7]
+	}
+	sum := ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+	for i := n; i < len(a); i++ {
+		sum += a[i] * b[i]
+	}
+	return sum
+}
+
+// dotQ8F32 is the dot product of one Q8_0 row (quants q, scales d) with x.
+func dotQ8F32(q []int8, d []float32, x []float32) float32 {
+	var sum float32
+	for b, scale := range d {
+		qb := q[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		xb := x[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		var s0, s1, s2, s3 float32
+		for i := 0; i < q8Block; i += 4 {
+			s0 += float32(qb[i]) * xb[i]
+			s1 += float32(qb[i+1]) * xb[i+1]
+			s2 += float32(qb[i+2]) * xb[i+2]
+			s3 += float32(qb[i+3]) * xb[i+3]
+		}
+		sum += ((s0 + s1) + (s2 + s3)) * scale
+	}
+	return sum
+}
+
+// dotQ8Q8 is ggml's Q8_0 x Q8_0 product: integer dots per block, scaled by
+// both blocks' scales. llama.cpp quantizes activations to Q8_0 before
+// multiplying them with a Q8_0 matrix; this reproduces that.
+func dotQ8Q8(q []int8, d []float32, xq []int8, xd []float32) float32 {
+	var sum float32
+	for b, scale := range d {
+		qb := q[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		xb := xq[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		var s int32
+		for i := 0; i < q8Block; i += 4 {
+			s += int32(qb[i])*int32(xb[i]) + int32(qb[i+1])*int32(xb[i+1]) +
+				int32(qb[i+2])*int32(xb[i+2]) + int32(qb[i+3])*int32(xb[i+3])
+		}
+		sum += float32(s) * (scale * xd[b])
+	}
+	return sum
+}
+
+// rmsnorm writes x * 1/sqrt(mean(x^2)+eps) * w to out, as ggml_rms_norm
+// followed by ggml_mul: the sum of squares is accumulated in float64.
+func rmsnorm(out, x, w []float32, eps float32) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v * v)
+	}
+	mean := float32(ss / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		out[i] = (v * scale) * w[i]
+	}
+}
+
+// softmax turns x into probabilities in place, as ggml does: exps summed in
+// float64, then scaled by the reciprocal of the sum.
+func softmax(x []float32) {
+	maxv := float32(math.Inf(-1))
+	for _, v := range x {
+		maxv = max(maxv, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - maxv)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// silu is x*sigmoid(x), as ggml_silu_f32 computes it.
+func silu(x float32) float32 {
+	return x / (1 + float32(math.Exp(float64(-x))))
+}
+
+// ropeTable fills cos/sin for position pos and rot rotated dims: pair i
+// turns by pos * base^(-2i/rot). Like ggml, theta is advanced by repeated
+// float32 multiplication by theta_scale.
+func ropeTable(cos, sin []float32, pos int, rot int, base float32) {
+	thetaScale := float32(math.Pow(float64(base), -2.0/float64(rot)))
+	theta := float32(pos)
+	for i := 0; i < rot/2; i++ {
+		cos[i] = float32(math.Cos(float64(theta)))
+		sin[i] = float32(math.Sin(float64(theta)))
+		theta *= thetaScale
+	}
+}
+
+// ropeNorm rotates adjacent pairs (x[2i], x[2i+1]) of each head (llama).
+func ropeNorm(x []float32, heads, headDim, rot int, cos, sin []float32) {
+	for h := 0; h < heads; h++ {
+		v := x[h*headDim : h*headDim+rot]
+		for i := 0; i < rot/2; i++ {
+			x0, x1 := v[2*i], v[2*i+1]
+			v[2*i] = x0*cos[i] - x1*sin[i]
+			v[2*i+1] = x0*sin[i] + x1*cos[i]
+		}
+	}
+}
+
+// ropeNeox rotates pairs (x[i], x[i+rot/2]) of each head (qwen2, GPT-NeoX).
+func ropeNeox(x []float32, heads, headDim, rot int, cos, sin []float32) {
+	half := rot / 2
+	for h := 0; h < heads; h++ {
+		v := x[h*headDim : h*headDim+rot]
+		for i := 0; i < half; i++ {
+			x0, x1 := v[i], v[i+half]
+			v[i] = x0*cos[i] - x1*sin[i]
+			v[i+half] = x0*sin[i] + x1*cos[i]
+		}
+	}
+}
+
+// axpyGo adds a*x to y.
+func axpyGo(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// dot2x4Go is the portable 2x4 block of dot products.
+func dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
+	xs := [4][]float32{x0, x1, x2, x3}
+	for j, x := range xs {
+		out[j] = dotGo(w0, x)
+		out[4+j] = dotGo(w1, x)
+	}
+}

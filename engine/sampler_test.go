@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randLogits(n int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	l := make([]float32, n)
+	for i := range l {
+		l[i] = float32(rng.NormFloat64() * 3)
+	}
+	return l
+}
+
+func TestGreedyTiesLowestID(t *testing.T) {
+	l := []float32{0, 2, 5, 1, 5, 5}
+	if got := Greedy(l); got != 2 {
+		t.Fatalf("Greedy = %d, want 2", got)
+	}
+	s := NewSampler(SamplerConfig{Temperature: 0})
+	if got := s.Sample(l); got != 2 {
+		t.Fatalf("Sample at temperature 0 = %d, want 2", got)
+	}
+}
+
+func TestSamplerDeterministic(t *testing.T) {
+	l := randLogits(500, 1)
+	cfg := SamplerConfig{Temperature: 1, TopP: 0.9, Seed: 42}
+	a, b := NewSampler(cfg), NewSampler(cfg)
+	cfg.Seed = 43
+	c := NewSampler(cfg)
+	differ := false
+	for range 50 {
+		x, y, z := a.Sample(l), b.Sample(l), c.Sample(l)
+		if x != y {
+			t.Fatalf("same seed gave %d and %d", x, y)
+		}
+		differ = differ || x != z
+	}
+	if !differ {
+		t.Fatal("different seeds gave identical 50 samples")
+	}
+}
+
+func TestTopKTopPMinP(t *testing.T) {
+	l := randLogits(200, 3)
+	order := make([]int, 0, len(l))
+	for i := range l {
+		order = append(order, i)
+	}
+	// Rank tokens by logit.
+	rank := map[int]int{}
+	for r := range l {
+		best := -1
+		for _, id := range order {
+			if _, done := rank[id]; !done && (best < 0 || better(l[id], id, l[best], best)) {
+				best = id
+			}
+		}
+		rank[best] = r
+	}
+	s := NewSampler(SamplerConfig{Temperature: 2, TopK: 5, Seed: 1})
+	for range 300 {
+		if id := s.Sample(l); rank[id] >= 5 {
+			t.Fatalf("top-k 5 sampled token of rank %d", rank[id])
+		}
+	}
+	// Top-p: the allowed set is the smallest prefix with mass >= p.
+	probs := softmax64(l, 1)
+	var cum float64
+	allowed := 0
+	for r := 0; r < len(l); r++ {
+		for id, rr := range rank {
+			if rr == r {
+				cum += probs[id]
+			}
+		}
+		allowed = r + 1
+		if cum >= 0.5 {
+			break
+		}
+	}
+	s = NewSampler(SamplerConfig{Temperature: 1, TopP: 0.5, Seed: 2})
+	for range 300 {
+		if id := s.Sample(l); rank[id] >= allowed {
+			t.Fatalf("top-p 0.5 sampled rank %d, allowed %d", rank[id], allowed)
+		}
+	}
+	pmax := 0.0
+	for _, p := range probs {
+		pmax = math.Max(pmax, p)
+	}
+	s = NewSampler(SamplerConfig{Temperature: 1, MinP: 0.2, Seed: 3})
+	for range 300 {
+		if id := s.Sample(l); probs[id] < 0.2*pmax {
+			t.Fatalf("min-p sampled p=%.3g < 0.2*%.3g", probs[id], pmax)
+		}
+	}
+}
+
+func softmax64(l []float32, temp float64) []float64 {
+	p := make([]float64, len(l))
+	var sum, mx float64 = 0, math.Inf(-1)
+	for _, v := range l {
+		mx = math.Max(mx, float64(v))
+	}
+	for i, v := range l {
+		p[i] = math.Exp((float64(v) - mx) / temp)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
+
+// TestSamplerFrequencies checks that plain temperature sampling follows the
+// softmax distribution.
+func TestSamplerFrequencies(t *testing.T) {
+	l := []float32{1, 2, 0.5, 2.5}
+	want := softmax64(l, 0.7)
+	s := NewSampler(SamplerConfig{Temperature: 0.7, Seed: 9})
+	const n = 40000
+	count := make([]float64, len(l))
+	for range n {
+		count[s.Sample(l)]++
+	}
+	for i := range l {
+		got := count[i] / n
+		if math.Abs(got-want[i]) > 0.01 {
+			t.Fatalf("token %d: frequency %.4f, want %.4f", i, got, want[i])
+		}
+	}
+}
+
+func TestLogprobs(t *testing.T) {
+	l := randLogits(50, 5)
+	p := softmax64(l, 1)
+	lp, top := Logprobs(l, 7, 3)
+	if math.Abs(lp-math.Log(p[7])) > 1e-9 {
+		t.Fatalf("logprob %v, want %v", lp, math.Log(p[7]))
+	}
+	if len(top) != 3 {
+		t.Fatalf("%d top entries, want 3", len(top))
+	}
+	for i, tp := range top {
+		if math.Abs(tp.Logprob-math.Log(p[tp.ID])) > 1e-9 {
+			t.Fatalf("top %d logprob wrong", i)
+		}
+		if i > 0 && tp.Logprob > top[i-1].Logprob {
+			t.Fatal("top not sorted")
+		}
+	}
+	if top[0].ID != Greedy(l) {
+		t.Fatalf("top[0] = %d, greedy %d", top[0].ID, Greedy(l))
+	}
+}
+
+func TestFindStop(t *testing.T) {
+	cases := []struct {
+		text  string
+		stops []string
+		want  int
+	}{
+		{"hello world\n\nQ:", []string{"Q:", "\n\n"}, 11},
+		{"abc", []string{"x", ""}, -1},
+		{"abc", nil, -1},
+		{"a</s>b", []string{"</s>"}, 1},
+	}
+	for _, c := range cases {
+		if got := FindStop(c.text, c.stops); got != c.want {
+			t.Errorf("FindStop(%q, %q) = %d, want %d", c.text, c.stops, got, c.want)
+		}
+	}
+}
+
+func TestRepeatPenalty(t *testing.T) {
+	l := []float32{3, 2.8, -1, -1.05, 0.5}
+	s := NewSampler(SamplerConfig{RepeatPenalty: 1.1, RepeatLastN: 2})
+	if got := s.Sample(l); got != 0 {
+		t.Fatalf("no history: greedy %d, want 0", got)
+	}
+	s.Accept(0) // 3/1.1 = 2.73 < 2.8
+	if got := s.Sample(l); got != 1 {
+		t.Fatalf("after penalising 0: %d, want 1", got)
+	}
+	if l[0] != 3 {
+		t.Fatal("Sample modified the caller's logits")
+	}
+	s.Accept(1)
+	s.Accept(4) // window of 2 forgets token 0: holds 1 and 4
+	if got := s.Sample(l); got != 0 {
+		t.Fatalf("after the window moved on: %d, want 0", got)
+	}
+	// Negative logits are multiplied: -1 becomes -1.1, below -1.05.
+	neg := []float32{-1, -1.05}
+	s = NewSampler(SamplerConfig{RepeatPenalty: 1.1, RepeatLastN: 64})
+	s.Accept(0)
+	if got := s.Sample(neg); got != 1 {
+		t.Fatalf("negative logit penalty: %d, want 1", got)
+	}
+	off := NewSampler(SamplerConfig{RepeatPenalty: 1, RepeatLastN: 64})
+	off.Accept(0)
+	if got := off.Sample(l); got != 0 {
+		t.Fatalf("penalty 1 changed the choice to %d", got)
+	}
+}

@@ -1,0 +1,170 @@
+// Package train trains small decoder-only llama models in pure Go on
+// pareto's synthetic task and exports them as llama GGUF files.
+//
+// The code reads top to bottom like llm.c's train_gpt2.c: the config
+// (this file), the vocabulary and data (vocab.go, data.go), every layer as a
+// forward/backward pair (layers.go), the model (model.go), the optimizer
+// (optim.go), checkpoints (checkpoint.go), GGUF export (export.go) and the
+// training loop (train.go).
+package train
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is one training run, as written in a YAML file under configs/.
+type Config struct {
+	Model      ModelConfig      `yaml:"model" json:"model"`
+	Optim      OptimConfig      `yaml:"optim" json:"optim"`
+	Data       DataConfig       `yaml:"data" json:"data"`
+	Checkpoint CheckpointConfig `yaml:"checkpoint" json:"checkpoint"`
+	Seed       int64            `yaml:"seed" json:"seed"`
+	Out        string           `yaml:"out" json:"out"` // GGUF path written at the end
+}
+
+// ModelConfig is the architecture.
+type ModelConfig struct {
+	DModel  int    `yaml:"d_model" json:"d_model"`
+	Layers  int    `yaml:"layers" json:"layers"`
+	Heads   int    `yaml:"heads" json:"heads"`
+	KVHeads int    `yaml:"kv_heads" json:"kv_heads"`
+	FFN     int    `yaml:"ffn" json:"ffn"`
+	SeqLen  int    `yaml:"seq_len" json:"seq_len"`
+	Vocab   string `yaml:"vocab" json:"vocab"` // only "synth"
+}
+
+// OptimConfig is AdamW with linear warmup and cosine decay.
+type OptimConfig struct {
+	LR          float64 `yaml:"lr" json:"lr"`
+	MinLR       float64 `yaml:"min_lr" json:"min_lr"`
+	WarmupSteps int     `yaml:"warmup_steps" json:"warmup_steps"`
+	Steps       int     `yaml:"steps" json:"steps"`
+	BatchSize   int     `yaml:"batch_size" json:"batch_size"` // sequences per step
+	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
+	Beta1       float64 `yaml:"beta1" json:"beta1"`
+	Beta2       float64 `yaml:"beta2" json:"beta2"`
+	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"` // global norm; 0 disables
+}
+
+// DataConfig describes the synthetic training stream.
+type DataConfig struct {
+	Levels              []int   `yaml:"levels" json:"levels"`
+	DirectFraction      float64 `yaml:"direct_fraction" json:"direct_fraction"`
+	SolutionsPerProblem int     `yaml:"solutions_per_problem" json:"solutions_per_problem"`
+	Seed                int64   `yaml:"seed" json:"seed"`
+	// MaskPrompt makes only answer tokens (the completion and its EOS)
+	// count in the loss.
+	MaskPrompt bool `yaml:"mask_prompt" json:"mask_prompt"`
+}
+
+// CheckpointConfig says where and how often to checkpoint.
+type CheckpointConfig struct {
+	Dir          string  `yaml:"dir" json:"dir"`
+	EveryMinutes float64 `yaml:"every_minutes" json:"every_minutes"`
+}
+
+// LoadConfig reads and validates a YAML config. An unknown field is an
+// error naming the file, line and field; an out-of-range value names the
+// file and field. Nothing else happens before the config is known good.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("train: read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("train: config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes YAML strictly (unknown fields and duplicate keys are
+// errors) and validates the result.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return Config{}, fmt.Errorf("%s", yaml.FormatError(err, false, true))
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate reports the first out-of-range field, by its YAML path.
+func (c Config) Validate() error {
+	m, o, d := c.Model, c.Optim, c.Data
+	type check struct {
+		bad   bool
+		field string
+		msg   string
+	}
+	for _, ch := range []check{
+		{m.DModel <= 0, "model.d_model", fmt.Sprintf("%d must be positive", m.DModel)},
+		{m.Layers <= 0, "model.layers", fmt.Sprintf("%d must be positive", m.Layers)},
+		{m.Heads <= 0, "model.heads", fmt.Sprintf("%d must be positive", m.Heads)},
+		{m.Heads > 0 && m.DModel%m.Heads != 0, "model.heads", fmt.Sprintf("%d does not divide d_model %d", m.Heads, m.DModel)},
+		{m.Heads > 0 && (m.DModel/m.Heads)%2 != 0, "model.heads", fmt.Sprintf("head size d_model/heads = %d must be even for rope", m.DModel/max(m.Heads, 1))},
+		{m.KVHeads <= 0, "model.kv_heads", fmt.Sprintf("%d must be positive", m.KVHeads)},
+		{m.KVHeads > 0 && m.Heads%m.KVHeads != 0, "model.kv_heads", fmt.Sprintf("%d does not divide heads %d", m.KVHeads, m.Heads)},
+		{m.FFN <= 0, "model.ffn", fmt.Sprintf("%d must be positive", m.FFN)},
+		{m.SeqLen < 8 || m.SeqLen > 4096, "model.seq_len", fmt.Sprintf("%d must be in [8, 4096]", m.SeqLen)},
+		{m.Vocab != "synth", "model.vocab", fmt.Sprintf("%q: only \"synth\" is supported", m.Vocab)},
+		{!(o.LR > 0 && o.LR < 1), "optim.lr", fmt.Sprintf("%g must be in (0, 1)", o.LR)},
+		{!(o.MinLR >= 0 && o.MinLR <= o.LR), "optim.min_lr", fmt.Sprintf("%g must be in [0, lr]", o.MinLR)},
+		{o.Steps <= 0, "optim.steps", fmt.Sprintf("%d must be positive", o.Steps)},
+		{o.WarmupSteps < 0 || o.WarmupSteps > o.Steps, "optim.warmup_steps", fmt.Sprintf("%d must be in [0, steps]", o.WarmupSteps)},
+		{o.BatchSize <= 0, "optim.batch_size", fmt.Sprintf("%d must be positive", o.BatchSize)},
+		{!(o.WeightDecay >= 0 && o.WeightDecay < 1), "optim.weight_decay", fmt.Sprintf("%g must be in [0, 1)", o.WeightDecay)},
+		{!(o.Beta1 >= 0 && o.Beta1 < 1), "optim.beta1", fmt.Sprintf("%g must be in [0, 1)", o.Beta1)},
+		{!(o.Beta2 >= 0 && o.Beta2 < 1), "optim.beta2", fmt.Sprintf("%g must be in [0, 1)", o.Beta2)},
+		{!(o.GradClip >= 0), "optim.grad_clip", fmt.Sprintf("%g must be >= 0", o.GradClip)},
+		{len(d.Levels) == 0, "data.levels", "must list at least one level"},
+		{!(d.DirectFraction >= 0 && d.DirectFraction <= 1), "data.direct_fraction", fmt.Sprintf("%g must be in [0, 1]", d.DirectFraction)},
+		{d.SolutionsPerProblem <= 0 || d.SolutionsPerProblem > 64, "data.solutions_per_problem", fmt.Sprintf("%d must be in [1, 64]", d.SolutionsPerProblem)},
+		{d.Seed < 0, "data.seed", fmt.Sprintf("%d must be >= 0", d.Seed)},
+		{c.Checkpoint.EveryMinutes < 0, "checkpoint.every_minutes", fmt.Sprintf("%g must be >= 0", c.Checkpoint.EveryMinutes)},
+	} {
+		if ch.bad {
+			return fmt.Errorf("field %s: %s", ch.field, ch.msg)
+		}
+	}
+	for i, l := range d.Levels {
+		if l < 1 || l > 5 {
+			return fmt.Errorf("field data.levels[%d]: level %d must be in [1, 5]", i, l)
+		}
+	}
+	return nil
+}
+
+// identity is the part of the config that decides the parameters: two runs
+// with equal identities produce the same model bit for bit, so a checkpoint
+// can resume any of them. Output paths and checkpoint timing are not in it.
+func (c Config) identity() []byte {
+	id := struct {
+		Model ModelConfig `json:"model"`
+		Optim OptimConfig `json:"optim"`
+		Data  DataConfig  `json:"data"`
+		Seed  int64       `json:"seed"`
+	}{c.Model, c.Optim, c.Data, c.Seed}
+	b, err := json.Marshal(id)
+	if err != nil {
+		panic(err) // plain structs always marshal
+	}
+	return b
+}
+
+// ID is a short hash of the config's identity, naming its checkpoint file.
+func (c Config) ID() string {
+	h := sha256.Sum256(c.identity())
+	return hex.EncodeToString(h[:6])
+}
+
+func sameIdentity(a, b Config) bool { return bytes.Equal(a.identity(), b.identity()) }

@@ -1,0 +1,157 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/tokenizer"
+)
+
+// Source yields training sequences. Its position is one number, the cursor,
+// so a checkpoint can store it and a resumed run continues the same stream.
+type Source interface {
+	// Next fills tokens (seq_len+1 ids) and mask (seq_len weights):
+	// mask[t] weighs the loss of predicting tokens[t+1] from tokens[:t+1].
+	Next(tokens []int32, mask []float32) error
+	// Cursor is the position of the next sequence.
+	Cursor() uint64
+	// Seek moves to a position Cursor returned.
+	Seek(cursor uint64)
+}
+
+// SynthSource packs synth problems into sequences: each example is
+// <s> prompt completion </s>, examples follow each other until the next one
+// does not fit, and the rest is padded with </s> that count for nothing.
+// Example i is a pure function of (seed, i), so seeking is free.
+type SynthSource struct {
+	cfg    DataConfig
+	tok    *tokenizer.Tokenizer
+	cursor uint64 // next example index
+
+	pending    []int32 // example cursor, tokenized, when it did not fit
+	pendStart  int
+	pendCursor uint64
+	hasPending bool
+}
+
+// NewSynthSource returns the synth stream described by cfg.
+func NewSynthSource(cfg DataConfig, tok *tokenizer.Tokenizer) *SynthSource {
+	return &SynthSource{cfg: cfg, tok: tok}
+}
+
+// Cursor implements Source.
+func (s *SynthSource) Cursor() uint64 { return s.cursor }
+
+// Seek implements Source.
+func (s *SynthSource) Seek(c uint64) { s.cursor, s.hasPending = c, false }
+
+// mix is splitmix64's finaliser, used to derive independent draws from
+// (seed, index, purpose) without any sequential state.
+func mix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
+}
+
+func (s *SynthSource) draw(i uint64, purpose uint64) uint64 {
+	return mix(mix(uint64(s.cfg.Seed)^purpose*0x632BE59BD9B4E019) ^ i)
+}
+
+// Example returns the tokens of example i and the index of its first
+// completion token.
+func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
+	k := uint64(s.cfg.SolutionsPerProblem)
+	pi, j := i/k, i%k
+	levels := s.cfg.Levels
+	level := levels[s.draw(pi, 1)%uint64(len(levels))]
+	p := synth.Generate(synth.TrainSeed(int64(s.draw(pi, 2)>>1)), level)
+	direct := float64(s.draw(i, 3)>>11)/(1<<53) < s.cfg.DirectFraction
+	prompt := synth.Prompt(p, !direct)
+	var completion string
+	switch {
+	case direct:
+		completion = synth.Direct(p)
+	case k == 1:
+		completion = p.Solution
+	default:
+		sols := synth.Solutions(p, int(k), int64(s.draw(pi, 4)>>1))
+		if len(sols) == 0 {
+			completion = p.Solution
+		} else {
+			completion = sols[int(j)%len(sols)]
+		}
+	}
+	full := s.tok.Encode(prompt+completion, true)
+	head := s.tok.Encode(prompt, true)
+	if len(head) > len(full) {
+		return nil, 0, fmt.Errorf("train: example %d: prompt tokenizes longer than prompt+completion", i)
+	}
+	for t := range head {
+		if head[t] != full[t] {
+			return nil, 0, fmt.Errorf("train: example %d: prompt tokens are not a prefix of the example's tokens (token %d)", i, t)
+		}
+	}
+	out := make([]int32, len(full)+1)
+	for t, id := range full {
+		out[t] = int32(id)
+	}
+	out[len(full)] = eosID
+	return out, len(head), nil
+}
+
+// Next implements Source.
+func (s *SynthSource) Next(tokens []int32, mask []float32) error {
+	n := len(tokens)
+	if len(mask) != n-1 {
+		return fmt.Errorf("train: Next: mask has %d entries, want %d", len(mask), n-1)
+	}
+	fill := 0
+	for {
+		var ex []int32
+		var start int
+		if s.hasPending && s.pendCursor == s.cursor {
+			ex, start = s.pending, s.pendStart
+		} else {
+			var err error
+			if ex, start, err = s.Example(s.cursor); err != nil {
+				return err
+			}
+		}
+		s.hasPending = false
+		if len(ex) > n {
+			s.cursor++ // longer than a sequence: skip it rather than cut its answer
+			continue
+		}
+		if fill+len(ex) > n {
+			s.pending, s.pendStart, s.pendCursor, s.hasPending = ex, start, s.cursor, true
+			break
+		}
+		copy(tokens[fill:], ex)
+		for t := 0; t+1 < len(ex); t++ {
+			// mask[fill+t] predicts ex[t+1].
+			w := float32(1)
+			if s.cfg.MaskPrompt && t+1 < start {
+				w = 0
+			}
+			mask[fill+t] = w
+		}
+		fill += len(ex)
+		s.cursor++
+		if fill < n {
+			mask[fill-1] = 0 // </s> -> next <s> is not a prediction to learn
+		}
+		if fill >= n {
+			break
+		}
+	}
+	for t := fill; t < n; t++ {
+		tokens[t] = eosID
+	}
+	if fill < n {
+		for t := max(fill-1, 0); t < n-1; t++ {
+			mask[t] = 0 // padding predicts nothing
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/pareto-llm/pareto/gguf"
+)
+
+// ExportGGUF writes the current parameters as a llama-architecture GGUF
+// file with the synth tokenizer, atomically. The trainer's rope already
+// uses llama.cpp's adjacent-pair layout, so q and k need no permutation.
+// With f16 the large matrices are stored as F16 (norms stay F32).
+func (t *Trainer) ExportGGUF(path string, f16 bool) error {
+	c := t.cfg.Model
+	b := gguf.NewBuilder()
+	const a = "llama"
+	ft := uint32(0)
+	if f16 {
+		ft = 1
+	}
+	b.Set("general.architecture", a)
+	b.Set("general.name", fmt.Sprintf("pareto-synth-d%d-l%d", c.DModel, c.Layers))
+	b.Set("general.file_type", ft)
+	b.Set(a+".vocab_size", uint32(t.mdl.vocab))
+	b.Set(a+".context_length", uint32(c.SeqLen))
+	b.Set(a+".embedding_length", uint32(c.DModel))
+	b.Set(a+".block_count", uint32(c.Layers))
+	b.Set(a+".feed_forward_length", uint32(c.FFN))
+	b.Set(a+".attention.head_count", uint32(c.Heads))
+	b.Set(a+".attention.head_count_kv", uint32(c.KVHeads))
+	b.Set(a+".attention.layer_norm_rms_epsilon", float32(rmsEps))
+	b.Set(a+".rope.dimension_count", uint32(t.mdl.hd))
+	b.Set(a+".rope.freq_base", float32(10000))
+	setVocab(b)
+	for _, tn := range t.mdl.tensors {
+		data := tn.of(t.params)
+		var err error
+		if tn.rows == 1 {
+			err = b.AddTensor(tn.name, []uint64{uint64(tn.cols)}, gguf.TypeF32, data)
+		} else {
+			typ := gguf.TypeF32
+			if f16 {
+				typ = gguf.TypeF16
+			}
+			err = b.AddTensor(tn.name, []uint64{uint64(tn.cols), uint64(tn.rows)}, typ, data)
+		}
+		if err != nil {
+			return fmt.Errorf("train: export %s: %w", path, err)
+		}
+	}
+	if err := b.WriteFile(path); err != nil {
+		return fmt.Errorf("train: export %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package train
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/tokenizer"
+)
+
+// Token types as llama.cpp reads them from tokenizer.ggml.token_type.
+const (
+	typeNormal  = 1
+	typeUnknown = 2
+	typeControl = 3
+	typeByte    = 6
+)
+
+// Special token ids of the synth vocabulary.
+const (
+	unkID = 0
+	bosID = 1
+	eosID = 2
+)
+
+const spaceMark = "\u2581" // SentencePiece's visible space
+
+// SynthVocab is a SentencePiece-style ("llama") vocabulary for the synth
+// task: <unk>, <s>, </s>, the 256 byte tokens, then the single characters,
+// and for every word w of synth.Vocabulary() the pieces "▁"+w and w with all
+// their prefixes. A piece's score is its length in characters, so
+// llama.cpp's SPM merge (highest-scoring adjacent pair first, leftmost on
+// ties) grows each word from its first two characters into the whole word.
+// Digits get no "▁" or multi-digit pieces: " 12" is "▁", "1", "2" on every
+// side, matching synth's one-token-per-digit rule.
+func SynthVocab() (tokens []string, scores []float32, types []int32) {
+	seen := map[string]bool{}
+	add := func(tok string, score float32, typ int32) {
+		if seen[tok] {
+			return
+		}
+		seen[tok] = true
+		tokens = append(tokens, tok)
+		scores = append(scores, score)
+		types = append(types, typ)
+	}
+	add("<unk>", 0, typeUnknown)
+	add("<s>", 0, typeControl)
+	add("</s>", 0, typeControl)
+	for b := 0; b < 256; b++ {
+		add(fmt.Sprintf("<0x%02X>", b), 0, typeByte)
+	}
+	words := synth.Vocabulary()
+	// Single characters first, sorted, so ids do not depend on word order.
+	chars := map[string]bool{spaceMark: true}
+	for _, w := range words {
+		for _, r := range w {
+			chars[string(r)] = true
+		}
+	}
+	var cs []string
+	for c := range chars {
+		cs = append(cs, c)
+	}
+	sort.Strings(cs)
+	for _, c := range cs {
+		add(c, 1, typeNormal)
+	}
+	isDigit := func(w string) bool { return len(w) == 1 && w[0] >= '0' && w[0] <= '9' }
+	for _, w := range words {
+		if w == synth.Newline || isDigit(w) {
+			continue
+		}
+		for _, full := range []string{spaceMark + w, w} {
+			for i := range full {
+				if i == 0 {
+					continue
+				}
+				p := full[:i]
+				add(p, float32(utf8.RuneCountInString(p)), typeNormal)
+			}
+			add(full, float32(utf8.RuneCountInString(full)), typeNormal)
+		}
+	}
+	return tokens, scores, types
+}
+
+// setVocab writes the tokenizer.ggml.* metadata of the synth vocabulary.
+func setVocab(b *gguf.Builder) {
+	tokens, scores, types := SynthVocab()
+	b.Set("tokenizer.ggml.model", "llama")
+	b.Set("tokenizer.ggml.tokens", tokens)
+	b.Set("tokenizer.ggml.scores", scores)
+	b.Set("tokenizer.ggml.token_type", types)
+	b.Set("tokenizer.ggml.bos_token_id", uint32(bosID))
+	b.Set("tokenizer.ggml.eos_token_id", uint32(eosID))
+	b.Set("tokenizer.ggml.unknown_token_id", uint32(unkID))
+	b.Set("tokenizer.ggml.add_bos_token", true)
+	b.Set("tokenizer.ggml.add_eos_token", false)
+}
+
+// SynthTokenizer returns pareto's tokenizer for the synth vocabulary, built
+// from the same GGUF metadata ExportGGUF writes, so training tokenises
+// exactly as inference on the exported model will.
+func SynthTokenizer() (*tokenizer.Tokenizer, error) {
+	b := gguf.NewBuilder()
+	b.Set("general.architecture", "llama")
+	setVocab(b)
+	var buf bytes.Buffer
+	if _, err := b.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("train: synth vocabulary: %w", err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("train: synth vocabulary: %w", err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("train: synth vocabulary: %w", err)
+	}
+	return tok, nil
+}
