@@ -444,7 +444,8 @@ func equalScalar(a, b string) bool {
 		return true
 	}
 	// Letter choices: (B) = B = \text{(B)}.
-	if gm := choiceRE.FindStringSubmatch(sb); gm != nil && len(sb) > 1 || gm != nil && gm[1] >= "A" && gm[1] <= "E" {
+	// A lone lower-case gold letter is a variable, not a choice.
+	if gm := choiceRE.FindStringSubmatch(sb); gm != nil && (len(sb) > 1 || gm[1] >= "A" && gm[1] <= "E") {
 		if pm := choiceLead.FindStringSubmatch(strings.TrimSpace(a)); pm != nil {
 			return strings.EqualFold(pm[1]+pm[2]+pm[3], gm[1])
 		}
@@ -593,7 +594,49 @@ func equalExpr(a, b string) bool {
 		}
 		good++
 	}
-	return good >= 3
+	if good < 3 {
+		return false
+	}
+	// Positive points cannot tell |x| from x or \sqrt{x^2} from x; at
+	// negative points, where both sides are real, they must agree too.
+	for _, env := range es {
+		neg := make(map[string]complex128, len(env))
+		for k, v := range env {
+			neg[k] = -v
+		}
+		if !realEverywhere(x, neg) || !realEverywhere(y, neg) {
+			continue
+		}
+		if fx, fy := approx(x, neg), approx(y, neg); !near(fx, fy, 1e-8, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// realEverywhere reports whether every subexpression of n is finite and
+// real at env, so real identities (not complex branch effects such as
+// √-1·√-1 = -1) decide the comparison. Large trees are not checked.
+func realEverywhere(n *node, env map[string]complex128) bool {
+	budget := 400
+	var walk func(*node) bool
+	walk = func(n *node) bool {
+		budget--
+		if budget < 0 {
+			return false
+		}
+		v := approx(n, env)
+		if !finite(v) || math.Abs(imag(v)) > 1e-12 {
+			return false
+		}
+		for _, k := range n.kids {
+			if !walk(k) {
+				return false
+			}
+		}
+		return true
+	}
+	return walk(n)
 }
 
 // proportional reports whether two expressions differ by a constant

@@ -170,6 +170,11 @@ func TestEqualMath(t *testing.T) {
 		// expressions
 		{"x^2", "x^2", true},
 		{"x^2", "x^3", false},
+		{"|x|", "x", false},
+		{`\sqrt{x^2}`, "x", false},
+		{`\sqrt{x^2}`, "|x|", true},
+		{`\sqrt{x}\sqrt{y}`, `\sqrt{xy}`, true},
+		{`\ln(x^2)`, `2\ln x`, true},
 		{"2x", "x+x", true},
 		{"2k+2", "2(k+1)", true},
 		{"2n+2", "2k+2", false},

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -399,27 +398,10 @@ func tableRow(s run.Summary, p Point, results []store.Result) Row {
 		Questions: s.Questions, Seeds: s.Seeds, Answered: s.Answered,
 		Accuracy: 100 * s.Accuracy, AccuracyStd: 100 * s.AccuracyStd,
 		CI95:       [2]float64{100 * s.AccuracyCI95[0], 100 * s.AccuracyCI95[1]},
-		TokensPerQ: s.PerQuestion.Tokens, FLOPsPerQ: s.PerQuestion.FLOPs, FLOPsStd: stddev(fl),
-		SecondsPerQ: s.PerQuestion.Seconds, SecondsStd: stddev(se), USDPerQ: s.PerQuestion.CostUSD,
+		TokensPerQ: s.PerQuestion.Tokens, FLOPsPerQ: s.PerQuestion.FLOPs, FLOPsStd: run.StdDev(fl),
+		SecondsPerQ: s.PerQuestion.Seconds, SecondsStd: run.StdDev(se), USDPerQ: s.PerQuestion.CostUSD,
 		AccPerTFLOP: s.AccPerTFLOP, AccPerS: s.AccPerS, EfficiencyScore: s.EfficiencyScore,
 	}
-}
-
-// stddev is the sample standard deviation, 0 for fewer than two values.
-func stddev(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	var m float64
-	for _, x := range xs {
-		m += x
-	}
-	m /= float64(len(xs))
-	var v float64
-	for _, x := range xs {
-		v += (x - m) * (x - m)
-	}
-	return math.Sqrt(v / float64(len(xs)-1))
 }
 
 // readOnly lets run.Summarize read through a Source; a report never writes.

@@ -130,7 +130,7 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 	}
 	n := float64(len(results))
 	s.Accuracy = float64(correct) / n
-	s.AccuracyStd = stddev(seedAcc)
+	s.AccuracyStd = StdDev(seedAcc)
 	s.AccuracyCI95 = bootstrapCI(byQuestion, 2000, 0.95)
 	if len(byLevel) > 0 {
 		s.ByLevel = map[int]float64{}
@@ -157,7 +157,8 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 	return s, nil
 }
 
-func stddev(xs []float64) float64 {
+// StdDev is the sample standard deviation, 0 for fewer than two values.
+func StdDev(xs []float64) float64 {
 	if len(xs) < 2 {
 		return 0
 	}

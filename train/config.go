@@ -90,13 +90,23 @@ func LoadConfig(path string) (Config, error) {
 func ParseConfig(data []byte) (Config, error) {
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
-		return Config{}, fmt.Errorf("%s", yaml.FormatError(err, false, true))
+		return Config{}, &yamlError{text: yaml.FormatError(err, false, true), err: err}
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
 }
+
+// yamlError shows a YAML error with its line, column and source excerpt
+// while keeping the decoder's error for errors.As.
+type yamlError struct {
+	text string
+	err  error
+}
+
+func (e *yamlError) Error() string { return e.text }
+func (e *yamlError) Unwrap() error { return e.err }
 
 // Validate reports the first out-of-range field, by its YAML path.
 func (c Config) Validate() error {

@@ -448,3 +448,45 @@ func TestRunStopsAndResumes(t *testing.T) {
 		t.Fatal("stopped and resumed run differs from the straight run")
 	}
 }
+
+func TestExportF16(t *testing.T) {
+	cfg := tinyConfig(t.TempDir())
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	tr.Step()
+	dir := t.TempDir()
+	f32, f16 := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.gguf")
+	if err := tr.ExportGGUF(f32, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.ExportGGUF(f16, true); err != nil {
+		t.Fatal(err)
+	}
+	s32, _ := os.Stat(f32)
+	s16, _ := os.Stat(f16)
+	if !(s16.Size() < s32.Size()*6/10) {
+		t.Fatalf("F16 file is %d bytes, F32 %d: matrices were not halved", s16.Size(), s32.Size())
+	}
+	m, err := engine.Load(f16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.GGMLNumerics = false
+	ids := tr.Tokenizer().Encode(synth.Prompt(synth.Generate(2, 1), true), true)
+	want, _ := tr.Logits(ids)
+	s := m.NewSeq()
+	if _, err := m.Prefill(s, ids); err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for i, v := range s.Logits() {
+		worst = math.Max(worst, math.Abs(float64(v-want[i])))
+	}
+	if worst > 2e-2 {
+		t.Fatalf("F16 logits differ by %g", worst)
+	}
+	t.Logf("F16 max logit difference %g", worst)
+}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -77,6 +78,9 @@ func Start(dir string) (*Server, error) {
 	}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = s.env
+	// Its own process group, so Stop also ends the model runners it spawns
+	// (killing only the server leaves them running, busy, without a parent).
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s serve: %w", bin, err)
@@ -97,7 +101,7 @@ func Start(dir string) (*Server, error) {
 // Stop ends the server.
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		_, _ = s.cmd.Process.Wait()
 	}
 }
