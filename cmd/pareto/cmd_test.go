@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pareto-llm/pareto/randmodel"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 )
@@ -150,5 +151,32 @@ func TestBenchGridTable(t *testing.T) {
 	}
 	if lines := strings.Count(strings.TrimSpace(out), "\n") + 1; lines != 3 {
 		t.Fatalf("bench --json printed %d lines, want 3:\n%s", lines, out)
+	}
+}
+
+func TestRunEmbeddedEngine(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.gguf")
+	cfg := randmodel.Small()
+	cfg.DModel, cfg.Layers, cfg.Heads, cfg.KVHeads, cfg.FFN = 64, 2, 4, 2, 128
+	if err := randmodel.Write(model, cfg); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute(t, "run", "--model", model, "--dataset", "synth", "--limit", "3", "--strategy", "self-consistency",
+		"--n", "4", "--max-tokens", "8", "--store", filepath.Join(dir, "r.db"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s run.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if s.Answered != 3 || s.Tokens.Completion == 0 || s.Tokens.Completion > 3*4*8 || s.PrefillFLOPs <= 0 || s.DecodeFLOPs <= 0 || !strings.HasPrefix(s.Model, "embedded:m.gguf@") {
+		t.Fatalf("embedded run summary %+v", s)
+	}
+	// Four samples of one prompt are one engine call that reads the prompt
+	// once.
+	if s.Calls != 3 || s.Tokens.Prompt == 0 {
+		t.Fatalf("calls %d, prompt tokens %d", s.Calls, s.Tokens.Prompt)
 	}
 }

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/backend/openai"
 	"github.com/pareto-llm/pareto/compute"
 	"github.com/pareto-llm/pareto/dataset"
@@ -34,7 +39,7 @@ type backendFlags struct {
 func (f *backendFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.urls, "backend-url", nil, "OpenAI-compatible server base URL, e.g. http://127.0.0.1:11434/v1 (repeat for replicas of one model)")
-	fl.StringVar(&f.model, "model", "", "model name on the server")
+	fl.StringVar(&f.model, "model", "", "model name on the server, or without --backend-url a GGUF file for the embedded engine")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key (default $PARETO_API_KEY)")
 	fl.BoolVar(&f.chat, "chat", false, "use /chat/completions instead of /completions")
 	fl.IntVar(&f.concurrency, "backend-concurrency", 8, "max in-flight requests per server")
@@ -63,7 +68,7 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 		f.arch = a
 	}
 	if len(f.urls) == 0 {
-		return nil, "", fmt.Errorf("no backend: give --backend-url URL --model NAME (an OpenAI-compatible server)")
+		return f.embedded()
 	}
 	if f.model == "" {
 		return nil, "", fmt.Errorf("--model is required with --backend-url")
@@ -219,4 +224,37 @@ func (s *session) runOne(ctx context.Context, cfg run.Config, qs []pareto.Questi
 		Progress: progressBar(label), Log: slog.Default(),
 	}
 	return r.Run(ctx, cfg, qs)
+}
+
+// embedded loads a GGUF file into the in-process engine. It counts its own
+// FLOPs exactly (prefill, decode, prefix-cache savings), so no architecture
+// flags are needed.
+func (f *backendFlags) embedded() (pareto.Generator, string, error) {
+	if f.model == "" {
+		return nil, "", fmt.Errorf("no backend: give --backend-url URL --model NAME (an OpenAI-compatible server) or --model FILE.gguf (the embedded engine)")
+	}
+	b, err := embedded.Load(f.model, embedded.WithPrefixCache(256<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	// The run's identity names the file's content, not its path, so a
+	// moved file resumes and a retrained one starts afresh.
+	sum, err := fileDigest(f.model)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, "embedded:" + filepath.Base(f.model) + "@" + sum, nil
+}
+
+func fileDigest(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
