@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"os"
 	"math"
 	"sync"
 )
@@ -331,12 +330,12 @@ func addBias(x, b []float32) {
 func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
 	st.mm = matmulJob{w: w, x: x, y: y, b: b}
 	switch {
-	case m.GGMLNumerics && w.Kind == KindQ8_0 && os.Getenv("NOACTQ8") == "":
+	case m.GGMLNumerics && w.Kind == KindQ8_0:
 		for i := range b {
 			quantizeQ8(x[i*w.Cols:(i+1)*w.Cols], st.xq[i*w.Cols:], st.xd[i*w.Cols/q8Block:])
 		}
 		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
-	case m.GGMLNumerics && w.Kind == KindF16 && os.Getenv("NOACT16") == "":
+	case m.GGMLNumerics && w.Kind == KindF16:
 		copy(st.xr, x[:b*w.Cols])
 		roundF16(st.xr[:b*w.Cols])
 		st.mm.x = st.xr
