@@ -55,6 +55,9 @@ func newBenchCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if len(bf.urls) == 0 {
+				embeddedDefaults(cmd, &df, &rf, &strategies, &budgets)
+			}
 			var cells []cell
 			var err error
 			if gridPath != "" {
@@ -232,4 +235,26 @@ func yamlPosition(path, msg string) string {
 		return fmt.Sprintf("%s:%s:%s: %s", path, m[1], m[2], msg[len(m[0]):])
 	}
 	return path + ": " + msg
+}
+
+// embeddedDefaults makes a bare `pareto bench` the main job: the shipped
+// model on 200 synth problems, reasoning vs answering directly vs voting at
+// a few budgets. Flags the user gave win.
+func embeddedDefaults(cmd *cobra.Command, df *datasetFlags, rf *runFlags, strategies, budgets *string) {
+	set := cmd.Flags().Changed
+	if !set("dataset") {
+		df.name = "synth"
+	}
+	if !set("limit") && !set("per-level") {
+		df.perLevel = 40 // 200 problems, 40 of each of the 5 levels
+	}
+	if !set("strategies") {
+		*strategies = "direct,greedy,self-consistency"
+	}
+	if !set("budgets") {
+		*budgets = "4,16"
+	}
+	if !set("max-tokens") {
+		rf.opts.MaxTokens = 160 // the longest synth solution is about 110 tokens
+	}
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/pareto-llm/pareto"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -171,12 +174,23 @@ func TestRunEmbeddedEngine(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if s.Answered != 3 || s.Tokens.Completion == 0 || s.Tokens.Completion > 3*4*8 || s.PrefillFLOPs <= 0 || s.DecodeFLOPs <= 0 || !strings.HasPrefix(s.Model, "embedded:m.gguf@") {
+	if s.Answered != 3 || s.Tokens.Completion == 0 || s.Tokens.Completion > 3*4*8 || s.PrefillFLOPs <= 0 || s.DecodeFLOPs <= 0 || !strings.HasPrefix(s.Model, "embedded:m@") {
 		t.Fatalf("embedded run summary %+v", s)
 	}
 	// Four samples of one prompt are one engine call that reads the prompt
 	// once.
 	if s.Calls != 3 || s.Tokens.Prompt == 0 {
 		t.Fatalf("calls %d, prompt tokens %d", s.Calls, s.Tokens.Prompt)
+	}
+}
+
+func TestFirstPerLevel(t *testing.T) {
+	var qs []pareto.Question
+	for i := 0; i < 12; i++ {
+		qs = append(qs, pareto.Question{ID: fmt.Sprint(i), Level: 1 + i/4})
+	}
+	got := firstPerLevel(qs, 2)
+	if len(got) != 6 || got[0].ID != "0" || got[2].ID != "4" || got[5].ID != "9" {
+		t.Fatalf("%+v", got)
 	}
 }

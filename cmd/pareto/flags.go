@@ -18,6 +18,7 @@ import (
 	"github.com/pareto-llm/pareto/backend/openai"
 	"github.com/pareto-llm/pareto/compute"
 	"github.com/pareto-llm/pareto/dataset"
+	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/reward"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
@@ -39,7 +40,7 @@ type backendFlags struct {
 func (f *backendFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.urls, "backend-url", nil, "OpenAI-compatible server base URL, e.g. http://127.0.0.1:11434/v1 (repeat for replicas of one model)")
-	fl.StringVar(&f.model, "model", "", "model name on the server, or without --backend-url a GGUF file for the embedded engine")
+	fl.StringVar(&f.model, "model", "", "model name on the server; without --backend-url a GGUF file or shipped model for the embedded engine (default "+models.Default+")")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key (default $PARETO_API_KEY)")
 	fl.BoolVar(&f.chat, "chat", false, "use /chat/completions instead of /completions")
 	fl.IntVar(&f.concurrency, "backend-concurrency", 8, "max in-flight requests per server")
@@ -86,7 +87,7 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 // datasetFlags choose the questions.
 type datasetFlags struct {
 	name, qField, aField, format, idField string
-	limit, offset                         int
+	limit, offset, perLevel               int
 }
 
 func (f *datasetFlags) register(cmd *cobra.Command) {
@@ -98,6 +99,7 @@ func (f *datasetFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.format, "format", "gsm8k", "answer format of a .jsonl dataset: gsm8k, math, number or text")
 	fl.IntVar(&f.limit, "limit", 0, "use the first N questions (0 = all)")
 	fl.IntVar(&f.offset, "offset", 0, "skip the first N questions")
+	fl.IntVar(&f.perLevel, "per-level", 0, "take the first N questions of each difficulty level (datasets with levels), after --offset")
 }
 
 func (f *datasetFlags) load() (string, []pareto.Question, error) {
@@ -119,6 +121,9 @@ func (f *datasetFlags) load() (string, []pareto.Question, error) {
 		return "", nil, fmt.Errorf("--offset %d: dataset %s has only %d questions", f.offset, d.Name, len(qs))
 	}
 	qs = qs[f.offset:]
+	if f.perLevel > 0 {
+		qs = firstPerLevel(qs, f.perLevel)
+	}
 	if f.limit > 0 && f.limit < len(qs) {
 		qs = qs[:f.limit]
 	}
@@ -230,20 +235,28 @@ func (s *session) runOne(ctx context.Context, cfg run.Config, qs []pareto.Questi
 // FLOPs exactly (prefill, decode, prefix-cache savings), so no architecture
 // flags are needed.
 func (f *backendFlags) embedded() (pareto.Generator, string, error) {
-	if f.model == "" {
-		return nil, "", fmt.Errorf("no backend: give --backend-url URL --model NAME (an OpenAI-compatible server) or --model FILE.gguf (the embedded engine)")
+	path := f.model
+	if path == "" {
+		path = models.Default
 	}
-	b, err := embedded.Load(f.model, embedded.WithPrefixCache(256<<20))
+	if !strings.HasSuffix(path, ".gguf") && !strings.ContainsRune(path, os.PathSeparator) {
+		p, err := models.Path(path)
+		if err != nil {
+			return nil, "", err
+		}
+		path = p
+	}
+	b, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
 	if err != nil {
 		return nil, "", err
 	}
 	// The run's identity names the file's content, not its path, so a
 	// moved file resumes and a retrained one starts afresh.
-	sum, err := fileDigest(f.model)
+	sum, err := fileDigest(path)
 	if err != nil {
 		return nil, "", err
 	}
-	return b, "embedded:" + filepath.Base(f.model) + "@" + sum, nil
+	return b, "embedded:" + strings.TrimSuffix(filepath.Base(path), ".gguf") + "@" + sum, nil
 }
 
 func fileDigest(path string) (string, error) {
@@ -257,4 +270,18 @@ func fileDigest(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// firstPerLevel keeps the first n questions of each level, in dataset
+// order, so a small sample still spans every difficulty.
+func firstPerLevel(qs []pareto.Question, n int) []pareto.Question {
+	seen := map[int]int{}
+	var out []pareto.Question
+	for _, q := range qs {
+		if seen[q.Level] < n {
+			seen[q.Level]++
+			out = append(out, q)
+		}
+	}
+	return out
 }

@@ -1,0 +1,118 @@
+// Package models ships pareto's own small models, embedded in the binary so
+// the main job runs on a fresh machine with nothing downloaded: a policy
+// trained on the synth task (configs/policy.yaml). Each GGUF file has a
+// model card beside it (NAME.md).
+package models
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+//go:embed *.gguf *.md
+var files embed.FS
+
+// Default is the model the embedded backend uses when none is named.
+const Default = "pareto-synth-policy"
+
+// Model describes one shipped model.
+type Model struct {
+	Name  string // e.g. "pareto-synth-policy"
+	Bytes int64
+	About string // the first line of its model card after the title
+}
+
+// List returns the shipped models in name order.
+func List() ([]Model, error) {
+	entries, err := fs.Glob(files, "*.gguf")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(entries)
+	var out []Model
+	for _, e := range entries {
+		info, err := fs.Stat(files, e)
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(e, ".gguf")
+		out = append(out, Model{Name: name, Bytes: info.Size(), About: about(name)})
+	}
+	return out, nil
+}
+
+func about(name string) string {
+	card, err := files.ReadFile(name + ".md")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(card), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			return line
+		}
+	}
+	return ""
+}
+
+// Card returns a shipped model's card.
+func Card(name string) (string, error) {
+	b, err := files.ReadFile(name + ".md")
+	if err != nil {
+		return "", fmt.Errorf("no model card for %q", name)
+	}
+	return string(b), nil
+}
+
+// Path returns a file path for a shipped model, writing it once to the
+// user's cache directory (the engine memory-maps files). A name that is not
+// shipped is an error listing the shipped ones.
+func Path(name string) (string, error) {
+	data, err := files.ReadFile(name + ".gguf")
+	if err != nil {
+		ms, _ := List()
+		var names []string
+		for _, m := range ms {
+			names = append(names, m.Name)
+		}
+		return "", fmt.Errorf("no shipped model %q (shipped: %s; or give a path to a .gguf file)", name, strings.Join(names, ", "))
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "pareto", "models")
+	sum := sha256.Sum256(data)
+	path := filepath.Join(dir, fmt.Sprintf("%s-%s.gguf", name, hex.EncodeToString(sum[:6])))
+	if st, err := os.Stat(path); err == nil && st.Size() == int64(len(data)) {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return path, nil
+}
