@@ -239,8 +239,9 @@ func (f *backendFlags) embedded() (pareto.Generator, string, error) {
 	if path == "" {
 		path = models.Default
 	}
+	name := strings.TrimSuffix(filepath.Base(path), ".gguf")
 	if !strings.HasSuffix(path, ".gguf") && !strings.ContainsRune(path, os.PathSeparator) {
-		p, err := models.Path(path)
+		p, err := models.Path(path) // a shipped model, unpacked to the cache
 		if err != nil {
 			return nil, "", err
 		}
@@ -256,7 +257,7 @@ func (f *backendFlags) embedded() (pareto.Generator, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return b, "embedded:" + strings.TrimSuffix(filepath.Base(path), ".gguf") + "@" + sum, nil
+	return b, "embedded:" + name + "@" + sum, nil
 }
 
 func fileDigest(path string) (string, error) {
