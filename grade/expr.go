@@ -303,27 +303,12 @@ func (p *parser) atom() (*node, error) {
 	case isDigit(c) || c == '.':
 		return p.number()
 	case c == '(' || c == '{' || c == '[':
-		closer := map[byte]byte{'(': ')', '{': '}', '[': ']'}[c]
-		p.pos++
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		if p.peek() != closer {
-			return nil, fmt.Errorf("missing %q at offset %d: %w", closer, p.pos, errParse)
-		}
-		p.pos++
-		return x, nil
+		return p.group(map[byte]byte{'(': ')', '{': '}', '[': ']'}[c])
 	case c == '|':
-		p.pos++
-		x, err := p.expr()
+		x, err := p.group('|')
 		if err != nil {
 			return nil, err
 		}
-		if p.peek() != '|' {
-			return nil, fmt.Errorf("missing '|' at offset %d: %w", p.pos, errParse)
-		}
-		p.pos++
 		return p.mk(opAbs, x)
 	case isLetter(c):
 		p.pos++
@@ -402,6 +387,20 @@ func (p *parser) number() (*node, error) {
 	return n, nil
 }
 
+// group reads an expression after an opening bracket up to its closer.
+func (p *parser) group(closer byte) (*node, error) {
+	p.pos++
+	x, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if p.peek() != closer {
+		return nil, fmt.Errorf("missing %q at offset %d: %w", closer, p.pos, errParse)
+	}
+	p.pos++
+	return x, nil
+}
+
 // arg reads a LaTeX macro argument: a brace group parsed as an expression,
 // or a single token (\frac12, \sqrt2, \frac\pi4).
 func (p *parser) arg() (*node, error) {
@@ -412,16 +411,7 @@ func (p *parser) arg() (*node, error) {
 	c := p.peek()
 	switch {
 	case c == '{':
-		p.pos++
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		if p.peek() != '}' {
-			return nil, fmt.Errorf("missing '}' at offset %d: %w", p.pos, errParse)
-		}
-		p.pos++
-		return x, nil
+		return p.group('}')
 	case isDigit(c):
 		n, err := p.mk(opNum)
 		if err != nil {

@@ -4,7 +4,6 @@ package models
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/pareto-llm/pareto"
@@ -13,11 +12,7 @@ import (
 	"github.com/pareto-llm/pareto/synth"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // TestShippedPolicyMatchesOllama loads the shipped policy in Ollama and in
 // pareto's engine and checks that greedy solutions of 10 synth test

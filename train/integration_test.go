@@ -5,7 +5,6 @@ package train
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,11 +14,7 @@ import (
 	"github.com/pareto-llm/pareto/synth"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // greedy decodes up to n tokens after prompt with the trainer's own forward
 // pass, returning the tokens and, per token, the margin of the winner.

@@ -4,7 +4,6 @@ package embedded
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,11 +14,7 @@ import (
 	"github.com/pareto-llm/pareto/randmodel"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // parityPrompts are varied English-ish prompts; random models continue them
 // with whatever their weights say, which both engines must agree on.

@@ -26,11 +26,7 @@ import (
 	"github.com/pareto-llm/pareto/run"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 var (
 	binOnce sync.Once

@@ -188,3 +188,11 @@ func StopShared() {
 		shared.Stop()
 	}
 }
+
+// Main runs a package's tests and then stops the shared server; call it
+// from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
