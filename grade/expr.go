@@ -387,6 +387,19 @@ func (p *parser) number() (*node, error) {
 	return n, nil
 }
 
+// twoArgs reads a macro's two arguments (\frac{a}{b}, \binom{n}{k}) into op.
+func (p *parser) twoArgs(op opKind) (*node, error) {
+	a, err := p.arg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.arg()
+	if err != nil {
+		return nil, err
+	}
+	return p.mk(op, a, b)
+}
+
 // group reads an expression after an opening bracket up to its closer.
 func (p *parser) group(closer byte) (*node, error) {
 	p.pos++
@@ -437,25 +450,9 @@ func (p *parser) command() (*node, error) {
 	p.pos += 1 + len(cmd)
 	switch {
 	case cmd == "frac" || cmd == "cfrac":
-		num, err := p.arg()
-		if err != nil {
-			return nil, err
-		}
-		den, err := p.arg()
-		if err != nil {
-			return nil, err
-		}
-		return p.mk(opDiv, num, den)
+		return p.twoArgs(opDiv)
 	case cmd == "binom":
-		n, err := p.arg()
-		if err != nil {
-			return nil, err
-		}
-		k, err := p.arg()
-		if err != nil {
-			return nil, err
-		}
-		return p.mk(opBinom, n, k)
+		return p.twoArgs(opBinom)
 	case cmd == "sqrt":
 		idx := &node{op: opNum, val: big.NewRat(2, 1)}
 		if p.peek() == '[' {
