@@ -490,10 +490,12 @@ func TestMalformedResponses(t *testing.T) {
 }
 
 func TestReplicaDownFailsOver(t *testing.T) {
+	// The live replica takes its port first, so the dead one's freed port
+	// cannot be handed to it.
+	f := newFake(t, &fake{})
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL + "/v1"
 	dead.Close() // now refuses connections
-	f := newFake(t, &fake{})
 	b := mustNew(t, quick(deadURL, f.url()))
 	const calls = 20
 	var wg sync.WaitGroup
