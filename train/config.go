@@ -17,6 +17,8 @@ import (
 	"os"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/pareto-llm/pareto/shepherd"
 )
 
 // Config is one training run, as written in a YAML file under configs/.
@@ -27,6 +29,9 @@ type Config struct {
 	Checkpoint CheckpointConfig `yaml:"checkpoint" json:"checkpoint"`
 	Seed       int64            `yaml:"seed" json:"seed"`
 	Out        string           `yaml:"out" json:"out"` // GGUF path written at the end
+	// Init is a GGUF file (or a shipped model's name) whose weights start
+	// the run instead of a random init: the PRM starts from the policy.
+	Init string `yaml:"init" json:"init,omitempty"`
 }
 
 // ModelConfig is the architecture.
@@ -53,12 +58,24 @@ type OptimConfig struct {
 	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"` // global norm; 0 disables
 }
 
+// Data kinds.
+const (
+	KindPolicy = "policy" // worked solutions and direct answers (the default)
+	KindPRM    = "prm"    // step labels read at each step's line end
+)
+
 // DataConfig describes the synthetic training stream.
 type DataConfig struct {
-	Levels              []int   `yaml:"levels" json:"levels"`
-	DirectFraction      float64 `yaml:"direct_fraction" json:"direct_fraction"`
-	SolutionsPerProblem int     `yaml:"solutions_per_problem" json:"solutions_per_problem"`
-	Seed                int64   `yaml:"seed" json:"seed"`
+	// Kind is KindPolicy (also when empty) or KindPRM.
+	Kind string `yaml:"kind" json:"kind,omitempty"`
+	// Labels is the Math-Shepherd labels file a PRM trains on; the
+	// shepherd section says how to make it when it is missing or short.
+	Labels              string           `yaml:"labels" json:"labels,omitempty"`
+	Shepherd            *shepherd.Config `yaml:"shepherd" json:"shepherd,omitempty"`
+	Levels              []int            `yaml:"levels" json:"levels"`
+	DirectFraction      float64          `yaml:"direct_fraction" json:"direct_fraction"`
+	SolutionsPerProblem int              `yaml:"solutions_per_problem" json:"solutions_per_problem"`
+	Seed                int64            `yaml:"seed" json:"seed"`
 	// MaskPrompt makes only answer tokens (the completion and its EOS)
 	// count in the loss.
 	MaskPrompt bool `yaml:"mask_prompt" json:"mask_prompt"`
@@ -151,6 +168,21 @@ func (c Config) Validate() error {
 			return fmt.Errorf("field data.levels[%d]: level %d must be in [1, 5]", i, l)
 		}
 	}
+	switch d.Kind {
+	case "", KindPolicy:
+	case KindPRM:
+		if d.Labels == "" {
+			return fmt.Errorf("field data.labels: a prm run needs a labels file")
+		}
+		if d.Shepherd == nil {
+			return fmt.Errorf("field data.shepherd: a prm run needs the labelling settings")
+		}
+		if err := d.Shepherd.Validate("data.shepherd."); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("field data.kind: %q must be %q or %q", d.Kind, KindPolicy, KindPRM)
+	}
 	return nil
 }
 
@@ -163,7 +195,8 @@ func (c Config) identity() []byte {
 		Optim OptimConfig `json:"optim"`
 		Data  DataConfig  `json:"data"`
 		Seed  int64       `json:"seed"`
-	}{c.Model, c.Optim, c.Data, c.Seed}
+		Init  string      `json:"init,omitempty"`
+	}{c.Model, c.Optim, c.Data, c.Seed, c.Init}
 	b, err := json.Marshal(id)
 	if err != nil {
 		panic(err) // plain structs always marshal

@@ -10,9 +10,10 @@ import (
 // Source yields training sequences. Its position is one number, the cursor,
 // so a checkpoint can store it and a resumed run continues the same stream.
 type Source interface {
-	// Next fills tokens (seq_len+1 ids) and mask (seq_len weights):
-	// mask[t] weighs the loss of predicting tokens[t+1] from tokens[:t+1].
-	Next(tokens []int32, mask []float32) error
+	// Next fills one sequence of seq_len positions: the input tokens, the
+	// target at each position (for a language model the next token) and
+	// mask, the weight of each position's loss.
+	Next(inputs, targets []int32, mask []float32) error
 	// Cursor is the position of the next sequence.
 	Cursor() uint64
 	// Seek moves to a position Cursor returned.
@@ -32,6 +33,7 @@ type SynthSource struct {
 	pendStart  int
 	pendCursor uint64
 	hasPending bool
+	seq        []int32 // scratch: seq_len+1 tokens
 }
 
 // NewSynthSource returns the synth stream described by cfg.
@@ -100,8 +102,27 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	return out, len(head), nil
 }
 
-// Next implements Source.
-func (s *SynthSource) Next(tokens []int32, mask []float32) error {
+// Next implements Source: the targets are the inputs shifted by one.
+func (s *SynthSource) Next(inputs, targets []int32, mask []float32) error {
+	n := len(inputs)
+	if len(targets) != n || len(mask) != n {
+		return fmt.Errorf("train: Next: %d inputs, %d targets, %d mask entries", n, len(targets), len(mask))
+	}
+	if cap(s.seq) < n+1 {
+		s.seq = make([]int32, n+1)
+	}
+	seq := s.seq[:n+1]
+	if err := s.pack(seq, mask); err != nil {
+		return err
+	}
+	copy(inputs, seq[:n])
+	copy(targets, seq[1:])
+	return nil
+}
+
+// pack fills tokens (seq_len+1 ids) and mask (seq_len weights): mask[t]
+// weighs the loss of predicting tokens[t+1] from tokens[:t+1].
+func (s *SynthSource) pack(tokens []int32, mask []float32) error {
 	n := len(tokens)
 	if len(mask) != n-1 {
 		return fmt.Errorf("train: Next: mask has %d entries, want %d", len(mask), n-1)

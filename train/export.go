@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/shepherd"
 )
 
 // ExportGGUF writes the current parameters as a llama-architecture GGUF
@@ -32,6 +33,15 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	b.Set(a+".rope.dimension_count", uint32(t.mdl.hd))
 	b.Set(a+".rope.freq_base", float32(10000))
 	setVocab(b)
+	if t.cfg.Data.Kind == KindPRM {
+		// What a PRM reader needs to score steps: the prompt, and the
+		// tokens read at each step's line end (see package shepherd).
+		b.Set("general.name", fmt.Sprintf("pareto-synth-prm-d%d-l%d", c.DModel, c.Layers))
+		b.Set("pareto.prm.prompt", shepherd.PromptTemplate)
+		b.Set("pareto.prm.step_separator", "\n")
+		b.Set("pareto.prm.good_token", shepherd.Good)
+		b.Set("pareto.prm.bad_token", shepherd.Bad)
+	}
 	for _, tn := range t.mdl.tensors {
 		data := tn.of(t.params)
 		var err error
@@ -50,6 +60,38 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	}
 	if err := b.WriteFile(path); err != nil {
 		return fmt.Errorf("train: export %s: %w", path, err)
+	}
+	return nil
+}
+
+// loadWeights sets the parameters from a GGUF file of the same shape, e.g.
+// a model this trainer exported (F32 or F16). Every tensor must be there
+// with the right dimensions; nothing is changed unless all are.
+func (t *Trainer) loadWeights(path string) error {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return fmt.Errorf("train: init from %s: %w", path, err)
+	}
+	defer f.Close()
+	vals := make([][]float32, len(t.mdl.tensors))
+	for i, tn := range t.mdl.tensors {
+		info, ok := f.Tensor(tn.name)
+		if !ok {
+			return fmt.Errorf("train: init from %s: no tensor %s", path, tn.name)
+		}
+		want := []uint64{uint64(tn.cols), uint64(tn.rows)}
+		if tn.rows == 1 {
+			want = want[:1]
+		}
+		if fmt.Sprint(info.Dims) != fmt.Sprint(want) {
+			return fmt.Errorf("train: init from %s: tensor %s has dims %v, this model needs %v", path, tn.name, info.Dims, want)
+		}
+		if vals[i], err = f.Float32s(tn.name); err != nil {
+			return fmt.Errorf("train: init from %s: %w", path, err)
+		}
+	}
+	for i, tn := range t.mdl.tensors {
+		copy(tn.of(t.params), vals[i])
 	}
 	return nil
 }

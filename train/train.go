@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -22,8 +24,6 @@ type Trainer struct {
 	grads   []float32
 	m, v    []float32
 	step    int
-	tokens  []int32 // batch × (seq_len+1)
-	mask    []float32
 	inputs  []int32
 	targets []int32
 	weights []float32
@@ -65,14 +65,31 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 	n := t.mdl.nParams
 	t.params, t.grads, t.m, t.v = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 	t.mdl.init(t.params, cfg.Seed)
-	t.src = NewSynthSource(cfg.Data, tok)
+	if cfg.Init != "" {
+		path, err := models.Resolve(cfg.Init)
+		if err != nil {
+			return nil, fmt.Errorf("train: init: %w", err)
+		}
+		if err := t.loadWeights(path); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Data.Kind == KindPRM {
+		recs, err := shepherd.Read(cfg.Data.Labels)
+		if err != nil {
+			return nil, fmt.Errorf("train: prm labels: %w", err)
+		}
+		if t.src, err = NewPRMSource(recs, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
+			return nil, err
+		}
+	} else {
+		t.src = NewSynthSource(cfg.Data, tok)
+	}
 	for _, o := range opts {
 		o(t)
 	}
 	b, T := cfg.Optim.BatchSize, cfg.Model.SeqLen
 	t.acts = t.mdl.newActs(b)
-	t.tokens = make([]int32, b*(T+1))
-	t.mask = make([]float32, b*T)
 	t.inputs, t.targets, t.weights = make([]int32, b*T), make([]int32, b*T), make([]float32, b*T)
 	return t, nil
 }
@@ -96,13 +113,10 @@ func (t *Trainer) Tokenizer() *tokenizer.Tokenizer { return t.tok }
 func (t *Trainer) nextBatch() error {
 	T := t.cfg.Model.SeqLen
 	for b := 0; b < t.cfg.Optim.BatchSize; b++ {
-		seq, mask := t.tokens[b*(T+1):(b+1)*(T+1)], t.mask[b*T:(b+1)*T]
-		if err := t.src.Next(seq, mask); err != nil {
+		lo, hi := b*T, (b+1)*T
+		if err := t.src.Next(t.inputs[lo:hi], t.targets[lo:hi], t.weights[lo:hi]); err != nil {
 			return err
 		}
-		copy(t.inputs[b*T:], seq[:T])
-		copy(t.targets[b*T:], seq[1:])
-		copy(t.weights[b*T:], mask)
 	}
 	return nil
 }

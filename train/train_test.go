@@ -120,7 +120,7 @@ func TestSynthSourcePacksAndMasks(t *testing.T) {
 	s := NewSynthSource(cfg, tok)
 	T := 128
 	seq, mask := make([]int32, T+1), make([]float32, T)
-	if err := s.Next(seq, mask); err != nil {
+	if err := s.pack(seq, mask); err != nil {
 		t.Fatal(err)
 	}
 	if seq[0] != bosID {
@@ -150,12 +150,21 @@ func TestSynthSourcePacksAndMasks(t *testing.T) {
 	// Seeking back reproduces the stream.
 	c := s.Cursor()
 	seq2, mask2 := make([]int32, T+1), make([]float32, T)
-	s.Next(seq2, mask2)
+	s.pack(seq2, mask2)
 	s.Seek(c)
 	seq3, mask3 := make([]int32, T+1), make([]float32, T)
-	s.Next(seq3, mask3)
+	s.pack(seq3, mask3)
 	if fmt.Sprint(seq2, mask2) != fmt.Sprint(seq3, mask3) {
 		t.Fatal("Seek did not reproduce the sequence")
+	}
+	// Next gives the same sequence as inputs and targets shifted by one.
+	s.Seek(c)
+	in, tg, m := make([]int32, T), make([]int32, T), make([]float32, T)
+	if err := s.Next(in, tg, m); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(in, tg, m) != fmt.Sprint(seq3[:T], seq3[1:], mask3) {
+		t.Fatal("Next's inputs/targets are not the packed sequence shifted by one")
 	}
 }
 

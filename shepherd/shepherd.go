@@ -1,0 +1,382 @@
+// Package shepherd labels the steps of sampled solutions the way
+// Math-Shepherd does, without humans: a step is good when some continuation
+// sampled from the solution up to and including it reaches the right answer.
+// The labels train pareto's process reward model; the exact verifier's
+// labels are kept beside them only to evaluate.
+package shepherd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/synth"
+)
+
+// Config says how many problems to label and how hard to look.
+type Config struct {
+	// Policy is the model that writes the solutions and rollouts: a GGUF
+	// path or a shipped model's name.
+	Policy      string  `yaml:"policy" json:"policy"`
+	Problems    int     `yaml:"problems" json:"problems"`       // training problems to sample solutions for
+	Levels      []int   `yaml:"levels" json:"levels"`           // levels drawn uniformly
+	Samples     int     `yaml:"samples" json:"samples"`         // solutions sampled per problem
+	Rollouts    int     `yaml:"rollouts" json:"rollouts"`       // continuations per step of a wrong solution
+	Temperature float64 `yaml:"temperature" json:"temperature"` // for solutions and rollouts
+	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
+	Seed        int64   `yaml:"seed" json:"seed"`
+}
+
+// Validate reports the first out-of-range field by its name under prefix.
+func (c Config) Validate(prefix string) error {
+	switch {
+	case c.Policy == "":
+		return fmt.Errorf("field %spolicy: must name the policy model", prefix)
+	case c.Problems <= 0:
+		return fmt.Errorf("field %sproblems: %d must be positive", prefix, c.Problems)
+	case len(c.Levels) == 0:
+		return fmt.Errorf("field %slevels: must list at least one level", prefix)
+	case c.Samples <= 0 || c.Samples > 64:
+		return fmt.Errorf("field %ssamples: %d must be in [1, 64]", prefix, c.Samples)
+	case c.Rollouts <= 0 || c.Rollouts > 64:
+		return fmt.Errorf("field %srollouts: %d must be in [1, 64]", prefix, c.Rollouts)
+	case !(c.Temperature > 0 && c.Temperature <= 2):
+		return fmt.Errorf("field %stemperature: %g must be in (0, 2]", prefix, c.Temperature)
+	case c.MaxTokens <= 0:
+		return fmt.Errorf("field %smax_tokens: %d must be positive", prefix, c.MaxTokens)
+	case c.Seed < 0:
+		return fmt.Errorf("field %sseed: %d must be >= 0", prefix, c.Seed)
+	}
+	for i, l := range c.Levels {
+		if l < 1 || l > 5 {
+			return fmt.Errorf("field %slevels[%d]: level %d must be in [1, 5]", prefix, i, l)
+		}
+	}
+	return nil
+}
+
+// Record is one labelled solution, a line of the labels file.
+type Record struct {
+	Problem  int      `json:"problem"` // index in the labelling stream
+	Sample   int      `json:"sample"`
+	Level    int      `json:"level"`
+	Question string   `json:"question"`
+	Answer   int64    `json:"answer"`
+	Steps    []string `json:"steps"` // the solution's lines, the "#### n" line last when present
+	// Labels are Math-Shepherd's: Labels[i] says some rollout from steps
+	// [0..i] reached the answer (for the "####" line: the answer is right).
+	Labels []bool `json:"labels"`
+	// Oracle are the exact verifier's cumulative verdicts, for evaluation.
+	Oracle  []bool `json:"oracle"`
+	Correct bool   `json:"correct"`
+}
+
+// Problem returns the i-th problem of the labelling stream: a training
+// problem (never one of the held-out test set) at a level drawn from cfg.
+func (c Config) Problem(i int) synth.Problem {
+	h := mix(uint64(c.Seed)*0x9E3779B97F4A7C15 ^ uint64(i))
+	level := c.Levels[h%uint64(len(c.Levels))]
+	// Offset the seeds so they differ from the policy's training stream's.
+	return synth.Generate(synth.TrainSeed(int64(mix(h^0x73686570)>>2)), level)
+}
+
+func mix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
+}
+
+// Lines splits a model's solution into the steps a PRM scores: its non-empty
+// lines up to and including the "#### n" line.
+func Lines(solution string) []string {
+	var out []string
+	for _, l := range strings.Split(solution, "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		out = append(out, l)
+		if strings.HasPrefix(l, synth.AnswerTag) {
+			break
+		}
+	}
+	return out
+}
+
+// Label labels the solutions of one problem: it samples cfg.Samples
+// solutions, and for each wrong one rolls out cfg.Rollouts continuations
+// from every step.
+func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Record, error) {
+	p := cfg.Problem(i)
+	prompt := synth.Prompt(p, true)
+	seed := cfg.Seed*1_000_003 + int64(i)*131
+	sols, err := sample(ctx, gen, prompt, cfg.Samples, cfg, seed)
+	if err != nil {
+		return nil, fmt.Errorf("problem %d: %w", i, err)
+	}
+	recs := make([]Record, len(sols))
+	for s, sol := range sols {
+		steps := Lines(sol)
+		r := Record{Problem: i, Sample: s, Level: p.Level, Question: p.Question, Answer: p.Answer,
+			Steps: steps, Labels: make([]bool, len(steps)), Correct: synth.CheckAnswer(p, sol)}
+		if ok, err := synth.VerifyQuestion(p.Question, steps); err == nil {
+			r.Oracle = synth.Cumulative(ok)
+		} else {
+			r.Oracle = make([]bool, len(steps))
+		}
+		for k, st := range steps {
+			switch {
+			case r.Correct:
+				r.Labels[k] = true // the solution itself is a rollout that gets there
+			case strings.HasPrefix(st, synth.AnswerTag):
+				r.Labels[k] = false
+			default:
+				prefix := prompt + strings.Join(steps[:k+1], "\n") + "\n"
+				outs, err := sample(ctx, gen, prefix, cfg.Rollouts, cfg, seed+int64(1+s*64+k)*7919)
+				if err != nil {
+					return nil, fmt.Errorf("problem %d sample %d step %d: %w", i, s, k, err)
+				}
+				for _, o := range outs {
+					if synth.CheckAnswer(p, o) {
+						r.Labels[k] = true
+						break
+					}
+				}
+			}
+		}
+		recs[s] = r
+	}
+	return recs, nil
+}
+
+func sample(ctx context.Context, gen pareto.Generator, prompt string, n int, cfg Config, seed int64) ([]string, error) {
+	cs, err := gen.Generate(ctx, pareto.Request{Prompt: prompt, Params: pareto.Params{
+		N: n, MaxTokens: cfg.MaxTokens, Temperature: cfg.Temperature, Seed: &seed,
+		Stop: []string{"\nQuestion:"},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cs))
+	for j, c := range cs {
+		out[j] = c.Text
+	}
+	return out, nil
+}
+
+// Run labels problems 0..cfg.Problems-1 into the JSON-lines file at path,
+// appending: problems already in the file are skipped, so a killed run
+// resumes where it stopped (a half-written last line is dropped). Each
+// problem's records are written together. done, if not nil, is called
+// first with the number already finished and no records, then after each
+// problem with the number finished and its records.
+func Run(ctx context.Context, gen pareto.Generator, cfg Config, path string, workers int, done func(n int, recs []Record)) error {
+	if err := checkConfig(path, cfg); err != nil {
+		return err
+	}
+	have, err := finished(path, cfg.Samples)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("shepherd: %w", err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	n := len(have)
+	if done != nil {
+		done(n, nil)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for i := 0; i < cfg.Problems && gctx.Err() == nil; i++ {
+		if have[i] {
+			continue
+		}
+		g.Go(func() error {
+			recs, err := Label(gctx, gen, cfg, i)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			for _, r := range recs {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if _, err := f.Write(buf.Bytes()); err != nil {
+				return fmt.Errorf("shepherd: write %s: %w", path, err)
+			}
+			n++
+			if done != nil {
+				done(n, recs)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("shepherd: %w", err)
+	}
+	return ctx.Err()
+}
+
+// checkConfig keeps the config a labels file was made with beside it
+// (path + ".config.json") and refuses to extend a file made with another:
+// mixed labels would be neither run's. Only the number of problems may
+// change.
+func checkConfig(path string, cfg Config) error {
+	side := path + ".config.json"
+	cfg.Problems = 0 // labelling more problems extends the same file
+	want, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	have, err := os.ReadFile(side)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("shepherd: %s exists but %s, the config it was made with, does not: move it away to relabel", path, side)
+		}
+		return os.WriteFile(side, append(want, '\n'), 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("shepherd: %w", err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(have), want) {
+		return fmt.Errorf("shepherd: %s was made with another config (%s), not %s: move it away or name another labels file", path, bytes.TrimSpace(have), want)
+	}
+	return nil
+}
+
+// finished returns the problems whose records are all in the file, cutting
+// off a half-written last line.
+func finished(path string, samples int) (map[int]bool, error) {
+	recs, err := Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[int]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	count := map[int]int{}
+	for _, r := range recs {
+		count[r.Problem]++
+	}
+	out := map[int]bool{}
+	for p, c := range count {
+		out[p] = c >= samples
+	}
+	return out, nil
+}
+
+// Read loads a labels file. A half-written last line (a killed run) is cut
+// off the file; any other bad line is an error naming it. A record written
+// twice (a problem labelled again after a torn write) counts once.
+func Read(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("shepherd: %w", err)
+	}
+	defer f.Close()
+	var out []Record
+	seen := map[[2]int]int{}
+	r := bufio.NewReader(f)
+	var good int64
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			if len(bytes.TrimSpace(b)) > 0 {
+				// A torn write: keep what is whole.
+				if err := os.Truncate(path, good); err != nil {
+					return nil, fmt.Errorf("shepherd: %s:%d: cut half-written line: %w", path, line, err)
+				}
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("shepherd: %s:%d: %w", path, line, err)
+		}
+		var rec Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nil, fmt.Errorf("shepherd: %s:%d: %w", path, line, err)
+		}
+		if len(rec.Labels) != len(rec.Steps) || len(rec.Oracle) != len(rec.Steps) {
+			return nil, fmt.Errorf("shepherd: %s:%d: %d steps but %d labels and %d oracle labels", path, line, len(rec.Steps), len(rec.Labels), len(rec.Oracle))
+		}
+		key := [2]int{rec.Problem, rec.Sample}
+		if j, ok := seen[key]; ok {
+			out[j] = rec
+		} else {
+			seen[key] = len(out)
+			out = append(out, rec)
+		}
+		good += int64(len(b))
+	}
+}
+
+// The PRM's data format, shared by the trainer and the scorer so that both
+// read the same positions. At the newline that ends each step the PRM
+// predicts Good or Bad as its next token, as Math-Shepherd's PRM does with
+// its step tag.
+const (
+	Good = "+"
+	Bad  = "-"
+	// PromptTemplate is the PRM's input before the steps; {question} is
+	// replaced by the question. It is the policy's reasoning prompt.
+	PromptTemplate = "Question: {question}\nAnswer (step by step):\n"
+)
+
+// Prompt fills PromptTemplate (or another template) with a question.
+func Prompt(template, question string) string {
+	return strings.ReplaceAll(template, "{question}", question)
+}
+
+// Encoder turns text into token ids, optionally after a BOS token.
+type Encoder interface {
+	Encode(text string, bos bool) []int
+}
+
+// Encode tokenizes prompt and steps, one step a line, and returns the
+// tokens and, for each step, the position of its last token (its
+// newline): the position whose next-token prediction scores the step.
+func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int) {
+	text := prompt
+	ends = make([]int, len(steps))
+	for k, s := range steps {
+		text += strings.ReplaceAll(s, "\n", " ") + "\n"
+		ends[k] = len(tok.Encode(text, true)) - 1
+	}
+	tokens = tok.Encode(text, true)
+	return tokens, ends
+}
+
+// LabelIDs are the token ids of Good and Bad in tok's vocabulary.
+func LabelIDs(tok Encoder) (good, bad int, err error) {
+	one := func(s string) (int, error) {
+		ids := tok.Encode(s, false)
+		if len(ids) != 1 {
+			return 0, fmt.Errorf("label %q is %d tokens in this vocabulary, want 1", s, len(ids))
+		}
+		return ids[0], nil
+	}
+	if good, err = one(Good); err != nil {
+		return 0, 0, err
+	}
+	if bad, err = one(Bad); err != nil {
+		return 0, 0, err
+	}
+	return good, bad, nil
+}

@@ -1,0 +1,168 @@
+package shepherd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pareto-llm/pareto/backend/embedded"
+	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/synth"
+)
+
+func testConfig() Config {
+	return Config{Policy: models.Default, Problems: 6, Levels: []int{3, 4}, Samples: 3, Rollouts: 2,
+		Temperature: 0.8, MaxTokens: 120, Seed: 1}
+}
+
+func load(t *testing.T) *embedded.Backend {
+	t.Helper()
+	path, err := models.Resolve(models.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := embedded.Load(path, embedded.WithPrefixCache(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestProblemsAreTrainingProblems(t *testing.T) {
+	cfg := testConfig()
+	seen := map[string]bool{}
+	for i := range 200 {
+		p := cfg.Problem(i)
+		if synth.Heldout(p.Question) {
+			t.Fatalf("problem %d is a held-out test problem", i)
+		}
+		if p.Level != 3 && p.Level != 4 {
+			t.Fatalf("problem %d has level %d, want 3 or 4", i, p.Level)
+		}
+		seen[p.Question] = true
+	}
+	if len(seen) < 190 {
+		t.Errorf("only %d distinct questions in 200", len(seen))
+	}
+	if cfg.Problem(7).Question != cfg.Problem(7).Question {
+		t.Error("Problem is not deterministic")
+	}
+}
+
+func TestLabelInvariants(t *testing.T) {
+	b := load(t)
+	cfg := testConfig()
+	var wrong, bad int
+	for i := range cfg.Problems {
+		recs, err := Label(t.Context(), b, cfg, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != cfg.Samples {
+			t.Fatalf("problem %d: %d records, want %d", i, len(recs), cfg.Samples)
+		}
+		for _, r := range recs {
+			if len(r.Labels) != len(r.Steps) || len(r.Oracle) != len(r.Steps) || len(r.Steps) == 0 {
+				t.Fatalf("record %+v: lengths disagree", r)
+			}
+			last := r.Steps[len(r.Steps)-1]
+			if strings.HasPrefix(last, synth.AnswerTag) && r.Labels[len(r.Labels)-1] != r.Correct {
+				t.Errorf("record %+v: answer line label %v but correct %v", r, r.Labels[len(r.Labels)-1], r.Correct)
+			}
+			if r.Correct {
+				for k, l := range r.Labels {
+					if !l {
+						t.Errorf("correct solution has a bad step %d: %+v", k, r)
+					}
+				}
+				continue
+			}
+			wrong++
+			for _, l := range r.Labels {
+				if !l {
+					bad++
+				}
+			}
+		}
+	}
+	if wrong == 0 || bad == 0 {
+		t.Errorf("levels 3-4 gave %d wrong solutions with %d bad steps; want some of each", wrong, bad)
+	}
+}
+
+func TestRunResumes(t *testing.T) {
+	b := load(t)
+	cfg := testConfig()
+	cfg.Problems, cfg.Samples, cfg.Rollouts = 4, 2, 1
+	path := filepath.Join(t.TempDir(), "labels.jsonl")
+	cut := cfg
+	cut.Problems = 2
+	if err := Run(t.Context(), b, cut, path, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A torn write at the end is cut off, not read.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"problem":3,"sample":0,"ques`)
+	f.Close()
+	var calls []int
+	if err := Run(t.Context(), b, cfg, path, 1, func(n int, _ []Record) { calls = append(calls, n) }); err != nil {
+		t.Fatal(err)
+	}
+	if calls[0] != 2 || calls[len(calls)-1] != 4 {
+		t.Errorf("progress %v, want from 2 to 4", calls)
+	}
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != cfg.Problems*cfg.Samples {
+		t.Errorf("%d records, want %d", len(recs), cfg.Problems*cfg.Samples)
+	}
+	// Labelling is deterministic: the resumed file equals a fresh run's.
+	fresh := filepath.Join(t.TempDir(), "fresh.jsonl")
+	if err := Run(t.Context(), load(t), cfg, fresh, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Read(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(r Record) string { return strings.Join(r.Steps, "|") }
+	byKey := map[[2]int]string{}
+	for _, r := range recs {
+		byKey[[2]int{r.Problem, r.Sample}] = key(r)
+	}
+	for _, r := range again {
+		if byKey[[2]int{r.Problem, r.Sample}] != key(r) {
+			t.Errorf("problem %d sample %d differs between the resumed and the fresh run", r.Problem, r.Sample)
+		}
+	}
+}
+
+func TestReadBadLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.jsonl")
+	os.WriteFile(path, []byte(`{"problem":0,"sample":0,"steps":["a"],"labels":[true],"oracle":[true]}`+"\n"+`{"problem":1,"steps":["a"],"labels":[]}`+"\n"), 0o644)
+	_, err := Read(path)
+	if err == nil || !strings.Contains(err.Error(), "l.jsonl:2: 1 steps but 0 labels") {
+		t.Errorf("error = %v, want one naming line 2", err)
+	}
+}
+
+func TestRunRefusesAnotherConfig(t *testing.T) {
+	b := load(t)
+	cfg := testConfig()
+	cfg.Problems, cfg.Samples, cfg.Rollouts = 1, 1, 1
+	path := filepath.Join(t.TempDir(), "labels.jsonl")
+	if err := Run(t.Context(), b, cfg, path, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rollouts = 2
+	err := Run(t.Context(), b, cfg, path, 1, nil)
+	if err == nil || !strings.Contains(err.Error(), "made with another config") {
+		t.Errorf("error = %v, want a refusal to mix configs", err)
+	}
+}

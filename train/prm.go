@@ -1,0 +1,108 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/pareto-llm/pareto/shepherd"
+	"github.com/pareto-llm/pareto/tokenizer"
+)
+
+// prmExample is one labelled solution, tokenized: at each step's end the
+// target is the good or the bad token.
+type prmExample struct {
+	tokens []int32
+	ends   []int
+	labels []bool
+}
+
+// PRMSource feeds a process reward model: labelled solutions (see package
+// shepherd) packed into sequences, with the loss only at each step's last
+// token, whose target is shepherd.Good or shepherd.Bad. Examples are
+// visited in a fresh seeded order each epoch; the cursor counts examples.
+type PRMSource struct {
+	ex        []prmExample
+	seed      uint64
+	good, bad int32
+	cursor    uint64
+	epoch     int64 // epoch whose order is in perm
+	perm      []int
+}
+
+// NewPRMSource tokenizes the records of a labels file. Records whose
+// tokens do not fit in seqLen are dropped.
+func NewPRMSource(recs []shepherd.Record, tok *tokenizer.Tokenizer, seqLen int, seed int64) (*PRMSource, error) {
+	s := &PRMSource{seed: uint64(seed), epoch: -1}
+	g, b, err := shepherd.LabelIDs(tok)
+	if err != nil {
+		return nil, fmt.Errorf("train: prm: %w", err)
+	}
+	s.good, s.bad = int32(g), int32(b)
+	for _, r := range recs {
+		if len(r.Steps) == 0 {
+			continue
+		}
+		ids, ends := shepherd.Encode(tok, shepherd.Prompt(shepherd.PromptTemplate, r.Question), r.Steps)
+		if len(ids) > seqLen {
+			continue
+		}
+		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels}
+		for i, id := range ids {
+			e.tokens[i] = int32(id)
+		}
+		s.ex = append(s.ex, e)
+	}
+	if len(s.ex) == 0 {
+		return nil, fmt.Errorf("train: prm: no labelled solution fits in seq_len %d", seqLen)
+	}
+	return s, nil
+}
+
+// Examples is the number of usable labelled solutions.
+func (s *PRMSource) Examples() int { return len(s.ex) }
+
+// Cursor implements Source.
+func (s *PRMSource) Cursor() uint64 { return s.cursor }
+
+// Seek implements Source.
+func (s *PRMSource) Seek(c uint64) { s.cursor = c }
+
+func (s *PRMSource) at(c uint64) *prmExample {
+	n := uint64(len(s.ex))
+	if e := int64(c / n); e != s.epoch {
+		s.perm = rand.New(rand.NewPCG(s.seed, uint64(e))).Perm(len(s.ex))
+		s.epoch = e
+	}
+	return &s.ex[s.perm[c%n]]
+}
+
+// Next implements Source.
+func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
+	n := len(inputs)
+	if len(targets) != n || len(mask) != n {
+		return fmt.Errorf("train: Next: %d inputs, %d targets, %d mask entries", n, len(targets), len(mask))
+	}
+	for t := range n {
+		inputs[t], targets[t], mask[t] = eosID, eosID, 0
+	}
+	fill := 0
+	for {
+		e := s.at(s.cursor)
+		if fill+len(e.tokens) > n {
+			if fill == 0 {
+				return fmt.Errorf("train: prm: example of %d tokens is longer than seq_len %d", len(e.tokens), n)
+			}
+			return nil
+		}
+		copy(inputs[fill:], e.tokens)
+		for k, p := range e.ends {
+			targets[fill+p] = s.bad
+			if e.labels[k] {
+				targets[fill+p] = s.good
+			}
+			mask[fill+p] = 1
+		}
+		fill += len(e.tokens)
+		s.cursor++
+	}
+}
