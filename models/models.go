@@ -22,6 +22,10 @@ var files embed.FS
 // Default is the model the embedded backend uses when none is named.
 const Default = "pareto-synth-policy"
 
+// DefaultPRM is the process reward model --scorer prm uses when none is
+// named.
+const DefaultPRM = "pareto-synth-prm"
+
 // Model describes one shipped model.
 type Model struct {
 	Name  string // e.g. "pareto-synth-policy"
@@ -115,4 +119,14 @@ func Path(name string) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// Resolve turns what a user passed as a model into a file path: a path to a
+// GGUF file is returned as is, a bare name is looked up among the shipped
+// models (see Path).
+func Resolve(model string) (string, error) {
+	if strings.HasSuffix(model, ".gguf") || strings.ContainsRune(model, os.PathSeparator) {
+		return model, nil
+	}
+	return Path(model)
 }

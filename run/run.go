@@ -71,6 +71,11 @@ type Runner struct {
 	Concurrency int
 	Progress    Progress // may be nil
 	Log         *slog.Logger
+	// Verify, when set, says which steps of a solution are right (an exact
+	// step verifier, e.g. synth's). Candidates the scorer rated get these
+	// labels beside their scores, and the summary reports how well the
+	// scores rank them (prm_step_auroc).
+	Verify func(question string, steps []string) ([]bool, error)
 }
 
 // Run answers every question under every seed not yet recorded and returns
@@ -154,6 +159,17 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 				// The strategy chose an answer by vote; grade that one.
 				v.Predicted = res.Answer
 				v.Correct = grade.Equal(res.Answer, v.Gold, q.Format)
+			}
+			if r.Verify != nil {
+				for i := range res.Candidates {
+					c := &res.Candidates[i]
+					if len(c.StepScores) == 0 {
+						continue
+					}
+					if ok, err := r.Verify(q.Text, strategy.SplitSteps(c.Text)); err == nil && len(ok) == len(c.StepScores) {
+						c.StepLabels = ok
+					}
+				}
 			}
 			detail, _ := json.Marshal(res)
 			err = r.Store.PutResult(ctx, store.Result{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -185,5 +186,22 @@ func TestPercentileAndBootstrap(t *testing.T) {
 	all := bootstrapCI(map[string][2]int{"a": {1, 1}, "b": {1, 1}}, 100, 0.95)
 	if all != [2]float64{1, 1} {
 		t.Fatalf("ci %v", all)
+	}
+}
+
+func TestAUROC(t *testing.T) {
+	for _, c := range []struct {
+		xs   []Scored
+		want float64
+	}{
+		{[]Scored{{0.9, true}, {0.8, true}, {0.1, false}}, 1},
+		{[]Scored{{0.1, true}, {0.9, false}}, 0},
+		{[]Scored{{0.5, true}, {0.5, false}}, 0.5},
+		{[]Scored{{0.9, true}, {0.2, true}, {0.5, false}, {0.1, false}}, 0.75},
+		{[]Scored{{0.9, true}}, 0.5},
+	} {
+		if got := AUROC(c.xs); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("AUROC(%v) = %g, want %g", c.xs, got, c.want)
+		}
 	}
 }

@@ -66,6 +66,11 @@ type Summary struct {
 	AccPerS         float64         `json:"acc_per_s"`
 	EfficiencyScore float64         `json:"efficiency_score"`
 	ByLevel         map[int]float64 `json:"accuracy_by_level,omitempty"`
+	// StepAUROC is how well the scorer's step scores rank the steps an
+	// exact verifier calls right above the wrong ones (0.5 is chance), over
+	// StepsLabelled scored steps; only where the dataset has a verifier.
+	StepAUROC     float64 `json:"prm_step_auroc,omitempty"`
+	StepsLabelled int     `json:"prm_steps_labelled,omitempty"`
 }
 
 // Summarize computes a run's summary from its stored results.
@@ -98,6 +103,7 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 	byQuestion := map[string][2]int{}
 	byLevel := map[int][2]int{}
 	var lat []float64
+	var steps []Scored
 	for _, r := range results {
 		c := 0
 		if r.Correct {
@@ -120,6 +126,10 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 		s.Calls += u.Calls
 		s.UsageUnreported += u.Unreported
 		lat = append(lat, r.Wall.Seconds())
+		steps = labelledSteps(r.Detail, steps)
+	}
+	if len(steps) > 0 {
+		s.StepAUROC, s.StepsLabelled = AUROC(steps), len(steps)
 	}
 	s.FLOPs = s.PrefillFLOPs + s.DecodeFLOPs
 	var correct int
@@ -211,4 +221,63 @@ func bootstrapCI(byQuestion map[string][2]int, rounds int, level float64) [2]flo
 	sort.Float64s(means)
 	a := (1 - level) / 2
 	return [2]float64{percentile(means, a), percentile(means, 1-a)}
+}
+
+// Scored is one scored step and whether it is right.
+type Scored struct {
+	Score float64
+	Right bool
+}
+
+// labelledSteps appends the steps of a result's candidates that carry both
+// a score and a verifier's label.
+func labelledSteps(detail json.RawMessage, out []Scored) []Scored {
+	var d struct {
+		Candidates []struct {
+			StepScores []float64 `json:"step_scores"`
+			StepLabels []bool    `json:"step_labels"`
+		} `json:"candidates"`
+	}
+	if json.Unmarshal(detail, &d) != nil {
+		return out
+	}
+	for _, c := range d.Candidates {
+		if len(c.StepLabels) != len(c.StepScores) {
+			continue
+		}
+		for i, sc := range c.StepScores {
+			out = append(out, Scored{sc, c.StepLabels[i]})
+		}
+	}
+	return out
+}
+
+// AUROC is the probability that a random right step scores above a random
+// wrong one, ties counting half (the Mann-Whitney statistic). It is 0.5
+// when either class is empty.
+func AUROC(xs []Scored) float64 {
+	xs = append([]Scored(nil), xs...)
+	sort.Slice(xs, func(i, j int) bool { return xs[i].Score < xs[j].Score })
+	var pos, neg int
+	var rankSum float64 // sum of the right steps' ranks, ties averaged
+	for i := 0; i < len(xs); {
+		j := i
+		for j < len(xs) && xs[j].Score == xs[i].Score {
+			j++
+		}
+		rank := float64(i+j+1) / 2 // ranks i+1..j averaged
+		for k := i; k < j; k++ {
+			if xs[k].Right {
+				pos++
+				rankSum += rank
+			} else {
+				neg++
+			}
+		}
+		i = j
+	}
+	if pos == 0 || neg == 0 {
+		return 0.5
+	}
+	return (rankSum - float64(pos)*float64(pos+1)/2) / (float64(pos) * float64(neg))
 }

@@ -56,10 +56,13 @@ type Result struct {
 
 // Candidate is one sampled solution.
 type Candidate struct {
-	Text       string       `json:"text"`
-	Answer     string       `json:"answer"`
-	Score      *float64     `json:"score,omitempty"`
-	StepScores []float64    `json:"step_scores,omitempty"`
+	Text       string    `json:"text"`
+	Answer     string    `json:"answer"`
+	Score      *float64  `json:"score,omitempty"`
+	StepScores []float64 `json:"step_scores,omitempty"`
+	// StepLabels are an exact verifier's verdicts on the same steps (the
+	// solution is right up to and including the step), where one exists.
+	StepLabels []bool       `json:"step_labels,omitempty"`
 	Usage      pareto.Usage `json:"usage"`
 }
 

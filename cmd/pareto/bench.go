@@ -68,10 +68,8 @@ func newBenchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, c := range cells {
-				if _, _, err := scorerFor(rf.scorer, c.strategy, nil); err != nil {
-					return err
-				}
+			if err := checkScorer(rf.scorer); err != nil {
+				return err
 			}
 			name, qs, err := df.load()
 			if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
+	"github.com/pareto-llm/pareto/synth"
 )
 
 // backendFlags choose and configure the model server.
@@ -138,6 +139,7 @@ type runFlags struct {
 	concurrency int
 	storePath   string
 	scorer      string
+	prm         string
 	noCache     bool
 	jsonOut     bool
 }
@@ -154,7 +156,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.seeds, "seeds", 1, "seeds to run (seed, seed+1, ...)")
 	fl.IntVar(&f.concurrency, "concurrency", 4, "questions in flight at once")
 	fl.StringVar(&f.storePath, "store", "pareto.db", "SQLite file for results and the generation cache")
-	fl.StringVar(&f.scorer, "scorer", "judge", "step scorer for best-of-n and weighted-vote: judge (the model itself, asked Yes/No with logprobs)")
+	fl.StringVar(&f.scorer, "scorer", "", "step scorer for best-of-n and weighted-vote: prm (a process reward model run in-process, see --prm; the default on the embedded backend), judge (the model itself, asked Yes/No with logprobs; the default on a server), oracle (synth only: the exact step verifier, an upper bound)")
+	fl.StringVar(&f.prm, "prm", models.DefaultPRM, "process reward model for --scorer prm: a GGUF file or a shipped model")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the generation cache")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object per run")
 }
@@ -175,23 +178,60 @@ func (f *runFlags) validate() error {
 	return nil
 }
 
-// scorerFor builds the step scorer a strategy needs (nil if none).
-func scorerFor(name string, strategyName string, gen pareto.Generator) (pareto.Scorer, string, error) {
+// checkScorer refuses an unknown --scorer before any work starts.
+func checkScorer(name string) error {
+	switch name {
+	case "", "prm", "judge", "oracle":
+		return nil
+	}
+	return fmt.Errorf("unknown --scorer %q (known: prm, judge, oracle)", name)
+}
+
+// scorerFor builds the step scorer a strategy needs (nil if none) and the
+// name the run records for it. The PRM is loaded once per session.
+func (s *session) scorerFor(name, strategyName, prm string) (pareto.Scorer, string, error) {
 	if !strategy.NeedsScorer(strategyName) {
 		return nil, "", nil
 	}
+	if name == "" {
+		name = "judge"
+		if s.embedded {
+			name = "prm"
+		}
+	}
 	switch name {
 	case "judge":
-		return reward.Judge{Gen: gen}, "judge", nil
+		return reward.Judge{Gen: s.gen}, "judge", nil
+	case "oracle":
+		return synth.Oracle{}, "oracle", nil
+	case "prm":
+		if s.prm == nil {
+			path, err := models.Resolve(prm)
+			if err != nil {
+				return nil, "", fmt.Errorf("--prm: %w", err)
+			}
+			if s.prm, err = reward.LoadPRM(path); err != nil {
+				return nil, "", err
+			}
+			sum, err := fileDigest(path)
+			if err != nil {
+				return nil, "", err
+			}
+			s.prmID = "prm:" + strings.TrimSuffix(filepath.Base(prm), ".gguf") + "@" + sum
+		}
+		return s.prm, s.prmID, nil
 	}
-	return nil, "", fmt.Errorf("unknown --scorer %q (known: judge)", name)
+	return nil, "", checkScorer(name)
 }
 
 // session holds what run and bench share: the store and the cached backend.
 type session struct {
-	db    *store.DB
-	gen   *run.Cached
-	model string
+	db       *store.DB
+	gen      *run.Cached
+	model    string
+	embedded bool // the in-process engine, not a server
+	prm      *reward.PRM
+	prmID    string
 }
 
 func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session, error) {
@@ -210,12 +250,12 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if rf.noCache {
 		c.Cache = nil
 	}
-	return &session{db: db, gen: c, model: model}, nil
+	return &session{db: db, gen: c, model: model, embedded: len(bf.urls) == 0}, nil
 }
 
 // runOne runs one configuration with progress on stderr.
 func (s *session) runOne(ctx context.Context, cfg run.Config, qs []pareto.Question, rf *runFlags) (run.Summary, error) {
-	scorer, scorerName, err := scorerFor(rf.scorer, cfg.Strategy, s.gen)
+	scorer, scorerName, err := s.scorerFor(rf.scorer, cfg.Strategy, rf.prm)
 	if err != nil {
 		return run.Summary{}, err
 	}
@@ -227,6 +267,12 @@ func (s *session) runOne(ctx context.Context, cfg run.Config, qs []pareto.Questi
 	r := &run.Runner{
 		Store: s.db, Gen: s.gen, Scorer: scorer, Concurrency: rf.concurrency,
 		Progress: progressBar(label), Log: slog.Default(),
+	}
+	if cfg.Dataset == synth.Dataset && scorer != nil {
+		r.Verify = func(question string, steps []string) ([]bool, error) {
+			ok, err := synth.VerifyQuestion(question, steps)
+			return synth.Cumulative(ok), err
+		}
 	}
 	return r.Run(ctx, cfg, qs)
 }
@@ -240,12 +286,9 @@ func (f *backendFlags) embedded() (pareto.Generator, string, error) {
 		path = models.Default
 	}
 	name := strings.TrimSuffix(filepath.Base(path), ".gguf")
-	if !strings.HasSuffix(path, ".gguf") && !strings.ContainsRune(path, os.PathSeparator) {
-		p, err := models.Path(path) // a shipped model, unpacked to the cache
-		if err != nil {
-			return nil, "", err
-		}
-		path = p
+	path, err := models.Resolve(path) // a shipped model is unpacked to the cache
+	if err != nil {
+		return nil, "", err
 	}
 	b, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/backend/embedded"
+	"github.com/pareto-llm/pareto/models"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +30,11 @@ func newGenerateCmd() *cobra.Command {
 			if model == "" {
 				return fmt.Errorf("generate: --model is required")
 			}
-			b, err := embedded.Load(model, embedded.WithSampling(topK, minP), embedded.WithPrefixCache(0))
+			path, err := models.Resolve(model)
+			if err != nil {
+				return fmt.Errorf("generate: %w", err)
+			}
+			b, err := embedded.Load(path, embedded.WithSampling(topK, minP), embedded.WithPrefixCache(0))
 			if err != nil {
 				return fmt.Errorf("generate: %w", err)
 			}
@@ -60,7 +65,7 @@ func newGenerateCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "GGUF model file (llama or qwen2; F32, F16 or Q8_0)")
+	f.StringVar(&model, "model", "", "GGUF model file (llama or qwen2; F32, F16 or Q8_0) or the name of a shipped model")
 	f.StringVar(&prompt, "prompt", "", "prompt text")
 	f.IntVar(&maxTokens, "max-tokens", 128, "maximum completion tokens")
 	f.Float64Var(&temperature, "temperature", 0, "sampling temperature; 0 is greedy")

@@ -31,7 +31,7 @@ without repeating or double-counting anything, and cached calls are free.`,
 			if err != nil {
 				return err
 			}
-			if _, _, err := scorerFor(rf.scorer, strategyName, nil); err != nil {
+			if err := checkScorer(rf.scorer); err != nil {
 				return err
 			}
 			if err := checkStrategy(strategyName, rf); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,7 +15,10 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/pareto-llm/pareto/backend/embedded"
+	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/progress"
+	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/train"
 )
 
@@ -65,6 +69,11 @@ llama.cpp load.`,
 }
 
 func runTrain(ctx context.Context, cfg train.Config, mustResume, f16 bool) error {
+	if cfg.Data.Kind == train.KindPRM {
+		if err := label(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	tr, err := train.New(cfg)
 	if err != nil {
 		return err
@@ -101,6 +110,39 @@ func runTrain(ctx context.Context, cfg train.Config, mustResume, f16 bool) error
 	}
 	log.Info("train done", "out", cfg.Out, "steps", tr.StepsDone(), "final_loss", rep.lastLoss())
 	return nil
+}
+
+// label makes the PRM's Math-Shepherd labels with the policy on the
+// embedded engine, resuming a labels file an earlier run left short.
+func label(ctx context.Context, cfg train.Config) error {
+	sc := *cfg.Data.Shepherd
+	path, err := models.Resolve(sc.Policy)
+	if err != nil {
+		return fmt.Errorf("label: policy: %w", err)
+	}
+	gen, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	if dir := filepath.Dir(cfg.Data.Labels); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("label: %w", err)
+		}
+	}
+	bar := progress.New(os.Stderr, "label", slog.Default())
+	err = shepherd.Run(ctx, gen, sc, cfg.Data.Labels, runtime.NumCPU(), func(n int, recs []shepherd.Record) {
+		if recs == nil {
+			bar.Start(sc.Problems, n)
+			return
+		}
+		bar.Step(recs[0].Correct)
+	})
+	bar.Finish()
+	if errors.Is(err, context.Canceled) {
+		slog.Info("labelling stopped; run the same command to resume", "labels", cfg.Data.Labels)
+		return &quietError{err}
+	}
+	return err
 }
 
 // trainReport shows training progress: an mpb bar with loss, learning rate,
