@@ -317,6 +317,20 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if len(g.Keys) != len(g.Metadata) {
+			t.Fatalf("%d keys but %d metadata values", len(g.Keys), len(g.Metadata))
+		}
+		// Every accessor on every key: none may panic whatever type the
+		// file gave the value.
+		for _, k := range g.Keys {
+			g.String(k)
+			g.Uint(k)
+			g.Float(k)
+			g.Bool(k)
+			g.Strings(k)
+			g.Float32Array(k)
+			g.Int32Array(k)
+		}
 		for _, ti := range g.Tensors {
 			raw, err := g.TensorBytes(ti.Name)
 			if err != nil || uint64(len(raw)) != ti.Size {
