@@ -48,7 +48,7 @@ func (f *backendFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.arch.Params, "params", 0, "non-embedding parameters of the model, for FLOP counting")
 	fl.IntVar(&f.arch.Layers, "layers", 0, "transformer blocks, for FLOP counting")
 	fl.IntVar(&f.arch.DModel, "d-model", 0, "model width, for FLOP counting")
-	fl.IntVar(&f.arch.Context, "context", 0, "context length (informational)")
+	fl.IntVar(&f.arch.Context, "context", 0, "context length; for the embedded engine the longest sequence allowed (default: the model's trained context)")
 	fl.StringVar(&f.archGGUF, "arch-gguf", "", "read the model architecture for FLOP counting from this GGUF file")
 	fl.Float64Var(&f.price.InPerM, "price-in", 0, "USD per million prompt tokens")
 	fl.Float64Var(&f.price.OutPerM, "price-out", 0, "USD per million completion tokens")
@@ -293,6 +293,11 @@ func (f *backendFlags) embedded() (pareto.Generator, string, error) {
 	b, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
 	if err != nil {
 		return nil, "", err
+	}
+	if f.arch.Context > 0 {
+		if err := b.Model().SetContext(f.arch.Context); err != nil {
+			return nil, "", fmt.Errorf("--context: %w", err)
+		}
 	}
 	// The run's identity names the file's content, not its path, so a
 	// moved file resumes and a retrained one starts afresh.
