@@ -182,6 +182,7 @@ func PromptText(req pareto.Request) string {
 
 // sample is one completion being decoded.
 type sample struct {
+	index   int // position among the request's samples
 	seq     *engine.Seq
 	sampler *engine.Sampler
 	ids     []int
@@ -191,6 +192,10 @@ type sample struct {
 	lps     []pareto.TokenLogprob
 	flops   float64
 	pending string // pieces held back while they end in a partial UTF-8 character
+	sentLen int    // bytes of text already streamed
+	sentLPs int    // logprobs already streamed
+
+	textBuf strings.Builder // backs text, so it grows without a copy per token
 }
 
 // add appends one token's text the way Ollama streams it, so texts compare
@@ -209,7 +214,14 @@ func (s *sample) flush() {
 	for !utf8.ValidString(s.pending) {
 		s.pending = s.pending[:len(s.pending)-1]
 	}
-	s.text += s.pending
+	if s.pending != "" {
+		if s.textBuf.Len() != len(s.text) { // text was cut at a stop sequence
+			s.textBuf.Reset()
+			s.textBuf.WriteString(s.text)
+		}
+		s.textBuf.WriteString(s.pending)
+		s.text = s.textBuf.String()
+	}
 	s.pending = ""
 }
 
@@ -246,6 +258,19 @@ func (b *Backend) piece(id int) string {
 // samples, which then decode together in batches. Sample i uses seed
 // Seed+i; without a seed, a random one.
 func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	return b.GenerateStream(ctx, req, nil)
+}
+
+// GenerateStream is Generate that also hands each sample's text to emit as
+// it is decoded, for streaming servers. emit(i, delta) gets the text sample
+// i added since its previous call and the logprobs of the tokens decoded
+// meanwhile (when asked); its last call for i, once the sample is done,
+// carries the FinishReason (a canceled request has no last call).
+// Text that may still become the start of a stop sequence is held back
+// until it cannot, so the deltas of sample i concatenate to exactly the
+// Text of completion i. emit runs on the decoding goroutine: a slow emit
+// slows decoding. A nil emit is Generate.
+func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error) {
 	start := time.Now()
 	if b.tok == nil {
 		return nil, fmt.Errorf("embedded: generate: no tokenizer (use WithTokenizer or Load)")
@@ -289,7 +314,7 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 		if i > 0 {
 			seq = base.Clone()
 		}
-		samples[i] = &sample{seq: seq, sampler: engine.NewSampler(engine.SamplerConfig{
+		samples[i] = &sample{index: i, seq: seq, sampler: engine.NewSampler(engine.SamplerConfig{
 			Temperature: req.Temperature, TopK: b.topK, TopP: req.TopP, MinP: b.minP, Seed: seed + uint64(i),
 			RepeatPenalty: b.repeatPenalty, RepeatLastN: b.repeatLastN,
 		})}
@@ -304,7 +329,7 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 			if ttft == 0 {
 				ttft = time.Since(start)
 			}
-		}); err != nil {
+		}, emit); err != nil {
 			return nil, err
 		}
 	}
@@ -327,9 +352,9 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 }
 
 // decode runs a batch of samples to completion: sample from each one's
-// logits, check the end conditions, then one batched forward step for all
-// still running.
-func (b *Backend) decode(ctx context.Context, p pareto.Params, batch []*sample, maxTok int, first func()) error {
+// logits, check the end conditions, stream what is new, then one batched
+// forward step for all still running.
+func (b *Backend) decode(ctx context.Context, p pareto.Params, batch []*sample, maxTok int, first func(), emit func(int, pareto.Completion)) error {
 	ctxLen := b.m.Config.Context
 	var seqs []*engine.Seq
 	var toks []int
@@ -344,25 +369,13 @@ func (b *Backend) decode(ctx context.Context, p pareto.Params, batch []*sample, 
 			id := s.sampler.Sample(logits)
 			s.sampler.Accept(id)
 			first()
-			if b.eog[id] {
-				s.done, s.finish = true, "stop"
-				continue
+			b.next(s, logits, id, p, maxTok, ctxLen)
+			if emit != nil {
+				s.stream(p.Stop, emit)
 			}
-			if p.Logprobs {
-				s.lps = append(s.lps, b.logprob(logits, id, p.TopLogprobs))
+			if !s.done {
+				seqs, toks, live = append(seqs, s.seq), append(toks, id), append(live, s)
 			}
-			s.ids = append(s.ids, id)
-			s.add(b.piece(id))
-			if i := engine.FindStop(s.text, p.Stop); i >= 0 {
-				s.text = s.text[:i]
-				s.done, s.finish = true, "stop"
-				continue
-			}
-			if len(s.ids) >= maxTok || s.seq.Len() >= ctxLen {
-				s.done, s.finish = true, "length"
-				continue
-			}
-			seqs, toks, live = append(seqs, s.seq), append(toks, id), append(live, s)
 		}
 		if len(seqs) == 0 {
 			return nil
@@ -377,6 +390,65 @@ func (b *Backend) decode(ctx context.Context, p pareto.Params, batch []*sample, 
 			return fmt.Errorf("embedded: decode: %w", err)
 		}
 	}
+}
+
+// next adds the sampled token id to s and checks the end conditions.
+func (b *Backend) next(s *sample, logits []float32, id int, p pareto.Params, maxTok, ctxLen int) {
+	if b.eog[id] {
+		s.done, s.finish = true, "stop"
+		return
+	}
+	if p.Logprobs {
+		s.lps = append(s.lps, b.logprob(logits, id, p.TopLogprobs))
+	}
+	s.ids = append(s.ids, id)
+	s.add(b.piece(id))
+	if i := engine.FindStop(s.text, p.Stop); i >= 0 {
+		s.text = s.text[:i]
+		s.done, s.finish = true, "stop"
+		return
+	}
+	if len(s.ids) >= maxTok || s.seq.Len() >= ctxLen {
+		s.done, s.finish = true, "length"
+	}
+}
+
+// stream emits the text s added since the last call, keeping back a tail
+// that could still grow into a stop sequence (a stop found later cuts the
+// text there, and streamed text cannot be taken back). A finished sample
+// emits everything, with its finish reason.
+func (s *sample) stream(stops []string, emit func(int, pareto.Completion)) {
+	end := len(s.text)
+	if s.done {
+		s.flush()
+		end = len(s.text)
+	} else {
+		end -= stopPrefix(s.text, stops)
+	}
+	if end <= s.sentLen && !s.done {
+		return // nothing new to show: logprobs wait for their text
+	}
+	d := pareto.Completion{Text: s.text[s.sentLen:end], Logprobs: s.lps[s.sentLPs:]}
+	if s.done {
+		d.FinishReason = s.finish
+	}
+	s.sentLen, s.sentLPs = end, len(s.lps)
+	emit(s.index, d)
+}
+
+// stopPrefix is the length of the longest tail of text that is a proper
+// prefix of one of the stop sequences.
+func stopPrefix(text string, stops []string) int {
+	longest := 0
+	for _, st := range stops {
+		for k := min(len(st)-1, len(text)); k > longest; k-- {
+			if strings.HasSuffix(text, st[:k]) {
+				longest = k
+				break
+			}
+		}
+	}
+	return longest
 }
 
 func (b *Backend) logprob(logits []float32, id, top int) pareto.TokenLogprob {
