@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,11 +28,17 @@ import (
 type Config struct {
 	// Policy is the model that writes the solutions and rollouts: a GGUF
 	// path or a shipped model's name.
-	Policy      string  `yaml:"policy" json:"policy"`
-	Problems    int     `yaml:"problems" json:"problems"`       // training problems to sample solutions for
-	Levels      []int   `yaml:"levels" json:"levels"`           // levels drawn uniformly
-	Samples     int     `yaml:"samples" json:"samples"`         // solutions sampled per problem
-	Rollouts    int     `yaml:"rollouts" json:"rollouts"`       // continuations per step of a wrong solution
+	Policy   string `yaml:"policy" json:"policy"`
+	Problems int    `yaml:"problems" json:"problems"` // training problems to sample solutions for
+	Levels   []int  `yaml:"levels" json:"levels"`     // levels drawn uniformly
+	Samples  int    `yaml:"samples" json:"samples"`   // solutions sampled per problem
+	Rollouts int    `yaml:"rollouts" json:"rollouts"` // continuations per step of a wrong solution
+	// Perturbed is how many extra solutions per problem are made from right
+	// ones by changing one step's result (a negative proposal, as in
+	// perturbation-based negative mining); rollouts label them like any
+	// other, so arithmetic slips, rare in samples, get their share of
+	// labels.
+	Perturbed   int     `yaml:"perturbed" json:"perturbed,omitempty"`
 	Temperature float64 `yaml:"temperature" json:"temperature"` // for solutions and rollouts
 	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
 	Seed        int64   `yaml:"seed" json:"seed"`
@@ -48,6 +55,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("field %slevels: must list at least one level", prefix)
 	case c.Samples <= 0 || c.Samples > 64:
 		return fmt.Errorf("field %ssamples: %d must be in [1, 64]", prefix, c.Samples)
+	case c.Perturbed < 0 || c.Perturbed > 64:
+		return fmt.Errorf("field %sperturbed: %d must be in [0, 64]", prefix, c.Perturbed)
 	case c.Rollouts <= 0 || c.Rollouts > 64:
 		return fmt.Errorf("field %srollouts: %d must be in [1, 64]", prefix, c.Rollouts)
 	case !(c.Temperature > 0 && c.Temperature <= 2):
@@ -156,7 +165,82 @@ func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Reco
 		}
 		recs[s] = r
 	}
+	var right [][]string
+	for _, r := range recs {
+		if r.Correct {
+			right = append(right, r.Steps)
+		}
+	}
+	for j := 0; j < cfg.Perturbed && len(right) > 0; j++ {
+		h := mix(uint64(seed) ^ uint64(j+1)*0xA24BAED4963EE407)
+		r, err := perturbed(ctx, gen, cfg, p, prompt, right[h%uint64(len(right))], h, seed+int64(1+(cfg.Samples+j)*64)*7919)
+		if err != nil {
+			return nil, fmt.Errorf("problem %d perturbed %d: %w", i, j, err)
+		}
+		if r != nil {
+			r.Problem, r.Sample = i, cfg.Samples+j
+			recs = append(recs, *r)
+		}
+	}
 	return recs, nil
+}
+
+// perturbed changes the result of one step of a right solution and labels
+// the new step by rollouts. The steps before it are good (the right
+// solution went on from them to the answer). When no rollout recovers,
+// the first rollout's lines are appended as the rest of a wrong solution,
+// all bad: nothing continued from a bad step reached the answer. It
+// returns nil when the solution has no step to change.
+func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Problem, prompt string, steps []string, h uint64, seed int64) (*Record, error) {
+	var calc []int
+	for k, st := range steps {
+		if !strings.HasPrefix(st, synth.AnswerTag) && strings.LastIndex(st, "= ") > 0 {
+			calc = append(calc, k)
+		}
+	}
+	if len(calc) == 0 {
+		return nil, nil
+	}
+	k := calc[mix(h^1)%uint64(len(calc))]
+	st := steps[k]
+	at := strings.LastIndex(st, "= ") + 2
+	v, err := strconv.ParseInt(strings.TrimSpace(st[at:]), 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	deltas := []int64{-10, -2, -1, 1, 2, 10}
+	d := deltas[mix(h^2)%uint64(len(deltas))]
+	if v+d < 0 {
+		d = -d
+	}
+	out := append(append([]string(nil), steps[:k]...), st[:at]+strconv.FormatInt(v+d, 10))
+	labels := make([]bool, len(out))
+	for j := range k {
+		labels[j] = true
+	}
+	outs, err := sample(ctx, gen, prompt+strings.Join(out, "\n")+"\n", cfg.Rollouts, cfg, seed)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range outs {
+		if synth.CheckAnswer(p, o) {
+			labels[k] = true
+			break
+		}
+	}
+	if !labels[k] && len(outs) > 0 {
+		rest := Lines(outs[0])
+		out = append(out, rest...)
+		labels = append(labels, make([]bool, len(rest))...)
+	}
+	r := &Record{Level: p.Level, Question: p.Question, Answer: p.Answer, Steps: out, Labels: labels,
+		Correct: synth.CheckAnswer(p, strings.Join(out, "\n"))}
+	if ok, err := synth.VerifyQuestion(p.Question, out); err == nil {
+		r.Oracle = synth.Cumulative(ok)
+	} else {
+		r.Oracle = make([]bool, len(out))
+	}
+	return r, nil
 }
 
 func sample(ctx context.Context, gen pareto.Generator, prompt string, n int, cfg Config, seed int64) ([]string, error) {

@@ -12,7 +12,7 @@ import (
 )
 
 func testConfig() Config {
-	return Config{Policy: models.Default, Problems: 6, Levels: []int{3, 4}, Samples: 3, Rollouts: 2,
+	return Config{Policy: models.Default, Problems: 6, Levels: []int{2, 3}, Samples: 3, Rollouts: 2, Perturbed: 2,
 		Temperature: 0.8, MaxTokens: 120, Seed: 1}
 }
 
@@ -37,8 +37,8 @@ func TestProblemsAreTrainingProblems(t *testing.T) {
 		if synth.Heldout(p.Question) {
 			t.Fatalf("problem %d is a held-out test problem", i)
 		}
-		if p.Level != 3 && p.Level != 4 {
-			t.Fatalf("problem %d has level %d, want 3 or 4", i, p.Level)
+		if p.Level != 2 && p.Level != 3 {
+			t.Fatalf("problem %d has level %d, want 2 or 3", i, p.Level)
 		}
 		seen[p.Question] = true
 	}
@@ -53,16 +53,24 @@ func TestProblemsAreTrainingProblems(t *testing.T) {
 func TestLabelInvariants(t *testing.T) {
 	b := load(t)
 	cfg := testConfig()
-	var wrong, bad int
+	var wrong, bad, perturbed int
 	for i := range cfg.Problems {
 		recs, err := Label(t.Context(), b, cfg, i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) != cfg.Samples {
-			t.Fatalf("problem %d: %d records, want %d", i, len(recs), cfg.Samples)
+		if len(recs) < cfg.Samples || len(recs) > cfg.Samples+cfg.Perturbed {
+			t.Fatalf("problem %d: %d records, want %d samples and up to %d perturbed", i, len(recs), cfg.Samples, cfg.Perturbed)
 		}
 		for _, r := range recs {
+			if r.Sample >= cfg.Samples {
+				perturbed++
+				// The steps before the changed one come from a right
+				// solution and are good.
+				if !r.Labels[0] && len(r.Steps) > 1 && r.Oracle[0] {
+					t.Errorf("perturbed record %+v: its first step is labelled bad", r)
+				}
+			}
 			if len(r.Labels) != len(r.Steps) || len(r.Oracle) != len(r.Steps) || len(r.Steps) == 0 {
 				t.Fatalf("record %+v: lengths disagree", r)
 			}
@@ -86,15 +94,18 @@ func TestLabelInvariants(t *testing.T) {
 			}
 		}
 	}
+	if perturbed == 0 {
+		t.Error("no perturbed solutions")
+	}
 	if wrong == 0 || bad == 0 {
-		t.Errorf("levels 3-4 gave %d wrong solutions with %d bad steps; want some of each", wrong, bad)
+		t.Errorf("levels 2-3 gave %d wrong solutions with %d bad steps; want some of each", wrong, bad)
 	}
 }
 
 func TestRunResumes(t *testing.T) {
 	b := load(t)
 	cfg := testConfig()
-	cfg.Problems, cfg.Samples, cfg.Rollouts = 4, 2, 1
+	cfg.Problems, cfg.Samples, cfg.Rollouts, cfg.Perturbed = 4, 2, 1, 0
 	path := filepath.Join(t.TempDir(), "labels.jsonl")
 	cut := cfg
 	cut.Problems = 2
