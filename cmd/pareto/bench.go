@@ -236,8 +236,8 @@ func yamlPosition(path, msg string) string {
 }
 
 // embeddedDefaults makes a bare `pareto bench` the main job: the shipped
-// model on 200 synth problems, reasoning vs answering directly vs voting at
-// a few budgets. Flags the user gave win.
+// model on 200 synth problems, reasoning vs answering directly vs voting vs
+// searching with the shipped PRM, at a few budgets. Flags the user gave win.
 func embeddedDefaults(cmd *cobra.Command, df *datasetFlags, rf *runFlags, strategies, budgets *string) {
 	set := cmd.Flags().Changed
 	if !set("dataset") {
@@ -247,7 +247,7 @@ func embeddedDefaults(cmd *cobra.Command, df *datasetFlags, rf *runFlags, strate
 		df.perLevel = 40 // 200 problems, 40 of each of the 5 levels
 	}
 	if !set("strategies") {
-		*strategies = "direct,greedy,self-consistency"
+		*strategies = "direct,greedy,self-consistency,best-of-n,weighted-vote"
 	}
 	if !set("budgets") {
 		*budgets = "4,16"

@@ -194,3 +194,30 @@ func TestFirstPerLevel(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// On the embedded backend best-of-n scores with the shipped PRM by default,
+// and on synth the run reports how well it ranks the verifier's steps.
+func TestBestOfNUsesTheShippedPRM(t *testing.T) {
+	dir := t.TempDir()
+	out, err := execute(t, "run", "--dataset", "synth", "--per-level", "2", "--strategy", "best-of-n",
+		"--n", "4", "--max-tokens", "160", "--store", filepath.Join(dir, "r.db"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s run.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if s.Answered != 10 || s.StepsLabelled == 0 || s.StepAUROC <= 0.5 {
+		t.Fatalf("best-of-n summary %+v: want scored, labelled steps ranked better than chance", s)
+	}
+	// The PRM's forward passes are part of the run's compute: one call per
+	// candidate on top of the one generation call per question.
+	if s.Calls != 10+10*4 {
+		t.Errorf("calls = %d, want 10 generations + 40 PRM scorings", s.Calls)
+	}
+	if _, err := execute(t, "run", "--dataset", "synth", "--limit", "1", "--strategy", "best-of-n", "--scorer", "bogus",
+		"--store", filepath.Join(dir, "r.db")); err == nil || !strings.Contains(err.Error(), `unknown --scorer "bogus"`) {
+		t.Errorf("bad --scorer error = %v", err)
+	}
+}
