@@ -1,7 +1,8 @@
 // Package models ships pareto's own small models, embedded in the binary so
 // the main job runs on a fresh machine with nothing downloaded: a policy
-// trained on the synth task (configs/policy.yaml). Each GGUF file has a
-// model card beside it (NAME.md).
+// trained on the synth task (configs/policy.yaml) and a process reward model
+// that scores its steps (configs/prm.yaml). Each GGUF file has a model card
+// beside it (NAME.md).
 package models
 
 import (
