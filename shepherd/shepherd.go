@@ -138,11 +138,7 @@ func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Reco
 		steps := Lines(sol)
 		r := Record{Problem: i, Sample: s, Level: p.Level, Question: p.Question, Answer: p.Answer,
 			Steps: steps, Labels: make([]bool, len(steps)), Correct: synth.CheckAnswer(p, sol)}
-		if ok, err := synth.VerifyQuestion(p.Question, steps); err == nil {
-			r.Oracle = synth.Cumulative(ok)
-		} else {
-			r.Oracle = make([]bool, len(steps))
-		}
+		r.Oracle = oracle(p, steps)
 		for k, st := range steps {
 			switch {
 			case r.Correct:
@@ -235,12 +231,18 @@ func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Pr
 	}
 	r := &Record{Level: p.Level, Question: p.Question, Answer: p.Answer, Steps: out, Labels: labels,
 		Correct: synth.CheckAnswer(p, strings.Join(out, "\n"))}
-	if ok, err := synth.VerifyQuestion(p.Question, out); err == nil {
-		r.Oracle = synth.Cumulative(ok)
-	} else {
-		r.Oracle = make([]bool, len(out))
-	}
+	r.Oracle = oracle(p, out)
 	return r, nil
+}
+
+// oracle is the exact verifier's cumulative verdict on steps (all wrong
+// when the question cannot be parsed), kept for evaluation only.
+func oracle(p synth.Problem, steps []string) []bool {
+	ok, err := synth.VerifyQuestion(p.Question, steps)
+	if err != nil {
+		return make([]bool, len(steps))
+	}
+	return synth.Cumulative(ok)
 }
 
 func sample(ctx context.Context, gen pareto.Generator, prompt string, n int, cfg Config, seed int64) ([]string, error) {
