@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // Seq is one sequence being generated: its tokens' keys and values (the KV
@@ -112,7 +111,7 @@ type runState struct {
 	cos, sin   []float32 // rot/2
 	scores     [][]float32
 	rows       []row
-	wg         sync.WaitGroup
+	grp        group // the tasks of the current parallel dispatch
 	mm         matmulJob
 	at         attnJob
 }
@@ -271,7 +270,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 		if attnWork < minParallel {
 			st.at.run(0, 0, B*c.Heads)
 		} else {
-			workers().do(&st.wg, B*c.Heads, 1, &st.at)
+			workers().do(&st.grp, B*c.Heads, 1, &st.at)
 		}
 		flops += m.matmul(st, ly.Wo, st.att, st.xb2, B)
 		for i := range st.x[:B*D] {
@@ -343,9 +342,22 @@ func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
 	if w.Rows*w.Cols*b < minParallel {
 		st.mm.run(0, 0, w.Rows)
 	} else {
-		workers().do(&st.wg, w.Rows, 4, &st.mm)
+		workers().do(&st.grp, w.Rows, 4, &st.mm)
 	}
 	return 2 * float64(w.Rows) * float64(w.Cols) * float64(b)
+}
+
+// MatMul sets y[i] = w x[i] for the b rows of x (b x w.Cols, row-major)
+// into y (b x w.Rows) with the kernels and worker pool of the forward pass,
+// in float32 numerics, and returns the FLOPs. It exists so that the speed
+// of the kernels can be measured on the model's own shapes. It panics when
+// x or y is too short.
+func MatMul(w *Mat, x, y []float32, b int) float64 {
+	if len(x) < b*w.Cols || len(y) < b*w.Rows {
+		panic(fmt.Sprintf("engine: MatMul: %dx%d matrix, batch %d: x has %d floats, y %d", w.Rows, w.Cols, b, len(x), len(y)))
+	}
+	var m Model
+	return m.matmul(&runState{}, w, x, y, b)
 }
 
 // matmulJob is y = w x over a batch; each weight row is read once and
@@ -443,17 +455,12 @@ func (j *attnJob) run(worker, lo, hi int) {
 			continue
 		}
 		sc := scores[:n]
-		for t := range n {
-			sc[t] = dot(q, kc[t*KVD+kvh*HD:t*KVD+(kvh+1)*HD]) * scale
-		}
+		attnScores(sc, q, kc[kvh*HD:], KVD, scale)
 		softmax(sc)
 		if j.m.GGMLNumerics {
 			roundF16(sc)
 		}
-		clear(out)
-		for t := range n {
-			axpy(out, sc[t], vc[t*KVD+kvh*HD:t*KVD+(kvh+1)*HD])
-		}
+		attnValues(out, sc, vc[kvh*HD:], KVD)
 	}
 }
 

@@ -167,3 +167,20 @@ func dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 		out[4+j] = dotGo(w1, x)
 	}
 }
+
+// attnScoresGo is the portable attnScores.
+func attnScoresGo(out, q, k []float32, stride int, scale float32) {
+	hd := len(q)
+	for t := range out {
+		out[t] = dot(q, k[t*stride:t*stride+hd]) * scale
+	}
+}
+
+// attnValuesGo is the portable attnValues: axpy after axpy from zero.
+func attnValuesGo(out, w, v []float32, stride int) {
+	hd := len(out)
+	clear(out)
+	for t, a := range w {
+		axpy(out, a, v[t*stride:t*stride+hd])
+	}
+}

@@ -84,3 +84,40 @@ func roundF16(x []float32) {
 	}
 	roundF16Go(x[n8:])
 }
+
+//go:noescape
+func attnScoresAVX2(q, k *float32, stride, hd, n int, scale float32, out *float32)
+
+//go:noescape
+func attnValuesAVX2(out, w, v *float32, stride, n, m int)
+
+// attnScores sets out[t] = (q . k[t*stride:t*stride+len(q)]) * scale for
+// every t < len(out): one head's attention scores over the cache.
+func attnScores(out, q, k []float32, stride int, scale float32) {
+	n, hd := len(out), len(q)
+	if n == 0 || hd == 0 || !hasAsm {
+		attnScoresGo(out, q, k, stride, scale)
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	attnScoresAVX2(&q[0], &k[0], stride, hd, n, scale, &out[0])
+}
+
+// attnValues sets out to the sum over t of w[t] * v[t*stride:][:len(out)]:
+// one head's attention output.
+func attnValues(out, w, v []float32, stride int) {
+	n, hd := len(w), len(out)
+	m := hd &^ 7
+	if n == 0 || m == 0 || !hasAsm {
+		attnValuesGo(out, w, v, stride)
+		return
+	}
+	_ = v[(n-1)*stride+hd-1]
+	attnValuesAVX2(&out[0], &w[0], &v[0], stride, n, m)
+	if m < hd {
+		clear(out[m:])
+		for t, a := range w {
+			axpyGo(out[m:], a, v[t*stride+m:t*stride+hd])
+		}
+	}
+}

@@ -18,3 +18,9 @@ func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 func axpy(y []float32, a float32, x []float32) { axpyGo(y, a, x) }
 
 func roundF16(x []float32) { roundF16Go(x) }
+
+func attnScores(out, q, k []float32, stride int, scale float32) {
+	attnScoresGo(out, q, k, stride, scale)
+}
+
+func attnValues(out, w, v []float32, stride int) { attnValuesGo(out, w, v, stride) }

@@ -3,7 +3,6 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 )
 
@@ -107,7 +106,7 @@ func TestMatmulParallel(t *testing.T) {
 	x := randVec(b*cols, 2)
 	y := make([]float32, b*rows)
 	j := &matmulJob{w: w, x: x, y: y, b: b}
-	var wg sync.WaitGroup
+	var wg group
 	newPool(3).do(&wg, rows, 4, j)
 	for i := range b {
 		for r := range rows {
@@ -193,6 +192,36 @@ func TestAxpyAndRoundF16AsmMatchGo(t *testing.T) {
 		for i := range v {
 			if v[i] != r[i] {
 				t.Fatalf("n=%d: roundF16[%d] = %v, Go %v", n, i, v[i], r[i])
+			}
+		}
+	}
+}
+
+// TestAttnKernelsMatchDotAxpy: the attention kernels give bit for bit what
+// a dot product per position and an axpy per position give (so Ollama
+// parity does not depend on which ran), for head widths with and without
+// a tail of fewer than 8 and a cache stride wider than the head.
+func TestAttnKernelsMatchDotAxpy(t *testing.T) {
+	for _, hd := range []int{1, 8, 13, 48, 64, 100, 128, 136} {
+		for _, n := range []int{1, 5, 37} {
+			stride := 3*hd + 5
+			q, k, v := randVec(hd, 1), randVec(n*stride, 2), randVec(n*stride, 3)
+			got, want := make([]float32, n), make([]float32, n)
+			attnScores(got, q, k, stride, 0.125)
+			for i := range n {
+				want[i] = dot(q, k[i*stride:i*stride+hd]) * 0.125
+			}
+			if !slicesEqual(got, want) {
+				t.Fatalf("hd=%d n=%d: scores %v, want %v", hd, n, got, want)
+			}
+			w := randVec(n, 4)
+			out, ref := randVec(hd, 5), make([]float32, hd)
+			attnValues(out, w, v, stride)
+			for i := range n {
+				axpy(ref, w[i], v[i*stride:i*stride+hd])
+			}
+			if !slicesEqual(out, ref) {
+				t.Fatalf("hd=%d n=%d: values %v, want %v", hd, n, out, ref)
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // job is work split by index range over the worker pool. Jobs are
@@ -15,14 +17,43 @@ type task struct {
 	j      job
 	worker int
 	lo, hi int
-	wg     *sync.WaitGroup
+	g      *group
 }
+
+// spinFor is how long a worker keeps looking for its next task, and a
+// caller for its workers to finish, before sleeping. Decoding dispatches
+// a few dozen products per token, microseconds apart: waking a sleeping
+// goroutine costs several microseconds each time (a futex round trip),
+// more than a small product takes, while spinning through the gaps keeps
+// the hand-off to well under one. The bound keeps an idle pool from
+// burning a core for longer than that.
+const spinFor = 50 * time.Microsecond
+
+// probeEvery is how many dispatches pass, while spinning is off, before
+// one spins again to see whether it pays once more.
+const probeEvery = 128
+
+// maxMisses is how many spins in a row may run out before spinning is
+// turned off: one can on a quiet machine, when a worker that had gone to
+// sleep is slow to wake.
+const maxMisses = 3
 
 // pool is a fixed set of goroutines that run slices of jobs; the caller runs
 // the first slice itself, so a pool of n uses n cores.
+//
+// Spinning pays only while the workers really run alongside the caller.
+// On a machine busier than its cores (other processes, or more callers
+// than cores) a spinning goroutine holds the core that the one it waits
+// for needs, and every hand-off costs a whole spin: decoding ran 4x slower
+// spinning than sleeping at once there. So maxMisses spins in a row that
+// run out turn spinning off for everyone, and a spin that succeeds, tried
+// every probeEvery dispatches, turns it back on.
 type pool struct {
-	n    int
-	work []chan task
+	n      int
+	work   []chan task
+	spin   atomic.Bool   // whether waits and idle workers spin first
+	misses atomic.Int32  // spins in a row that ran out
+	waits  atomic.Uint32 // dispatches waited for, to time the probes
 }
 
 var (
@@ -38,22 +69,53 @@ func workers() *pool {
 
 func newPool(n int) *pool {
 	p := &pool{n: max(n, 1)}
+	p.spin.Store(true)
 	for i := 1; i < p.n; i++ {
 		ch := make(chan task, 4)
 		p.work = append(p.work, ch)
 		go func() {
-			for t := range ch {
+			for {
+				t, ok := p.next(ch)
+				if !ok {
+					return
+				}
 				t.j.run(t.worker, t.lo, t.hi)
-				t.wg.Done()
+				t.g.done()
 			}
 		}()
 	}
 	return p
 }
 
-// do runs j over [0,n) split in contiguous chunks, one per worker, using wg
+// next takes the next task from ch, spinning for up to spinFor first when
+// spinning pays. It reports false when ch is closed.
+func (p *pool) next(ch chan task) (task, bool) {
+	if p.spin.Load() {
+		deadline := time.Time{}
+		for i := 0; ; i++ {
+			select {
+			case t, ok := <-ch:
+				return t, ok
+			default:
+			}
+			if i&63 != 63 { // reading the clock costs more than a poll
+				continue
+			}
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinFor)
+			} else if now.After(deadline) {
+				break
+			}
+		}
+	}
+	t, ok := <-ch
+	return t, ok
+}
+
+// do runs j over [0,n) split in contiguous chunks, one per worker, using g
 // (owned by the caller's run state) to wait. Chunks are multiples of align.
-func (p *pool) do(wg *sync.WaitGroup, n, align int, j job) {
+func (p *pool) do(g *group, n, align int, j job) {
 	parts := p.n
 	if n < 2*align || parts == 1 {
 		j.run(0, 0, n)
@@ -64,10 +126,84 @@ func (p *pool) do(wg *sync.WaitGroup, n, align int, j job) {
 	lo := chunk
 	for w := 1; w < parts && lo < n; w++ {
 		hi := min(lo+chunk, n)
-		wg.Add(1)
-		p.work[w-1] <- task{j: j, worker: w, lo: lo, hi: hi, wg: wg}
+		g.pending.Add(1)
+		p.work[w-1] <- task{j: j, worker: w, lo: lo, hi: hi, g: g}
 		lo = hi
 	}
 	j.run(0, 0, min(chunk, n))
-	wg.Wait()
+	p.wait(g)
+}
+
+// group counts the tasks of one dispatch still running, and wakes a caller
+// that sleeps until they are done.
+type group struct {
+	pending atomic.Int32
+	waiting atomic.Bool
+	wake    chan struct{} // buffered 1; made on first use
+	once    sync.Once
+}
+
+func (g *group) ch() chan struct{} {
+	g.once.Do(func() { g.wake = make(chan struct{}, 1) })
+	return g.wake
+}
+
+// done marks one task finished, waking a sleeping caller after the last.
+func (g *group) done() {
+	if g.pending.Add(-1) == 0 && g.waiting.Load() {
+		select {
+		case g.ch() <- struct{}{}:
+			// The woken caller is queued to run next on this worker's P,
+			// where it would wait while the worker spins for its next
+			// task: yield the P to it.
+			runtime.Gosched()
+		default: // a signal is already pending; the caller re-checks
+		}
+	}
+}
+
+// wait returns once every task of g's dispatch is done: at once if they
+// are, else after spinning (when spinning pays, or to probe whether it
+// does again) or sleeping.
+func (p *pool) wait(g *group) {
+	if g.pending.Load() == 0 {
+		return
+	}
+	spin := p.spin.Load() || p.waits.Add(1)%probeEvery == 0
+	if spin {
+		if spinUntilDone(g) {
+			p.misses.Store(0)
+			p.spin.Store(true)
+			return
+		}
+		if p.misses.Add(1) >= maxMisses {
+			p.spin.Store(false) // the workers are not keeping up: stop spinning
+		}
+	}
+	// Sleep. Set waiting before the last check, so that either this check
+	// sees the count at zero or the last done sees waiting and signals; a
+	// stale signal from an earlier dispatch only causes one more check.
+	g.waiting.Store(true)
+	for g.pending.Load() != 0 {
+		<-g.ch()
+	}
+	g.waiting.Store(false)
+}
+
+// spinUntilDone polls g for up to spinFor and reports whether its tasks
+// finished meanwhile.
+func spinUntilDone(g *group) bool {
+	deadline := time.Time{}
+	for i := 0; g.pending.Load() != 0; i++ {
+		if i&63 != 63 {
+			continue
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(spinFor)
+		} else if now.After(deadline) {
+			return false
+		}
+	}
+	return true
 }

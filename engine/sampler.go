@@ -3,7 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -107,23 +107,16 @@ func (s *Sampler) Sample(logits []float32) int {
 	if c.Temperature <= 0 || c.TopK == 1 {
 		return Greedy(logits)
 	}
-	s.idx = s.idx[:0]
-	for i := range logits {
-		s.idx = append(s.idx, i)
-	}
-	sorted := false
-	byLogit := func(a, b int) bool {
-		la, lb := logits[s.idx[a]], logits[s.idx[b]]
-		return la > lb || (la == lb && s.idx[a] < s.idx[b])
-	}
-	if c.TopK > 0 && c.TopK < len(s.idx) {
-		sort.Slice(s.idx, byLogit)
-		sorted = true
-		s.idx = s.idx[:c.TopK]
-	}
-	if c.TopP > 0 && c.TopP < 1 && !sorted {
-		sort.Slice(s.idx, byLogit)
-		sorted = true
+	if c.TopK > 0 && c.TopK < len(logits) {
+		s.topK(logits, c.TopK)
+	} else {
+		s.idx = s.idx[:0]
+		for i := range logits {
+			s.idx = append(s.idx, i)
+		}
+		if c.TopP > 0 && c.TopP < 1 {
+			s.sortIdx(logits)
+		}
 	}
 	// Softmax of logit/temperature over the candidates, in float64.
 	maxl := math.Inf(-1)
@@ -174,6 +167,58 @@ func (s *Sampler) Sample(logits []float32) int {
 		}
 	}
 	return s.idx[0]
+}
+
+// topK sets s.idx to the k best tokens (highest logit, lowest id on
+// ties), best first: a bounded min-heap over the vocabulary, so a top-k of
+// 40 over 32,000 tokens costs a pass, not a sort.
+func (s *Sampler) topK(logits []float32, k int) {
+	h := s.idx[:0]
+	// worse reports whether candidate a ranks below b.
+	worse := func(a, b int) bool { return better(logits[b], b, logits[a], a) }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			if r := l + 1; r < len(h) && worse(h[r], h[l]) {
+				l = r
+			}
+			if !worse(h[l], h[i]) {
+				return
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	for id := range logits {
+		switch {
+		case len(h) < k:
+			h = append(h, id)
+			for i := len(h) - 1; i > 0 && worse(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case worse(h[0], id):
+			h[0] = id
+			down(0)
+		}
+	}
+	s.idx = h
+	s.sortIdx(logits)
+}
+
+// sortIdx orders s.idx best first (highest logit, lowest id on ties).
+func (s *Sampler) sortIdx(logits []float32) {
+	slices.SortFunc(s.idx, func(a, b int) int {
+		switch {
+		case better(logits[a], a, logits[b], b):
+			return -1
+		case better(logits[b], b, logits[a], a):
+			return 1
+		}
+		return 0
+	})
 }
 
 // TokenProb is a token and its log-probability.

@@ -208,3 +208,59 @@ func TestRepeatPenalty(t *testing.T) {
 		t.Fatalf("penalty 1 changed the choice to %d", got)
 	}
 }
+
+// TestTopKSelection checks the heap selection against a full sort, with
+// ties among the logits (lowest id first) and k from 1 to the vocabulary.
+func TestTopKSelection(t *testing.T) {
+	l := randLogits(300, 11)
+	for i := range l {
+		l[i] = float32(math.Round(float64(l[i]))) // many ties
+	}
+	ref := make([]int, len(l))
+	for i := range ref {
+		ref[i] = i
+	}
+	s := NewSampler(SamplerConfig{})
+	s.idx = append(s.idx[:0], ref...)
+	s.sortIdx(l)
+	copy(ref, s.idx)
+	for i := 1; i < len(ref); i++ {
+		if !better(l[ref[i-1]], ref[i-1], l[ref[i]], ref[i]) {
+			t.Fatalf("sortIdx: %d before %d out of order", ref[i-1], ref[i])
+		}
+	}
+	for _, k := range []int{1, 2, 5, 40, 299, 300} {
+		s.topK(l, k)
+		if len(s.idx) != k {
+			t.Fatalf("k=%d: %d candidates", k, len(s.idx))
+		}
+		for i, id := range s.idx {
+			if id != ref[i] {
+				t.Fatalf("k=%d: candidate %d is %d, want %d", k, i, id, ref[i])
+			}
+		}
+	}
+}
+
+// TestSampleDoesNotAllocate: once its buffers have grown, the sampler
+// draws tokens without allocating, with every filter on.
+func TestSampleDoesNotAllocate(t *testing.T) {
+	l := randLogits(8000, 5)
+	for _, cfg := range []SamplerConfig{
+		{Temperature: 0.8, TopK: 40, TopP: 0.9, Seed: 1},
+		{Temperature: 0.8, TopP: 0.9, MinP: 0.05, Seed: 2},
+		{Temperature: 1, Seed: 3, RepeatPenalty: 1.1, RepeatLastN: 64},
+	} {
+		s := NewSampler(cfg)
+		for i := range 100 { // fill the repeat window
+			s.Accept(i)
+		}
+		s.Sample(l)
+		allocs := testing.AllocsPerRun(50, func() {
+			s.Accept(s.Sample(l))
+		})
+		if allocs > 0 {
+			t.Errorf("%+v: Sample+Accept allocates %v times per token", cfg, allocs)
+		}
+	}
+}

@@ -117,6 +117,7 @@ func newBenchCmd() *cobra.Command {
 	bf.register(cmd)
 	df.register(cmd)
 	rf.register(cmd)
+	cmd.AddCommand(newBenchEngineCmd())
 	return cmd
 }
 

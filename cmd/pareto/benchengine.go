@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/randmodel"
+	"github.com/pareto-llm/pareto/speed"
+)
+
+// newBenchEngineCmd is `pareto bench engine`: the embedded engine's speed,
+// beside an Ollama server on the same file.
+func newBenchEngineCmd() *cobra.Command {
+	var (
+		o            speed.Options
+		model        string
+		randomParams float64
+		jsonOut      bool
+		kernelTime   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "engine",
+		Short: "Measure the embedded engine's speed, against an Ollama server on the same model file",
+		Long: `Measures decode tokens/s of one greedy sequence, the throughput of a search-shaped
+workload (16 samples of 128 tokens from one 200-token prompt, sampled at Ollama's
+defaults: temperature 0.8, top-k 40, top-p 0.9) and prefill tokens/s, for pareto's
+engine and, with --against, an Ollama server running the same GGUF file (its
+native /api/generate, raw prompts; the search's samples go as concurrent
+requests, which Ollama runs OLLAMA_NUM_PARALLEL at a time). Prints medians of
+--runs runs, the ratios and the speed floors they must meet, and the GFLOP/s of
+the engine's matmul kernels on the model's shapes and at 512x512x512 (beside
+OpenBLAS sgemm in a build with -tags openblas). Exits non-zero when a floor is
+not met.`,
+		Example: `  pareto bench engine --against http://127.0.0.1:11434
+  pareto bench engine --against http://127.0.0.1:11434 --random-params 1e8
+  pareto bench engine --model model.gguf --against http://127.0.0.1:11434 --ollama-model mymodel --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if randomParams > 0 {
+				if cmd.Flags().Changed("model") {
+					return fmt.Errorf("bench engine: --model and --random-params exclude each other")
+				}
+				dir, err := os.MkdirTemp("", "pareto-bench-engine-")
+				if err != nil {
+					return fmt.Errorf("bench engine: %w", err)
+				}
+				defer os.RemoveAll(dir)
+				cfg, err := speed.RandomConfig(randomParams, gguf.TypeF32)
+				if err != nil {
+					return fmt.Errorf("bench engine: %w", err)
+				}
+				o.ModelPath = filepath.Join(dir, fmt.Sprintf("random-%s.gguf", strings.ReplaceAll(fmt.Sprintf("%g", randomParams), "+", "")))
+				slog.Info("writing a random model", "params", speed.ConfigParams(cfg), "d_model", cfg.DModel, "layers", cfg.Layers, "path", o.ModelPath)
+				if err := randmodel.Write(o.ModelPath, cfg); err != nil {
+					return fmt.Errorf("bench engine: %w", err)
+				}
+			} else {
+				path, err := models.Resolve(model)
+				if err != nil {
+					return fmt.Errorf("bench engine: %w", err)
+				}
+				o.ModelPath = path
+			}
+			o.KernelTime, o.NoKernels = kernelTime, kernelTime == 0
+			rep, err := speed.Run(ctx, o)
+			if err != nil {
+				return fmt.Errorf("bench engine: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			if jsonOut {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(rep)
+			} else {
+				err = rep.Print(w)
+			}
+			if err != nil {
+				return err
+			}
+			if failed := rep.Failed(); len(failed) > 0 {
+				return fmt.Errorf("bench engine: floors not met: %s", strings.Join(failed, "; "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Against, "against", "", "Ollama server base URL to compare with, e.g. http://127.0.0.1:11434 (empty: pareto alone)")
+	f.StringVar(&model, "model", models.Default, "GGUF model file or the name of a shipped model")
+	f.StringVar(&o.OllamaModel, "ollama-model", "", "the model's name in the Ollama server (empty: create it there from the file)")
+	f.IntVar(&o.Runs, "runs", 5, "runs of every figure; medians are reported")
+	f.Float64Var(&randomParams, "random-params", 0, "measure a random llama of about this many parameters (e.g. 5e6, 1e8) instead of --model")
+	f.DurationVar(&kernelTime, "kernel-time", 200*time.Millisecond, "length of one timed run of each matmul kernel (0 skips the kernels)")
+	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	return cmd
+}

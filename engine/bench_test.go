@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/pareto-llm/pareto/models"
+)
+
+// The speed workloads of issue 4 (pareto bench engine measures the same
+// against Ollama): decoding one sequence, and a search step of 16 samples
+// of 128 tokens from one 200-token prompt. They run here on the engine
+// alone, every sequence for its full length (no end-of-sequence stop), on
+// the shipped policy and on random models of about 5M and 100M parameters.
+
+const (
+	benchPrompt  = 200
+	benchTokens  = 128
+	benchSamples = 16
+)
+
+// benchModel returns one of the models of the speed floors: the shipped
+// policy, or random models shaped as speed.RandomConfig shapes them for
+// 5e6 and 1e8 parameters (made in memory, no file).
+func benchModel(b *testing.B, name string) *Model {
+	b.Helper()
+	var m *Model
+	var err error
+	switch name {
+	case "shipped":
+		var path string
+		if path, err = models.Path(models.Default); err == nil {
+			m, err = Load(path)
+		}
+	case "rand5M": // 4.7M parameters
+		m, err = NewRandom(Config{Arch: ArchLlama, Vocab: 512, DModel: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64,
+			FFN: 704, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, RandomOptions{Seed: 1})
+	case "rand100M": // 96.7M parameters
+		m, err = NewRandom(Config{Arch: ArchLlama, Vocab: 8000, DModel: 768, Layers: 13, Heads: 12, KVHeads: 6, HeadDim: 64,
+			FFN: 2048, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, RandomOptions{Seed: 1})
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.SetContext(2048); err != nil {
+		b.Fatal(err)
+	}
+	m.GGMLNumerics = true // as models loaded for Ollama parity run
+	return m
+}
+
+var benchModelNames = []string{"shipped", "rand5M", "rand100M"}
+
+// BenchmarkDecodeBatch1 is greedy decoding of one sequence after a
+// 200-token prompt, in tokens per second (prefill not timed).
+func BenchmarkDecodeBatch1(b *testing.B) {
+	for _, name := range benchModelNames {
+		b.Run(name, func(b *testing.B) {
+			m := benchModel(b, name)
+			prompt := randTokens(benchPrompt, m.Config.Vocab, 1)
+			base := m.NewSeq()
+			if _, err := m.Prefill(base, prompt); err != nil {
+				b.Fatal(err)
+			}
+			s := m.NewSeq()
+			seqs, toks := []*Seq{s}, []int{0}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				s.CopyFrom(base, base.Len())
+				b.StartTimer()
+				for range benchTokens {
+					toks[0] = Greedy(s.Logits())
+					if _, err := m.Step(seqs, toks); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*benchTokens)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkSearch is a search step: prefill a 200-token prompt once, then
+// 16 samples (temperature 0.8, top-k 40, top-p 0.9) of 128 tokens decoded
+// together, in generated tokens per second of wall time, prefill included.
+func BenchmarkSearch(b *testing.B) {
+	for _, name := range benchModelNames {
+		b.Run(name, func(b *testing.B) {
+			m := benchModel(b, name)
+			seqs := make([]*Seq, benchSamples)
+			samplers := make([]*Sampler, benchSamples)
+			toks := make([]int, benchSamples)
+			for i := range seqs {
+				seqs[i] = m.NewSeq()
+			}
+			b.ResetTimer()
+			for n := range b.N {
+				prompt := randTokens(benchPrompt, m.Config.Vocab, uint64(n))
+				base := m.NewSeq()
+				if _, err := m.Prefill(base, prompt); err != nil {
+					b.Fatal(err)
+				}
+				for i, s := range seqs {
+					s.CopyFrom(base, base.Len())
+					samplers[i] = NewSampler(SamplerConfig{Temperature: 0.8, TopK: 40, TopP: 0.9, Seed: uint64(n*benchSamples + i)})
+				}
+				for range benchTokens {
+					for i, s := range seqs {
+						toks[i] = samplers[i].Sample(s.Logits())
+					}
+					if _, err := m.Step(seqs, toks); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*benchTokens*benchSamples)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

@@ -1,0 +1,164 @@
+package speed
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// ollama talks to an Ollama server's native API (/api/generate,
+// /api/blobs, /api/create), which reports the server's own timings.
+type ollama struct {
+	base string // e.g. http://127.0.0.1:11434, no trailing slash
+	hc   *http.Client
+}
+
+func newOllama(base string) *ollama {
+	base = strings.TrimRight(base, "/")
+	// An OpenAI-style URL (".../v1") names the same server.
+	base = strings.TrimSuffix(base, "/v1")
+	return &ollama{base: base, hc: &http.Client{}}
+}
+
+// genResult is what /api/generate reports about one non-streamed call.
+type genResult struct {
+	EvalCount          int           `json:"eval_count"`
+	EvalDuration       time.Duration `json:"eval_duration"`
+	PromptEvalCount    int           `json:"prompt_eval_count"`
+	PromptEvalDuration time.Duration `json:"prompt_eval_duration"`
+	TotalDuration      time.Duration `json:"total_duration"`
+	DoneReason         string        `json:"done_reason"`
+}
+
+// generate runs one raw prompt (no template) with the given options
+// (num_predict, temperature, seed, ...).
+func (o *ollama) generate(ctx context.Context, model, prompt string, opts map[string]any) (genResult, error) {
+	var out struct {
+		genResult
+		Error string `json:"error"`
+	}
+	body := map[string]any{"model": model, "prompt": prompt, "raw": true, "stream": false, "options": opts, "keep_alive": "30m"}
+	if err := o.post(ctx, "/api/generate", body, &out); err != nil {
+		return genResult{}, err
+	}
+	if out.Error != "" {
+		return genResult{}, fmt.Errorf("ollama %s: /api/generate: %s", o.base, out.Error)
+	}
+	return out.genResult, nil
+}
+
+// create loads the GGUF file at path into the server as model name: the
+// file goes up as a blob first (Ollama v0.6 creates models from blobs it
+// holds, not from client paths), then /api/create names it, with a
+// template that passes the prompt through.
+func (o *ollama) create(ctx context.Context, name, path string) error {
+	digest, err := fileDigest(path)
+	if err != nil {
+		return err
+	}
+	if err := o.upload(ctx, digest, path); err != nil {
+		return err
+	}
+	req := map[string]any{"model": name, "files": map[string]string{"model.gguf": digest},
+		"template": "{{ .Prompt }}", "stream": false}
+	var out struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	if err := o.post(ctx, "/api/create", req, &out); err != nil {
+		return err
+	}
+	if out.Error != "" {
+		return fmt.Errorf("ollama %s: create %s from %s: %s", o.base, name, path, out.Error)
+	}
+	return nil
+}
+
+// upload sends the file as blob digest unless the server has it already.
+func (o *ollama) upload(ctx context.Context, digest, path string) error {
+	url := o.base + "/api/blobs/" + digest
+	head, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return fmt.Errorf("ollama %s: blob %s: %w", o.base, digest, err)
+	}
+	if resp, err := o.hc.Do(head); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("ollama: upload model: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("ollama: upload model: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, f)
+	if err != nil {
+		return fmt.Errorf("ollama %s: blob %s: %w", o.base, digest, err)
+	}
+	req.ContentLength = info.Size()
+	resp, err := o.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ollama %s: upload %s: %w", o.base, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
+		return fmt.Errorf("ollama %s: upload %s: %s: %s", o.base, path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+func (o *ollama) post(ctx context.Context, path string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.base+path, bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := o.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil || resp.StatusCode/100 != 2 {
+		if len(data) > 500 {
+			data = data[:500]
+		}
+		return fmt.Errorf("ollama %s%s: %s: %s", o.base, path, resp.Status, bytes.TrimSpace(data))
+	}
+	return nil
+}
+
+// fileDigest is Ollama's name for a blob: "sha256:<hex>" of its bytes.
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("speed: digest: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("speed: digest of %s: %w", path, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,50 @@
+//go:build integration
+
+package speed
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/pareto-llm/pareto/internal/ollamatest"
+	"github.com/pareto-llm/pareto/models"
+)
+
+func TestMain(m *testing.M) { ollamatest.Main(m) }
+
+// TestFloorsAgainstOllama runs the benchmark on the shipped policy against
+// a real Ollama (as ollamatest starts it: OLLAMA_NUM_PARALLEL=1), which
+// gets the file through /api/blobs and /api/create, and checks the
+// issue's floors: batch-1 decode at least as fast as Ollama, the search
+// workload at least 3x. The workload is cut down (one run, 8 samples of
+// 64 tokens) to keep the suite short on a shared machine, where Ollama
+// slows down most; `pareto bench engine` measures the full one. Greedy
+// decoding agrees token for token between the engines, so both must have
+// generated as many decode tokens from the same prompt.
+func TestFloorsAgainstOllama(t *testing.T) {
+	srv := ollamatest.Shared(t)
+	path, err := models.Path(models.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Options{ModelPath: path, Against: "http://" + srv.Host, Runs: 1,
+		DecodeTokens: 64, Samples: 8, SampleTokens: 64, NoKernels: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, srv.Log())
+	}
+	var out bytes.Buffer
+	rep.Print(&out)
+	t.Logf("\n%s", out.String())
+	if len(rep.Floors) != 2 {
+		t.Fatalf("floors %+v, want decode and search", rep.Floors)
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		t.Errorf("floors not met: %v", failed)
+	}
+	for _, w := range rep.Workloads {
+		if w.Name == Decode && w.Pareto.Tokens != w.Ollama.Tokens {
+			t.Errorf("decode: pareto generated %v tokens, ollama %v, from the same prompt", w.Pareto.Tokens, w.Ollama.Tokens)
+		}
+	}
+}

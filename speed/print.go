@@ -1,0 +1,115 @@
+package speed
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Print writes the report as tables: the workloads with pareto, Ollama and
+// their ratio, then the kernels, then the floors with pass or fail.
+func (r *Report) Print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	m := r.Model
+	fmt.Fprintf(w, "model    %s (%s): %s, %s parameters, d_model %d, %d layers, FFN %d, vocab %d, %s, context %d\n",
+		m.Name, m.Path, m.Arch, human(float64(m.Params)), m.DModel, m.Layers, m.FFN, m.Vocab, m.Weights, m.Context)
+	if r.Against != "" {
+		fmt.Fprintf(w, "against  ollama %s, model %s\n", r.Against, r.OllamaModel)
+	}
+	fmt.Fprintf(w, "machine  %s; medians of %d runs\n", r.Machine, r.Runs)
+	if r.Load != "" {
+		fmt.Fprintf(w, "load     %s (1, 5, 15 min averages)\n", r.Load)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note     %s\n", n)
+	}
+	fmt.Fprintln(w)
+
+	floorOf := map[string]Floor{}
+	for _, f := range r.Floors {
+		floorOf[f.What] = f
+	}
+	fmt.Fprintf(tw, "workload\tunit\t%10s\t%10s\t%8s\tfloor\t\n", "pareto", "ollama", "ratio")
+	for _, wl := range r.Workloads {
+		ol, ratio, fl, pass := "-", "-", "", ""
+		if wl.Ollama != nil {
+			ol, ratio = fmt.Sprintf("%.1f", wl.Ollama.Median), fmt.Sprintf("%.2fx", wl.Ratio)
+		}
+		for what, f := range floorOf {
+			if strings.HasPrefix(what, wl.Name+" ") {
+				fl, pass = fmt.Sprintf(">= %.1fx", f.Min), passFail(f.Pass)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%10.1f\t%10s\t%8s\t%s\t%s\n", wl.Name, wl.Unit, wl.Pareto.Median, ol, ratio, fl, pass)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Workloads) > 0 {
+		fmt.Fprintf(w, "tokens per run (median): ")
+		for i, wl := range r.Workloads {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprintf(w, "%s pareto %.0f", wl.Name, wl.Pareto.Tokens)
+			if wl.Ollama != nil {
+				fmt.Fprintf(w, " ollama %.0f", wl.Ollama.Tokens)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Kernels) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(tw, "matmul kernel\tM x N x K\t%14s\t%16s\t%6s\tfloor\t\n", "engine GFLOP/s", "openblas GFLOP/s", "ratio")
+		for _, k := range r.Kernels {
+			bl, ratio, fl, pass := "-", "-", "", ""
+			if k.OpenBLAS > 0 {
+				bl, ratio = fmt.Sprintf("%.1f", k.OpenBLAS), fmt.Sprintf("%.2f", k.Ratio)
+				if k.Name == "square" {
+					f := floorOf["matmul 512x512x512 vs openblas"]
+					fl, pass = fmt.Sprintf(">= %.2f (aim %.2f)", f.Min, f.Aim), passFail(f.Pass)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d x %d x %d\t%14.1f\t%16s\t%6s\t%s\t%s\n", k.Name, k.M, k.N, k.K, k.Engine, bl, ratio, fl, pass)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if r.OpenBLAS != "" {
+			fmt.Fprintf(w, "openblas: %s\n", r.OpenBLAS)
+		} else {
+			fmt.Fprintln(w, "openblas: build with -tags openblas to compare")
+		}
+	}
+	if len(r.Floors) > 0 {
+		fmt.Fprintln(w)
+		if failed := r.Failed(); len(failed) > 0 {
+			fmt.Fprintf(w, "FAIL: %s\n", strings.Join(failed, "; "))
+		} else {
+			fmt.Fprintf(w, "PASS: all %d floors met\n", len(r.Floors))
+		}
+	}
+	return nil
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "FAIL"
+}
+
+// human writes a count as 1.98M or 103M.
+func human(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.3gB", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.3gM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.3gk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

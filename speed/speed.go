@@ -1,0 +1,519 @@
+// Package speed measures how fast pareto's embedded engine generates, side
+// by side with an Ollama server running the same GGUF file: decode tokens/s
+// of one sequence, the throughput of a search-shaped workload (many samples
+// of one prompt, as self-consistency and best-of-N ask), and the GFLOP/s of
+// the engine's matmul kernels beside OpenBLAS's sgemm on the same shapes.
+// It is what `pareto bench engine` runs.
+package speed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/backend/embedded"
+	"github.com/pareto-llm/pareto/engine"
+	"github.com/pareto-llm/pareto/synth"
+)
+
+// Options choose what to measure. Zero fields take the defaults in
+// parentheses.
+type Options struct {
+	ModelPath   string // GGUF file pareto and the server both run
+	Against     string // Ollama base URL (e.g. http://127.0.0.1:11434); empty measures pareto alone
+	OllamaModel string // the file's model name in that server; empty creates one from ModelPath
+	Runs        int    // runs of every figure; medians are reported (5)
+
+	PromptTokens int // prompt length of both workloads (200)
+	DecodeTokens int // tokens of the batch-1 decode (128)
+	Samples      int // samples of the search workload (16)
+	SampleTokens int // tokens per search sample (128)
+	// Search sampling, Ollama's defaults: temperature 0.8, top-k 40, top-p 0.9.
+	Temperature float64
+	TopK        int
+	TopP        float64
+
+	KernelTime time.Duration // length of one timed kernel run (200ms)
+	NoKernels  bool          // skip the matmul kernels
+}
+
+func (o *Options) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Runs, 5)
+	def(&o.PromptTokens, 200)
+	def(&o.DecodeTokens, 128)
+	def(&o.Samples, 16)
+	def(&o.SampleTokens, 128)
+	def(&o.TopK, 40)
+	if o.Temperature <= 0 {
+		o.Temperature = 0.8
+	}
+	if o.TopP <= 0 {
+		o.TopP = 0.9
+	}
+	if o.KernelTime <= 0 {
+		o.KernelTime = 200 * time.Millisecond
+	}
+}
+
+// Report is everything one measurement found.
+type Report struct {
+	Model       ModelInfo  `json:"model"`
+	Machine     string     `json:"machine"`
+	Load        string     `json:"load,omitempty"` // load averages before and after, where the OS tells them
+	Against     string     `json:"against,omitempty"`
+	OllamaModel string     `json:"ollama_model,omitempty"`
+	Runs        int        `json:"runs"`
+	Notes       []string   `json:"notes,omitempty"`
+	Workloads   []Workload `json:"workloads"`
+	Kernels     []Kernel   `json:"kernels,omitempty"`
+	OpenBLAS    string     `json:"openblas,omitempty"` // the library's configuration, when linked
+	Floors      []Floor    `json:"floors,omitempty"`
+}
+
+// ModelInfo describes the model measured.
+type ModelInfo struct {
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Arch    string `json:"arch"`
+	Params  int    `json:"params"`
+	DModel  int    `json:"d_model"`
+	Layers  int    `json:"layers"`
+	FFN     int    `json:"ffn"`
+	Vocab   int    `json:"vocab"`
+	Weights string `json:"weights"` // storage of the matrices: F32, F16 or Q8_0
+	Context int    `json:"context"` // the context pareto ran with
+}
+
+// Workload is one measured figure for pareto and, with a server, Ollama.
+type Workload struct {
+	Name   string  `json:"name"`
+	Unit   string  `json:"unit"`
+	Pareto Figure  `json:"pareto"`
+	Ollama *Figure `json:"ollama,omitempty"`
+	Ratio  float64 `json:"ratio,omitempty"` // pareto median / Ollama median
+}
+
+// Figure is a median over runs, with the runs and the median number of
+// tokens each run generated or read (so a run cut short by an
+// end-of-sequence token shows).
+type Figure struct {
+	Median float64   `json:"median"`
+	Runs   []float64 `json:"runs"`
+	Tokens float64   `json:"tokens"`
+}
+
+// Floor is a ratio the issue requires, and whether it is met.
+type Floor struct {
+	What  string  `json:"what"`
+	Ratio float64 `json:"ratio"`
+	Min   float64 `json:"min"`
+	Aim   float64 `json:"aim,omitempty"`
+	Pass  bool    `json:"pass"`
+}
+
+// Failed lists the floors not met.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, f := range r.Floors {
+		if !f.Pass {
+			out = append(out, fmt.Sprintf("%s %.2fx < %.2fx", f.What, f.Ratio, f.Min))
+		}
+	}
+	return out
+}
+
+// Workload names, which the floors refer to.
+const (
+	Decode  = "decode batch 1"
+	Search  = "search"
+	Prefill = "prefill"
+)
+
+// Run measures the model in o.ModelPath with pareto's embedded engine and,
+// when o.Against is set, with that Ollama server.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.defaults()
+	b, err := embedded.Load(o.ModelPath, embedded.WithSampling(o.TopK, 0), embedded.WithMaxBatch(o.Samples))
+	if err != nil {
+		return nil, fmt.Errorf("speed: %w", err)
+	}
+	rep := &Report{Runs: o.Runs, Machine: fmt.Sprintf("%s/%s, %d CPUs, GOMAXPROCS %d", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))}
+	loadBefore := loadAvg()
+	m := b.Model()
+	need := o.PromptTokens + max(o.DecodeTokens, o.SampleTokens) + 8
+	if m.Config.Context < need {
+		// Ollama runs every model with num_ctx 2048 unless told otherwise.
+		n := max(need, 2048)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("context raised from the model's %d to %d (Ollama's default num_ctx) to fit the workloads", m.Config.Context, n))
+		if err := m.SetContext(n); err != nil {
+			return nil, fmt.Errorf("speed: %w", err)
+		}
+	}
+	rep.Model = modelInfo(o.ModelPath, m)
+
+	var srv *ollama
+	if o.Against != "" {
+		srv = newOllama(o.Against)
+		rep.Against = srv.base
+		if o.OllamaModel == "" {
+			digest, err := fileDigest(o.ModelPath)
+			if err != nil {
+				return nil, err
+			}
+			o.OllamaModel = "pareto-bench-" + strings.TrimPrefix(digest, "sha256:")[:12]
+			slog.Info("loading the model into ollama", "server", srv.base, "name", o.OllamaModel)
+			if err := srv.create(ctx, o.OllamaModel, o.ModelPath); err != nil {
+				return nil, err
+			}
+		}
+		rep.OllamaModel = o.OllamaModel
+	}
+
+	w := &workloads{o: o, b: b, srv: srv}
+	if err := w.run(ctx); err != nil {
+		return nil, err
+	}
+	rep.Workloads = w.results()
+	rep.Notes = append(rep.Notes, w.notes()...)
+
+	if !o.NoKernels {
+		slog.Info("timing matmul kernels")
+		rep.Kernels = measureKernels(kernelShapes(m.Config), o.Runs, o.KernelTime)
+		if blasConfig != nil {
+			rep.OpenBLAS = blasConfig()
+		}
+	}
+	if loadBefore != "" {
+		// Other work on the machine slows both engines, Ollama's spinning
+		// threads most: the load says how far to trust the ratios.
+		rep.Load = fmt.Sprintf("%s before, %s after", loadBefore, loadAvg())
+	}
+	rep.Floors = floors(rep)
+	return rep, nil
+}
+
+// loadAvg is the 1-, 5- and 15-minute load averages, or "" where
+// /proc/loadavg does not exist.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func modelInfo(path string, m *engine.Model) ModelInfo {
+	c := m.Config
+	name := m.Meta["general.name"]
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(path), ".gguf")
+	}
+	return ModelInfo{Name: name, Path: path, Arch: c.Arch, Params: m.Params(), DModel: c.DModel, Layers: c.Layers,
+		FFN: c.FFN, Vocab: c.Vocab, Weights: m.Weights.Layers[0].Wq.Kind.String(), Context: c.Context}
+}
+
+// smallModel is the size below which the issue's floors for the shipped
+// (2M) and ~5M-parameter models apply; above it, those for ~100M.
+const smallModel = 30e6
+
+// floors are the issue's speed floors that apply to what was measured.
+func floors(r *Report) []Floor {
+	var fs []Floor
+	ratio := func(name string) (float64, bool) {
+		for _, w := range r.Workloads {
+			if w.Name == name && w.Ollama != nil {
+				return w.Ratio, true
+			}
+		}
+		return 0, false
+	}
+	add := func(what string, v, min, aim float64) {
+		fs = append(fs, Floor{What: what, Ratio: v, Min: min, Aim: aim, Pass: v >= min})
+	}
+	if v, ok := ratio(Decode); ok {
+		if r.Model.Params < smallModel {
+			add("decode batch 1 vs ollama", v, 1, 0)
+		} else {
+			add("decode batch 1 vs ollama", v, 0.5, 0)
+		}
+	}
+	if v, ok := ratio(Search); ok && r.Model.Params < smallModel {
+		add("search vs ollama", v, 3, 0)
+	}
+	for _, k := range r.Kernels {
+		if k.Name == "square" && k.OpenBLAS > 0 {
+			add("matmul 512x512x512 vs openblas", k.Ratio, 0.25, 0.5)
+		}
+	}
+	return fs
+}
+
+// workloads runs the decode and search workloads on pareto and the server,
+// interleaved run by run so that both see the same load on the machine.
+type workloads struct {
+	o   Options
+	b   *embedded.Backend
+	srv *ollama
+
+	pDecode, pSearch, pPrefill []sample
+	oDecode, oSearch, oPrefill []sample
+	short                      int // pareto sequences that ended before their token budget
+}
+
+// sample is one run's rate and token count.
+type sample struct {
+	rate   float64
+	tokens int
+}
+
+func (w *workloads) run(ctx context.Context) error {
+	o := w.o
+	// Warm up: page the weights in, start Ollama's runner.
+	warm := prompt(w.b, 0, o.PromptTokens)
+	if _, err := w.b.Generate(ctx, pareto.Request{Prompt: warm, Params: pareto.Params{MaxTokens: 8}}); err != nil {
+		return fmt.Errorf("speed: pareto warm-up: %w", err)
+	}
+	if w.srv != nil {
+		if _, err := w.srv.generate(ctx, w.o.OllamaModel, warm, map[string]any{"num_predict": 8, "temperature": 0}); err != nil {
+			return err
+		}
+	}
+	for r := range o.Runs {
+		// Prompts of their own per run, so no run is served from a cache
+		// another filled; the search's apart from the decode's, so that its
+		// prefill is paid in full on both sides.
+		pd, err := w.paretoDecode(ctx, r)
+		if err != nil {
+			return err
+		}
+		if w.srv != nil {
+			if err := w.ollamaDecode(ctx, pd); err != nil {
+				return err
+			}
+		}
+		ps := prompt(w.b, 200+r, o.PromptTokens)
+		if err := w.paretoSearch(ctx, ps, r); err != nil {
+			return err
+		}
+		if w.srv != nil {
+			if err := w.ollamaSearch(ctx, ps, r); err != nil {
+				return err
+			}
+		}
+		args := []any{"run", r + 1, "of", o.Runs, "pareto_decode", round1(w.pDecode[r].rate), "pareto_search", round1(w.pSearch[r].rate)}
+		if w.srv != nil {
+			args = append(args, "ollama_decode", round1(last(w.oDecode).rate), "ollama_search", round1(last(w.oSearch).rate))
+		}
+		slog.Info("run done", args...)
+	}
+	return nil
+}
+
+// paretoDecode is one greedy sequence, and returns its prompt. Its rate
+// counts forward steps over the time from the first sampled token to the
+// last, as Ollama's eval_duration does (prefill excluded). A prompt whose
+// greedy continuation ends within a few tokens (random models do that)
+// says little about decoding: the next candidate is tried. The engines
+// agree greedy token for token, so Ollama then gets a prompt that runs too.
+func (w *workloads) paretoDecode(ctx context.Context, run int) (string, error) {
+	const attempts = 8
+	minTokens := min(w.o.DecodeTokens, 16)
+	for a := range attempts {
+		p := prompt(w.b, 100+attempts*run+a, w.o.PromptTokens)
+		out, err := w.b.Generate(ctx, pareto.Request{Prompt: p, Params: pareto.Params{MaxTokens: w.o.DecodeTokens, Temperature: 0}})
+		if err != nil {
+			return "", fmt.Errorf("speed: pareto decode: %w", err)
+		}
+		u := out[0].Usage
+		n := sampled(out[0])
+		if n < minTokens && a < attempts-1 {
+			continue
+		}
+		if n < w.o.DecodeTokens {
+			w.short++
+		}
+		w.pDecode = append(w.pDecode, sample{rate: float64(n-1) / (u.Latency - u.TTFT).Seconds(), tokens: n})
+		prefill := u.PromptTokens - u.CachedTokens
+		w.pPrefill = append(w.pPrefill, sample{rate: float64(prefill) / u.TTFT.Seconds(), tokens: prefill})
+		return p, nil
+	}
+	panic("unreachable")
+}
+
+// paretoSearch is Samples samples of one prompt in one request: total
+// tokens over wall time, prefill included.
+func (w *workloads) paretoSearch(ctx context.Context, p string, run int) error {
+	seed := int64(1000 * (run + 1))
+	start := time.Now()
+	out, err := w.b.Generate(ctx, pareto.Request{Prompt: p, Params: pareto.Params{N: w.o.Samples, MaxTokens: w.o.SampleTokens,
+		Temperature: w.o.Temperature, TopP: w.o.TopP, Seed: &seed}})
+	wall := time.Since(start)
+	if err != nil {
+		return fmt.Errorf("speed: pareto search: %w", err)
+	}
+	n := 0
+	for _, c := range out {
+		n += sampled(c)
+		if sampled(c) < w.o.SampleTokens {
+			w.short++
+		}
+	}
+	w.pSearch = append(w.pSearch, sample{rate: float64(n) / wall.Seconds(), tokens: n})
+	return nil
+}
+
+// sampled is the number of tokens the sampler drew for c: its tokens plus
+// the end-of-sequence token that stopped it, if one did (no stop strings
+// are used here).
+func sampled(c pareto.Completion) int {
+	if c.FinishReason == "stop" {
+		return c.Usage.CompletionTokens + 1
+	}
+	return c.Usage.CompletionTokens
+}
+
+func (w *workloads) ollamaOptions(predict int, temp float64, seed int64) map[string]any {
+	return map[string]any{"num_predict": predict, "temperature": temp, "seed": seed,
+		"top_k": w.o.TopK, "top_p": w.o.TopP,
+		"repeat_penalty": 1} // pareto applies none; Ollama's default is 1.1
+}
+
+// ollamaDecode is one greedy sequence, rated by the server's own
+// eval_count / eval_duration.
+func (w *workloads) ollamaDecode(ctx context.Context, p string) error {
+	res, err := w.srv.generate(ctx, w.o.OllamaModel, p, w.ollamaOptions(w.o.DecodeTokens, 0, 0))
+	if err != nil {
+		return err
+	}
+	if res.EvalDuration <= 0 || res.EvalCount < 2 {
+		return fmt.Errorf("ollama %s: a greedy decode of %s reported eval_count %d in %v (pareto generated %d tokens from the same prompt)",
+			w.srv.base, w.o.OllamaModel, res.EvalCount, res.EvalDuration, last(w.pDecode).tokens)
+	}
+	w.oDecode = append(w.oDecode, sample{rate: float64(res.EvalCount) / res.EvalDuration.Seconds(), tokens: res.EvalCount})
+	if res.PromptEvalDuration > 0 {
+		w.oPrefill = append(w.oPrefill, sample{rate: float64(res.PromptEvalCount) / res.PromptEvalDuration.Seconds(), tokens: res.PromptEvalCount})
+	}
+	return nil
+}
+
+// ollamaSearch sends the samples as concurrent requests (Ollama ignores
+// n); the server runs OLLAMA_NUM_PARALLEL of them at a time. Total tokens
+// over wall time.
+func (w *workloads) ollamaSearch(ctx context.Context, p string, run int) error {
+	var wg sync.WaitGroup
+	res := make([]genResult, w.o.Samples)
+	errs := make([]error, w.o.Samples)
+	start := time.Now()
+	for i := range res {
+		wg.Go(func() {
+			seed := int64(1000*(run+1) + i)
+			res[i], errs[i] = w.srv.generate(ctx, w.o.OllamaModel, p, w.ollamaOptions(w.o.SampleTokens, w.o.Temperature, seed))
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	n := 0
+	for i, r := range res {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		n += r.EvalCount
+	}
+	w.oSearch = append(w.oSearch, sample{rate: float64(n) / wall.Seconds(), tokens: n})
+	return nil
+}
+
+func (w *workloads) results() []Workload {
+	o := w.o
+	mk := func(name, unit string, p, ol []sample) Workload {
+		wl := Workload{Name: name, Unit: unit, Pareto: figure(p)}
+		if len(ol) > 0 {
+			f := figure(ol)
+			wl.Ollama = &f
+			wl.Ratio = wl.Pareto.Median / f.Median
+		}
+		return wl
+	}
+	return []Workload{
+		mk(Decode, "tokens/s", w.pDecode, w.oDecode),
+		mk(Search, fmt.Sprintf("tokens/s, %d samples x %d tokens", o.Samples, o.SampleTokens), w.pSearch, w.oSearch),
+		mk(Prefill, fmt.Sprintf("tokens/s, %d-token prompt", o.PromptTokens), w.pPrefill, w.oPrefill),
+	}
+}
+
+func (w *workloads) notes() []string {
+	if w.short == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d pareto sequences ended at an end-of-sequence token before their token budget; rates count the tokens actually generated", w.short)}
+}
+
+func figure(s []sample) Figure {
+	rates := make([]float64, len(s))
+	toks := make([]float64, len(s))
+	for i, x := range s {
+		rates[i], toks[i] = x.rate, float64(x.tokens)
+	}
+	return Figure{Median: median(rates), Runs: rates, Tokens: median(toks)}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func last(s []sample) sample {
+	if len(s) == 0 {
+		return sample{}
+	}
+	return s[len(s)-1]
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+
+// prompt is a text of at least n tokens (by the model's tokenizer, BOS
+// included): synth test questions one after another, starting at a place
+// chosen by key, so that prompts of different keys (below 1000) differ
+// from their first question on.
+func prompt(b *embedded.Backend, key, n int) string {
+	qs := synth.TestSet()
+	i := (key + 1) * 37 % len(qs)
+	var sb strings.Builder
+	for len(b.Tokenizer().Encode(sb.String(), true)) < n {
+		if sb.Len() > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(qs[i].Question)
+		i = (i + 1) % len(qs)
+	}
+	// Trim whole words back to the first length of at least n tokens.
+	words := strings.Fields(sb.String())
+	for len(words) > 1 && len(b.Tokenizer().Encode(strings.Join(words[:len(words)-1], " "), true)) >= n {
+		words = words[:len(words)-1]
+	}
+	return strings.Join(words, " ")
+}
