@@ -36,6 +36,7 @@ type Backend struct {
 	minP     float64
 	maxBatch int
 	defMax   int
+	bt       batcher
 
 	repeatPenalty float64
 	repeatLastN   int
@@ -84,7 +85,8 @@ func WithRepeatPenalty(penalty float64, lastN int) Option {
 	return func(b *Backend) { b.repeatPenalty, b.repeatLastN = penalty, lastN }
 }
 
-// WithMaxBatch bounds how many samples decode together (default 16).
+// WithMaxBatch bounds how many samples, of all requests in flight, decode
+// together (default 16); the others wait for a place.
 func WithMaxBatch(n int) Option { return func(b *Backend) { b.maxBatch = max(n, 1) } }
 
 // WithDefaultMaxTokens sets the completion length when a request gives none
@@ -182,7 +184,8 @@ func PromptText(req pareto.Request) string {
 
 // sample is one completion being decoded.
 type sample struct {
-	index   int // position among the request's samples
+	index   int      // position among the request's samples
+	req     *request // while in the decode loop
 	seq     *engine.Seq
 	sampler *engine.Sampler
 	ids     []int
@@ -255,7 +258,8 @@ func (b *Backend) piece(id int) string {
 
 // Generate implements pareto.Generator. The prompt is prefilled once (from
 // the prefix cache where possible) and its KV copied to each of the N
-// samples, which then decode together in batches. Sample i uses seed
+// samples, which then decode in one batch with the samples of every other
+// request in flight (continuous batching; see batcher). Sample i uses seed
 // Seed+i; without a seed, a random one.
 func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
 	return b.GenerateStream(ctx, req, nil)
@@ -323,15 +327,19 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 		}
 	}
 	var ttft time.Duration
-	for lo := 0; lo < n; lo += b.maxBatch {
-		batch := samples[lo:min(lo+b.maxBatch, n)]
-		if err := b.decode(ctx, req.Params, batch, maxTok, func() {
-			if ttft == 0 {
-				ttft = time.Since(start)
-			}
-		}, emit); err != nil {
-			return nil, err
+	r := &request{ctx: ctx, p: req.Params, maxTok: maxTok, emit: emit, first: func() {
+		if ttft == 0 {
+			ttft = time.Since(start)
 		}
+	}}
+	b.submit(r, samples)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return nil, ctx.Err() // the loop drops the samples at its next step
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 
 	out := make([]pareto.Completion, n)
@@ -349,47 +357,6 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 	u.Latency = time.Since(start)
 	u.TTFT = ttft
 	return out, nil
-}
-
-// decode runs a batch of samples to completion: sample from each one's
-// logits, check the end conditions, stream what is new, then one batched
-// forward step for all still running.
-func (b *Backend) decode(ctx context.Context, p pareto.Params, batch []*sample, maxTok int, first func(), emit func(int, pareto.Completion)) error {
-	ctxLen := b.m.Config.Context
-	var seqs []*engine.Seq
-	var toks []int
-	var live []*sample
-	for {
-		seqs, toks, live = seqs[:0], toks[:0], live[:0]
-		for _, s := range batch {
-			if s.done {
-				continue
-			}
-			logits := s.seq.Logits()
-			id := s.sampler.Sample(logits)
-			s.sampler.Accept(id)
-			first()
-			b.next(s, logits, id, p, maxTok, ctxLen)
-			if emit != nil {
-				s.stream(p.Stop, emit)
-			}
-			if !s.done {
-				seqs, toks, live = append(seqs, s.seq), append(toks, id), append(live, s)
-			}
-		}
-		if len(seqs) == 0 {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for _, s := range live {
-			s.flops += b.m.TokenFLOPs(s.seq.Len(), true)
-		}
-		if _, err := b.m.Step(seqs, toks); err != nil {
-			return fmt.Errorf("embedded: decode: %w", err)
-		}
-	}
 }
 
 // next adds the sampled token id to s and checks the end conditions.
