@@ -3,6 +3,7 @@ package shepherd
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,5 +176,33 @@ func TestRunRefusesAnotherConfig(t *testing.T) {
 	err := Run(t.Context(), b, cfg, path, 1, nil)
 	if err == nil || !strings.Contains(err.Error(), "made with another config") {
 		t.Errorf("error = %v, want a refusal to mix configs", err)
+	}
+}
+
+func TestLabelStepsFirstError(t *testing.T) {
+	steps := []string{"1 + 2 = 3", "3 * 4 = 12", "12 - 5 = 7", "7 + 1 = 8", "8 / 2 = 4", "#### 4"}
+	for first := 0; first <= 5; first++ {
+		calls := 0
+		good := func(k int) (bool, error) { calls++; return k < first, nil }
+		got, err := labelSteps(steps, false, SearchFirstError, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, l := range got {
+			if want := k < first; l != want {
+				t.Errorf("first bad %d: step %d labelled %v, want %v", first, k, l, want)
+			}
+		}
+		if calls > 3 { // ceil(log2(6)) probes over 5 calculation steps
+			t.Errorf("first bad %d: %d rollout batches, want at most 3", first, calls)
+		}
+		every, _ := labelSteps(steps, false, SearchEvery, good)
+		if !slices.Equal(every, got) {
+			t.Errorf("first bad %d: every-step labels %v differ from first-error %v on a monotone labelling", first, every, got)
+		}
+	}
+	right, _ := labelSteps(steps, true, SearchFirstError, func(int) (bool, error) { t.Fatal("rolled out a right solution"); return false, nil })
+	if slices.Contains(right, false) {
+		t.Errorf("right solution labelled %v, want all good", right)
 	}
 }
