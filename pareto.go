@@ -91,7 +91,10 @@ type Usage struct {
 	// PrefillFLOPs and DecodeFLOPs are filled by the compute accounting.
 	PrefillFLOPs float64 `json:"prefill_flops"`
 	DecodeFLOPs  float64 `json:"decode_flops"`
-	CostUSD      float64 `json:"cost_usd"`
+	// SavedFLOPs is prefill compute not spent: the cached prompt tokens'
+	// and, where a call's samples share one prefill, the other samples'.
+	SavedFLOPs float64 `json:"saved_flops,omitempty"`
+	CostUSD    float64 `json:"cost_usd"`
 	// Latency is wall time from request to last byte; TTFT to first token.
 	Latency time.Duration `json:"latency_ns"`
 	TTFT    time.Duration `json:"ttft_ns,omitempty"`
@@ -111,6 +114,7 @@ func (u *Usage) Add(v Usage) {
 	u.Unreported += v.Unreported
 	u.PrefillFLOPs += v.PrefillFLOPs
 	u.DecodeFLOPs += v.DecodeFLOPs
+	u.SavedFLOPs += v.SavedFLOPs
 	u.CostUSD += v.CostUSD
 	u.Latency += v.Latency
 	u.TTFT += v.TTFT

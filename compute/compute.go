@@ -91,6 +91,7 @@ type Accountant struct {
 func (acc Accountant) Charge(u *pareto.Usage, promptTokensOfCall int) {
 	if u.PrefillFLOPs == 0 && u.DecodeFLOPs == 0 && acc.Arch.Known() {
 		u.PrefillFLOPs = acc.Arch.Prefill(u.PromptTokens, u.CachedTokens)
+		u.SavedFLOPs = acc.Arch.Prefill(u.PromptTokens, 0) - u.PrefillFLOPs
 		u.DecodeFLOPs = acc.Arch.Decode(promptTokensOfCall, u.CompletionTokens+u.HiddenTokens)
 	}
 	u.CostUSD = acc.Price.Cost(*u)

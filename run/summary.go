@@ -56,6 +56,7 @@ type Summary struct {
 	FLOPs           float64         `json:"flops"`
 	PrefillFLOPs    float64         `json:"prefill_flops"`
 	DecodeFLOPs     float64         `json:"decode_flops"`
+	SavedFLOPs      float64         `json:"saved_flops"` // prefill spared by prefix caches and shared prompts
 	Calls           int             `json:"calls"`
 	UsageUnreported int             `json:"usage_unreported_calls"`
 	LatencyS        Latency         `json:"latency_s"`
@@ -122,6 +123,7 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 		s.Tokens.Cached += u.CachedTokens
 		s.PrefillFLOPs += u.PrefillFLOPs
 		s.DecodeFLOPs += u.DecodeFLOPs
+		s.SavedFLOPs += u.SavedFLOPs
 		s.CostUSD += u.CostUSD
 		s.Calls += u.Calls
 		s.UsageUnreported += u.Unreported

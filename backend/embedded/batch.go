@@ -33,8 +33,8 @@ type request struct {
 // what a decode step costs. The goroutine runs only while there is work.
 type batcher struct {
 	mu      sync.Mutex
-	queue   []*sample // submitted, not yet decoding
-	running bool      // the loop goroutine is alive
+	queue   []*sample    // submitted, not yet decoding
+	running bool         // the loop goroutine is alive
 	steps   atomic.Int64 // batched forward steps run, for tests
 }
 

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -137,5 +138,38 @@ func TestCanceledRequestLeavesOthers(t *testing.T) {
 			t.Fatal("decode loop still running after every request ended")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSavedFLOPs checks the accounting of what prompt sharing spares: a
+// repeated prompt saves what its cached tokens cost the first time, and
+// n samples save n-1 prefills of the prompt.
+func TestSavedFLOPs(t *testing.T) {
+	b := New(testModel(t), WithTokenizer(pieceTok{}))
+	req := pareto.Request{Prompt: "a prompt of some length", Params: pareto.Params{MaxTokens: 4}}
+	gen := func(r pareto.Request) pareto.Usage {
+		out, err := b.Generate(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].Usage
+	}
+	first := gen(req)
+	if first.SavedFLOPs != 0 || first.CachedTokens != 0 {
+		t.Fatalf("first call: %d cached tokens, %g FLOPs saved, want none", first.CachedTokens, first.SavedFLOPs)
+	}
+	again := gen(req)
+	if again.CachedTokens == 0 {
+		t.Fatal("repeated prompt found nothing in the prefix cache")
+	}
+	if got, want := again.PrefillFLOPs+again.SavedFLOPs, first.PrefillFLOPs; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("repeat: prefill %g + saved %g = %g, want the first call's prefill %g", again.PrefillFLOPs, again.SavedFLOPs, got, want)
+	}
+	nb := New(testModel(t), WithTokenizer(pieceTok{}), WithPrefixCache(0))
+	b = nb
+	req.Params.N = 3
+	three := gen(req)
+	if want := 2 * three.PrefillFLOPs; math.Abs(three.SavedFLOPs-want) > 1e-9*want {
+		t.Errorf("3 samples: saved %g FLOPs, want two prefills, %g", three.SavedFLOPs, want)
 	}
 }

@@ -354,6 +354,15 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 	u.PromptTokens = len(prompt)
 	u.CachedTokens = cached
 	u.PrefillFLOPs = prefill
+	// Saved: the cached prompt tokens, and the prompt of every sample
+	// after the first, which start from a copy of its KV.
+	for pos := range len(prompt) {
+		f := b.m.TokenFLOPs(pos, pos == len(prompt)-1)
+		if pos < cached {
+			u.SavedFLOPs += f
+		}
+		u.SavedFLOPs += float64(n-1) * f
+	}
 	u.Latency = time.Since(start)
 	u.TTFT = ttft
 	return out, nil
