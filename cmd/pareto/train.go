@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -120,7 +119,10 @@ func label(ctx context.Context, cfg train.Config) error {
 	if err != nil {
 		return fmt.Errorf("label: policy: %w", err)
 	}
-	gen, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
+	// Many problems in flight keep the decode loop's batches full: a
+	// problem's rollouts come a few at a time.
+	const workers, batch = 8, 32
+	gen, err := embedded.Load(path, embedded.WithPrefixCache(256<<20), embedded.WithMaxBatch(batch))
 	if err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
@@ -130,7 +132,7 @@ func label(ctx context.Context, cfg train.Config) error {
 		}
 	}
 	bar := progress.New(os.Stderr, "label", slog.Default())
-	err = shepherd.Run(ctx, gen, sc, cfg.Data.Labels, runtime.NumCPU(), func(n int, recs []shepherd.Record) {
+	err = shepherd.Run(ctx, gen, sc, cfg.Data.Labels, workers, func(n int, recs []shepherd.Record) {
 		if recs == nil {
 			bar.Start(sc.Problems, n)
 			return
