@@ -115,12 +115,7 @@ func (c Config) Problem(i int) synth.Problem {
 	return synth.Generate(synth.TrainSeed(int64(mix(h^0x73686570)>>2)), level)
 }
 
-func mix(x uint64) uint64 {
-	x += 0x9E3779B97F4A7C15
-	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
-	x = (x ^ x>>27) * 0x94D049BB133111EB
-	return x ^ x>>31
-}
+var mix = synth.Mix
 
 // Lines splits a model's solution into the steps a PRM scores: its non-empty
 // lines up to and including the "#### n" line.

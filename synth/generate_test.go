@@ -1,6 +1,8 @@
 package synth
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -370,5 +372,19 @@ func TestAsQuestion(t *testing.T) {
 	q := p.AsQuestion()
 	if q.Text != p.Question || q.Reference != p.Solution || q.Format != pareto.FormatGSM8K || q.Level != 2 || q.Dataset != Dataset || q.ID != p.ID {
 		t.Errorf("AsQuestion = %+v for %+v", q, p)
+	}
+}
+
+// TestTestSetPinned pins the fixed test set: every figure in the model
+// cards is on these 1,000 problems, so a change to the generator that
+// alters one of them must be deliberate (and the figures re-measured).
+func TestTestSetPinned(t *testing.T) {
+	h := sha256.New()
+	for _, p := range TestSet() {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", p.ID, p.Question, p.Solution)
+	}
+	const want = "486fd9adda85d174fbef94da42d63bf39ef745e85679f8a77e102615892856ca"
+	if got := fmt.Sprintf("%x", h.Sum(nil)); got != want {
+		t.Errorf("test set digest %s, want %s: the generator changed the fixed test set", got, want)
 	}
 }

@@ -12,11 +12,19 @@ func newRNG(seed int64, salt uint64) *rng {
 }
 
 func (r *rng) next() uint64 {
+	z := Mix(r.s)
 	r.s += 0x9E3779B97F4A7C15
-	z := r.s
-	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-	z = (z ^ z>>27) * 0x94D049BB133111EB
-	return z ^ z>>31
+	return z
+}
+
+// Mix is splitmix64's step and finaliser: a well-spread 64-bit hash of x.
+// Data streams use it to derive independent draws from (seed, index,
+// purpose) without sequential state.
+func Mix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
 }
 
 // intn returns a number in [0,n); the modulo bias is below 2^-50 for the

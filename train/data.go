@@ -47,14 +47,7 @@ func (s *SynthSource) Cursor() uint64 { return s.cursor }
 // Seek implements Source.
 func (s *SynthSource) Seek(c uint64) { s.cursor, s.hasPending = c, false }
 
-// mix is splitmix64's finaliser, used to derive independent draws from
-// (seed, index, purpose) without any sequential state.
-func mix(x uint64) uint64 {
-	x += 0x9E3779B97F4A7C15
-	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
-	x = (x ^ x>>27) * 0x94D049BB133111EB
-	return x ^ x>>31
-}
+var mix = synth.Mix
 
 func (s *SynthSource) draw(i uint64, purpose uint64) uint64 {
 	return mix(mix(uint64(s.cfg.Seed)^purpose*0x632BE59BD9B4E019) ^ i)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -180,12 +181,14 @@ func (f *runFlags) validate() error {
 
 // checkScorer refuses an unknown --scorer before any work starts.
 func checkScorer(name string) error {
-	switch name {
-	case "", "prm", "judge", "oracle":
+	if name == "" || slices.Contains(scorerNames, name) {
 		return nil
 	}
-	return fmt.Errorf("unknown --scorer %q (known: prm, judge, oracle)", name)
+	return fmt.Errorf("unknown --scorer %q (known: %s)", name, strings.Join(scorerNames, ", "))
 }
+
+// scorerNames are the values of --scorer; scorerFor builds each.
+var scorerNames = []string{"prm", "judge", "oracle"}
 
 // scorerFor builds the step scorer a strategy needs (nil if none) and the
 // name the run records for it. The PRM is loaded once per session.
