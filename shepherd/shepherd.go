@@ -496,6 +496,10 @@ type Encoder interface {
 // Encode tokenizes prompt and steps, one step a line, and returns the
 // tokens and, for each step, the position of its last token (its
 // newline): the position whose next-token prediction scores the step.
+// Each end comes from encoding the text up to it rather than from adding
+// up the steps' own tokens, since a piece's tokens can depend on what
+// precedes it; for solutions of a few lines the repeated encoding costs
+// far less than one forward pass.
 func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int) {
 	text := prompt
 	ends = make([]int, len(steps))
