@@ -9,6 +9,7 @@ import (
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/internal/ollamatest"
+	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -18,13 +19,29 @@ func TestMain(m *testing.M) { ollamatest.Main(m) }
 // pareto's engine and checks that greedy solutions of 10 synth test
 // problems are identical.
 func TestShippedPolicyMatchesOllama(t *testing.T) {
+	matchOllama(t, Default, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+}
+
+// TestShippedPRMMatchesOllama does the same for the shipped PRM, on its
+// own input: a question and the first step of its reference solution, at
+// whose end the PRM's next token is its verdict ("+" or "-").
+func TestShippedPRMMatchesOllama(t *testing.T) {
+	matchOllama(t, DefaultPRM, 8, func(p synth.Problem) string {
+		return shepherd.Prompt(shepherd.PromptTemplate, p.Question) + shepherd.Lines(p.Solution)[0] + "\n"
+	})
+}
+
+// matchOllama loads a shipped model in Ollama and in pareto's engine and
+// checks that greedy completions of 10 synth test problems (two per
+// level), prompted by prompt, are identical.
+func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Problem) string) {
 	srv := ollamatest.Shared(t)
 	ctx := context.Background()
-	path, err := Path(Default)
+	path, err := Path(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Create(ctx, Default, path); err != nil {
+	if err := srv.Create(ctx, name, path); err != nil {
 		t.Fatalf("%v\n%s", err, srv.Log())
 	}
 	b, err := embedded.Load(path)
@@ -34,17 +51,17 @@ func TestShippedPolicyMatchesOllama(t *testing.T) {
 	test := synth.TestSet()
 	for i := 0; i < 10; i++ {
 		p := test[i*len(test)/10] // every level
-		prompt := synth.Prompt(p, true)
-		want, _, _, err := srv.Generate(ctx, Default, prompt, map[string]any{"temperature": 0, "num_predict": 160, "seed": 0, "repeat_penalty": 1})
+		in := prompt(p)
+		want, _, _, err := srv.Generate(ctx, name, in, map[string]any{"temperature": 0, "num_predict": maxTokens, "seed": 0, "repeat_penalty": 1})
 		if err != nil {
 			t.Fatalf("ollama: %v\n%s", err, srv.Log())
 		}
-		got, err := b.Generate(ctx, pareto.Request{Prompt: prompt, Params: pareto.Params{MaxTokens: 160, Temperature: 0}})
+		got, err := b.Generate(ctx, pareto.Request{Prompt: in, Params: pareto.Params{MaxTokens: maxTokens, Temperature: 0}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got[0].Text != want {
-			t.Errorf("problem %s: greedy solutions differ\nollama %q\npareto %q", p.ID, want, got[0].Text)
+			t.Errorf("%s, problem %s: greedy completions differ\nollama %q\npareto %q", name, p.ID, want, got[0].Text)
 		}
 	}
 }
