@@ -58,7 +58,10 @@ func TestPoolEveryIndexOnce(t *testing.T) {
 func TestPoolSpinAdapts(t *testing.T) {
 	p := newPool(2)
 	var g group
-	slow := &countJob{hits: make([]atomic.Int32, 8), slow: 3 * spinFor}
+	// Far slower than spinFor, so that the caller outlasts its spin even
+	// when a busy machine deschedules it between its own chunk and the
+	// wait (with 3 x spinFor the worker could finish first: a flaky test).
+	slow := &countJob{hits: make([]atomic.Int32, 8), slow: 20 * time.Millisecond}
 	for i := range maxMisses {
 		if !p.spin.Load() {
 			t.Fatalf("spinning off after %d slow dispatches, want %d", i, maxMisses)
