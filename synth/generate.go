@@ -171,7 +171,16 @@ func TestSet() []Problem {
 // Solution format: steps, then "#### answer"), in an order drawn from seed.
 // Fewer than k come back only when the problem has fewer orderings; none
 // when p's question is not one this package generates.
-func Solutions(p Problem, k int, seed int64) []string {
+func Solutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, false) }
+
+// NamedSolutions is Solutions with every step labelled by the quantity it
+// works on: the person whose count it is, "total", "more" (a difference)
+// or "each" (a share), as in "Lea = 26 + 12 = 38". The label ties a step to
+// the sentence its numbers come from, for a model writing it and for one
+// checking it; the verifier accepts labelled and bare steps alike.
+func NamedSolutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, true) }
+
+func solutions(p Problem, k int, seed int64, named bool) []string {
 	sp, err := parseSpec(p.Question)
 	if err != nil || k <= 0 {
 		return nil
@@ -180,6 +189,7 @@ func Solutions(p Problem, k int, seed int64) []string {
 	if err != nil {
 		return nil
 	}
+	g.named = named
 	ans := g.nodes[g.root].val
 	r := newRNG(seed, 0x736f6c)
 	var out []string

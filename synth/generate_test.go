@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"reflect"
+	"slices"
 	"regexp"
 	"strconv"
 	"strings"
@@ -386,5 +387,41 @@ func TestTestSetPinned(t *testing.T) {
 	const want = "486fd9adda85d174fbef94da42d63bf39ef745e85679f8a77e102615892856ca"
 	if got := fmt.Sprintf("%x", h.Sum(nil)); got != want {
 		t.Errorf("test set digest %s, want %s: the generator changed the fixed test set", got, want)
+	}
+}
+
+// TestNamedSolutions checks that labelled solutions verify step by step,
+// label every step with a name from the question or one of the question's
+// quantities, and are the bare solutions with labels added.
+func TestNamedSolutions(t *testing.T) {
+	ts := TestSet()
+	for i := 0; i < len(ts); i += 7 {
+		p := ts[i]
+		named := NamedSolutions(p, 3, int64(i))
+		bare := Solutions(p, 3, int64(i))
+		if len(named) == 0 || len(named) != len(bare) {
+			t.Fatalf("%s: %d named solutions, %d bare", p.ID, len(named), len(bare))
+		}
+		for s, sol := range named {
+			lines := strings.Split(sol, "\n")
+			if ok := VerifySteps(p, lines); !reflect.DeepEqual(Cumulative(ok), ok) || slices.Contains(ok, false) {
+				t.Errorf("%s: named solution %q verifies as %v", p.ID, sol, ok)
+			}
+			var stripped []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, AnswerTag) {
+					stripped = append(stripped, l)
+					continue
+				}
+				label, rest, ok := strings.Cut(l, " = ")
+				if !ok || !(strings.Contains(p.Question, label+" ") || label == "total" || label == "more" || label == "each") {
+					t.Errorf("%s: step %q has no label from the question", p.ID, l)
+				}
+				stripped = append(stripped, rest)
+			}
+			if got := strings.Join(stripped, "\n"); got != bare[s] {
+				t.Errorf("%s: named solution without labels\n%s\nwant the bare one\n%s", p.ID, got, bare[s])
+			}
+		}
 	}
 }

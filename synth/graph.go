@@ -13,6 +13,9 @@ import (
 type graph struct {
 	nodes []node
 	root  int
+	// named writes each step with the label of the quantity it works on
+	// ("Lea = 26 + 12 = 38"), so that a step says what it computes.
+	named bool
 }
 
 type nodeKind int
@@ -28,6 +31,7 @@ type node struct {
 	kind  nodeKind
 	val   int64
 	terms []term // sum, prod: operands; div: numerator, denominator
+	label string // what the quantity is: a person's name, "total", "more" or "each"
 }
 
 type term struct {
@@ -70,6 +74,18 @@ func (g *graph) compose(k nodeKind, terms ...term) (int, error) {
 		return 0, fmt.Errorf("negative count %d", n.val)
 	}
 	return g.add(n), nil
+}
+
+// name labels node n and the inner nodes only it uses that have no label
+// yet (a person's bags, counted before their purchases).
+func (g *graph) name(n int, label string) {
+	if n < 0 || n >= len(g.nodes) || g.nodes[n].kind == leaf || g.nodes[n].label != "" {
+		return
+	}
+	g.nodes[n].label = label
+	for _, t := range g.nodes[n].terms {
+		g.name(t.node, label)
+	}
 }
 
 func plus(n int) term  { return term{node: n} }
@@ -115,6 +131,7 @@ func (sp *spec) build() (*graph, error) {
 		if err != nil {
 			return nil, fmt.Errorf("synth: %s: %w", p.name, err)
 		}
+		g.name(at[i], p.name)
 	}
 	var err error
 	who := sp.targets()
@@ -127,8 +144,10 @@ func (sp *spec) build() (*graph, error) {
 			terms[i] = plus(at[w])
 		}
 		g.root, err = g.compose(sum, terms...)
+		g.name(g.root, "total")
 	case askDiff:
 		g.root, err = g.compose(sum, plus(at[who[0]]), minus(at[who[1]]))
+		g.name(g.root, "more")
 	case askShare:
 		x := at[who[0]]
 		if len(who) > 1 {
@@ -139,8 +158,10 @@ func (sp *spec) build() (*graph, error) {
 			if x, err = g.compose(sum, terms...); err != nil {
 				break
 			}
+			g.name(x, "total")
 		}
 		g.root, err = g.compose(div, plus(x), plus(g.leaf(sp.k)))
+		g.name(g.root, "each")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("synth: question: %w", err)
@@ -308,6 +329,14 @@ type move struct {
 
 func (m move) String() string { return fmt.Sprintf("%d %c %d = %d", m.x, m.op, m.y, m.z) }
 
+// step writes move m as a solution line, labelled when g.named.
+func (g *graph) step(m move) string {
+	if g.named && g.nodes[m.n].label != "" {
+		return g.nodes[m.n].label + " = " + m.String()
+	}
+	return m.String()
+}
+
 // moves lists the steps possible in state st; with natural set, only those
 // the generator writes.
 func (g *graph) moves(st *state, natural bool) []move {
@@ -397,7 +426,7 @@ func (g *graph) walk(r *rng) []string {
 			panic("synth: walk: no move before the root is done") // natural moves never dead-end; see moves
 		}
 		m := ms[r.intn(len(ms))]
-		steps = append(steps, m.String())
+		steps = append(steps, g.step(m))
 		st = g.apply(st, m)
 	}
 	return steps
@@ -421,7 +450,7 @@ func (g *graph) orders(limit int) (out [][]string, complete bool) {
 			return len(out) < limit && budget > 0
 		}
 		for _, m := range g.moves(st, true) {
-			path = append(path, m.String())
+			path = append(path, g.step(m))
 			ok := rec(g.apply(st, m))
 			path = path[:len(path)-1]
 			if !ok {

@@ -27,7 +27,11 @@ func TestVocabularyCoversProblems(t *testing.T) {
 	used := map[string]bool{}
 	for i := 0; i < 10000; i++ {
 		p := g.Next(0)
-		for _, text := range []string{Prompt(p, true) + p.Solution, Prompt(p, false) + Direct(p)} {
+		texts := []string{Prompt(p, true) + p.Solution, Prompt(p, false) + Direct(p)}
+		if i%10 == 0 {
+			texts = append(texts, Prompt(p, true)+NamedSolutions(p, 1, int64(i))[0])
+		}
+		for _, text := range texts {
 			toks := Words(text)
 			for _, w := range toks {
 				if !in[w] {

@@ -79,6 +79,9 @@ type DataConfig struct {
 	// MaskPrompt makes only answer tokens (the completion and its EOS)
 	// count in the loss.
 	MaskPrompt bool `yaml:"mask_prompt" json:"mask_prompt"`
+	// NamedSteps writes worked solutions with each step labelled by the
+	// quantity it computes ("Lea = 26 + 12 = 38"; see synth.NamedSolutions).
+	NamedSteps bool `yaml:"named_steps" json:"named_steps,omitempty"`
 }
 
 // CheckpointConfig says where and how often to checkpoint.

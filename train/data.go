@@ -67,10 +67,14 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	switch {
 	case direct:
 		completion = synth.Direct(p)
-	case k == 1:
+	case k == 1 && !s.cfg.NamedSteps:
 		completion = p.Solution
 	default:
-		sols := synth.Solutions(p, int(k), int64(s.draw(pi, 4)>>1))
+		solve := synth.Solutions
+		if s.cfg.NamedSteps {
+			solve = synth.NamedSolutions
+		}
+		sols := solve(p, int(k), int64(s.draw(pi, 4)>>1))
 		if len(sols) == 0 {
 			completion = p.Solution
 		} else {

@@ -499,3 +499,31 @@ func TestExportF16(t *testing.T) {
 	}
 	t.Logf("F16 max logit difference %g", worst)
 }
+
+// TestNamedSteps checks that named_steps writes every step of the worked
+// solutions with its label, and that without it the steps stay bare.
+func TestNamedSteps(t *testing.T) {
+	tok, err := SynthTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, named := range []bool{false, true} {
+		cfg := tinyConfig("").Data
+		cfg.DirectFraction, cfg.NamedSteps = 0, named
+		s := NewSynthSource(cfg, tok)
+		for i := range 20 {
+			ex, start, err := s.Example(uint64(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(tok.Decode(intsOf(ex[start:len(ex)-1])), "\n") {
+				if line == "" || strings.HasPrefix(line, "####") {
+					continue
+				}
+				if labelled := strings.Count(line, "=") == 2; labelled != named {
+					t.Errorf("named_steps %v: step %q", named, line)
+				}
+			}
+		}
+	}
+}
