@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -130,4 +131,19 @@ func Resolve(model string) (string, error) {
 		return model, nil
 	}
 	return Path(model)
+}
+
+// Digest is the SHA-256 of the file at path, in hex: a model file's
+// identity, as runs record it and as Ollama names its blobs.
+func Digest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("digest: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("digest of %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

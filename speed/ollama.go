@@ -3,8 +3,6 @@ package speed
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pareto-llm/pareto/models"
 )
 
 // ollama talks to an Ollama server's native API (/api/generate,
@@ -151,14 +151,9 @@ func (o *ollama) post(ctx context.Context, path string, body, out any) error {
 
 // fileDigest is Ollama's name for a blob: "sha256:<hex>" of its bytes.
 func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, err := models.Digest(path)
 	if err != nil {
-		return "", fmt.Errorf("speed: digest: %w", err)
+		return "", fmt.Errorf("speed: %w", err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("speed: digest of %s: %w", path, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return "sha256:" + sum, nil
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -311,17 +308,13 @@ func (f *backendFlags) embedded() (pareto.Generator, string, error) {
 	return b, "embedded:" + name + "@" + sum, nil
 }
 
+// fileDigest is the short content digest a run's identity records.
 func fileDigest(path string) (string, error) {
-	fh, err := os.Open(path)
+	sum, err := models.Digest(path)
 	if err != nil {
 		return "", err
 	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12], nil
+	return sum[:12], nil
 }
 
 // firstPerLevel keeps the first n questions of each level, in dataset
