@@ -164,7 +164,7 @@ func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Reco
 			if err != nil {
 				return false, fmt.Errorf("problem %d sample %d step %d: %w", i, s, k, err)
 			}
-			return slices.ContainsFunc(outs, func(o string) bool { return synth.CheckAnswer(p, o) }), nil
+			return reaches(p, outs), nil
 		}
 		var err error
 		if r.Labels, err = labelSteps(steps, r.Correct, cfg.Search, good); err != nil {
@@ -276,12 +276,7 @@ func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Pr
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range outs {
-		if synth.CheckAnswer(p, o) {
-			labels[k] = true
-			break
-		}
-	}
+	labels[k] = reaches(p, outs)
 	if !labels[k] && len(outs) > 0 {
 		rest := Lines(outs[0])
 		out = append(out, rest...)
@@ -291,6 +286,12 @@ func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Pr
 		Correct: synth.CheckAnswer(p, strings.Join(out, "\n"))}
 	r.Oracle = oracle(p, out)
 	return r, nil
+}
+
+// reaches reports whether one of the rollouts gets p's answer: the test
+// that makes the step they continue good.
+func reaches(p synth.Problem, rollouts []string) bool {
+	return slices.ContainsFunc(rollouts, func(o string) bool { return synth.CheckAnswer(p, o) })
 }
 
 // oracle is the exact verifier's cumulative verdict on steps (all wrong
