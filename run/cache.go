@@ -65,7 +65,9 @@ func (c *Cached) Generate(ctx context.Context, req pareto.Request) ([]pareto.Com
 		if cacheable {
 			// Cache what the backend said, before accounting, so a change of
 			// price table or architecture applies to cached calls too.
-			if err := c.Cache.PutGeneration(ctx, key, c.Model, req, comps); err != nil {
+			// A finished call was paid for: keep it even when the run is being
+			// canceled around it, so a resume does not pay again.
+			if err := c.Cache.PutGeneration(context.WithoutCancel(ctx), key, c.Model, req, comps); err != nil {
 				return nil, err
 			}
 		}
