@@ -39,7 +39,12 @@ type Config struct {
 	// perturbation-based negative mining); rollouts label them like any
 	// other, so arithmetic slips, rare in samples, get their share of
 	// labels.
-	Perturbed   int     `yaml:"perturbed" json:"perturbed,omitempty"`
+	Perturbed int `yaml:"perturbed" json:"perturbed,omitempty"`
+	// Misread is how many extra solutions per problem are made from right
+	// ones by swapping one operand of a step for another number of the
+	// question or an earlier result, the arithmetic redone: a reading
+	// error, the mistake the policy makes most. Rollouts label them too.
+	Misread     int     `yaml:"misread" json:"misread,omitempty"`
 	Temperature float64 `yaml:"temperature" json:"temperature"` // for solutions and rollouts
 	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
 	Seed        int64   `yaml:"seed" json:"seed"`
@@ -71,6 +76,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("field %ssamples: %d must be in [1, 64]", prefix, c.Samples)
 	case c.Perturbed < 0 || c.Perturbed > 64:
 		return fmt.Errorf("field %sperturbed: %d must be in [0, 64]", prefix, c.Perturbed)
+	case c.Misread < 0 || c.Misread > 64:
+		return fmt.Errorf("field %smisread: %d must be in [0, 64]", prefix, c.Misread)
 	case c.Rollouts <= 0 || c.Rollouts > 64:
 		return fmt.Errorf("field %srollouts: %d must be in [1, 64]", prefix, c.Rollouts)
 	case !(c.Temperature > 0 && c.Temperature <= 2):
@@ -173,15 +180,29 @@ func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Reco
 		seen[key] = r.Labels
 		recs[s] = r
 	}
+	return addPerturbed(ctx, gen, cfg, i, recs)
+}
+
+// addPerturbed appends to the sampled records of problem i the solutions
+// perturbed from its right ones, cfg.Perturbed arithmetic slips then
+// cfg.Misread reading errors.
+func addPerturbed(ctx context.Context, gen pareto.Generator, cfg Config, i int, recs []Record) ([]Record, error) {
+	p := cfg.Problem(i)
+	prompt := synth.Prompt(p, true)
+	seed := cfg.Seed*1_000_003 + int64(i)*131
 	var right [][]string
 	for _, r := range recs {
 		if r.Correct {
 			right = append(right, r.Steps)
 		}
 	}
-	for j := 0; j < cfg.Perturbed && len(right) > 0; j++ {
+	for j := 0; j < cfg.Perturbed+cfg.Misread && len(right) > 0; j++ {
 		h := mix(uint64(seed) ^ uint64(j+1)*0xA24BAED4963EE407)
-		r, err := perturbed(ctx, gen, cfg, p, prompt, right[h%uint64(len(right))], h, seed+int64(1+(cfg.Samples+j)*64)*7919)
+		change := changeResult
+		if j >= cfg.Perturbed {
+			change = misread(p.Question)
+		}
+		r, err := perturbed(ctx, gen, cfg, p, prompt, right[h%uint64(len(right))], change, h, seed+int64(1+(cfg.Samples+j)*64)*7919)
 		if err != nil {
 			return nil, fmt.Errorf("problem %d perturbed %d: %w", i, j, err)
 		}
@@ -239,35 +260,37 @@ func labelSteps(steps []string, correct bool, search string, good func(k int) (b
 	return labels, nil
 }
 
-// perturbed changes the result of one step of a right solution and labels
+// A stepChange rewrites step k of a right solution into a wrong one, or
+// reports false when it cannot.
+type stepChange func(steps []string, k int, h uint64) (string, bool)
+
+// perturbed rewrites one step of a right solution with change and labels
 // the new step by rollouts. The steps before it are good (the right
 // solution went on from them to the answer). When no rollout recovers,
 // the first rollout's lines are appended as the rest of a wrong solution,
 // all bad: nothing continued from a bad step reached the answer. It
 // returns nil when the solution has no step to change.
-func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Problem, prompt string, steps []string, h uint64, seed int64) (*Record, error) {
+func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Problem, prompt string, steps []string, change stepChange, h uint64, seed int64) (*Record, error) {
 	var calc []int
 	for k, st := range steps {
 		if !strings.HasPrefix(st, synth.AnswerTag) && strings.LastIndex(st, "= ") > 0 {
 			calc = append(calc, k)
 		}
 	}
-	if len(calc) == 0 {
+	// Try each step once, from a hashed start, until one can be changed.
+	var k int
+	var st string
+	ok := false
+	for t := range calc {
+		k = calc[(int(mix(h^1)%uint64(len(calc)))+t)%len(calc)]
+		if st, ok = change(steps, k, h); ok {
+			break
+		}
+	}
+	if !ok {
 		return nil, nil
 	}
-	k := calc[mix(h^1)%uint64(len(calc))]
-	st := steps[k]
-	at := strings.LastIndex(st, "= ") + 2
-	v, err := strconv.ParseInt(strings.TrimSpace(st[at:]), 10, 64)
-	if err != nil {
-		return nil, nil
-	}
-	deltas := []int64{-10, -2, -1, 1, 2, 10}
-	d := deltas[mix(h^2)%uint64(len(deltas))]
-	if v+d < 0 {
-		d = -d
-	}
-	out := append(append([]string(nil), steps[:k]...), st[:at]+strconv.FormatInt(v+d, 10))
+	out := append(append([]string(nil), steps[:k]...), st)
 	labels := make([]bool, len(out))
 	for j := range k {
 		labels[j] = true
@@ -286,6 +309,81 @@ func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Pr
 		Correct: synth.CheckAnswer(p, strings.Join(out, "\n"))}
 	r.Oracle = oracle(p, out)
 	return r, nil
+}
+
+// changeResult changes the result of step k by ±1, ±2 or ±10: an
+// arithmetic slip.
+func changeResult(steps []string, k int, h uint64) (string, bool) {
+	st := steps[k]
+	at := strings.LastIndex(st, "= ") + 2
+	v, err := strconv.ParseInt(strings.TrimSpace(st[at:]), 10, 64)
+	if err != nil {
+		return "", false
+	}
+	deltas := []int64{-10, -2, -1, 1, 2, 10}
+	d := deltas[mix(h^2)%uint64(len(deltas))]
+	if v+d < 0 {
+		d = -d
+	}
+	return st[:at] + strconv.FormatInt(v+d, 10), true
+}
+
+// misread returns a change that swaps one operand of a step "a op b = c"
+// for another number that the question states or an earlier step
+// computed, and redoes the arithmetic, so the step is right arithmetic on
+// the wrong quantity. Swaps that leave the result the same, or make it
+// negative or fractional, are passed over.
+func misread(question string) stepChange {
+	var qnums []int64
+	for _, f := range strings.FieldsFunc(question, func(r rune) bool { return r < '0' || r > '9' }) {
+		if v, err := strconv.ParseInt(f, 10, 64); err == nil {
+			qnums = append(qnums, v)
+		}
+	}
+	return func(steps []string, k int, h uint64) (string, bool) {
+		a, op, b, c, ok := binaryStep(steps[k])
+		if !ok {
+			return "", false
+		}
+		pool := slices.Clone(qnums)
+		for _, st := range steps[:k] {
+			if _, _, _, r, ok := binaryStep(st); ok {
+				pool = append(pool, r)
+			}
+		}
+		slices.Sort(pool)
+		pool = slices.Compact(pool)
+		for t := range 2 * len(pool) {
+			side := (int(mix(h^3)%2) + t/len(pool)) % 2
+			x := pool[(int(mix(h^4)%uint64(len(pool)))+t)%len(pool)]
+			na, nb := a, b
+			if side == 0 {
+				na = x
+			} else {
+				nb = x
+			}
+			// Every quantity of a synth problem is a whole number >= 0.
+			v, ok := synth.Apply(na, op[0], nb)
+			if !ok || v < 0 || v == c || (na == a && nb == b) {
+				continue
+			}
+			return fmt.Sprintf("%d %s %d = %d", na, op, nb, v), true
+		}
+		return "", false
+	}
+}
+
+// binaryStep parses a step written "a op b = c".
+func binaryStep(st string) (a int64, op string, b, c int64, ok bool) {
+	f := strings.Fields(st)
+	if len(f) != 5 || f[3] != "=" || !strings.Contains("+-*/", f[1]) || len(f[1]) != 1 {
+		return 0, "", 0, 0, false
+	}
+	var err [3]error
+	a, err[0] = strconv.ParseInt(f[0], 10, 64)
+	b, err[1] = strconv.ParseInt(f[2], 10, 64)
+	c, err[2] = strconv.ParseInt(f[4], 10, 64)
+	return a, f[1], b, c, err[0] == nil && err[1] == nil && err[2] == nil
 }
 
 // reaches reports whether one of the rollouts gets p's answer: the test

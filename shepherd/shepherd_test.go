@@ -13,7 +13,7 @@ import (
 )
 
 func testConfig() Config {
-	return Config{Policy: models.Default, Problems: 6, Levels: []int{2, 3}, Samples: 3, Rollouts: 2, Perturbed: 2,
+	return Config{Policy: models.Default, Problems: 6, Levels: []int{2, 3}, Samples: 3, Rollouts: 2, Perturbed: 1, Misread: 1,
 		Temperature: 0.8, MaxTokens: 120, Seed: 1}
 }
 
@@ -60,16 +60,30 @@ func TestLabelInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) < cfg.Samples || len(recs) > cfg.Samples+cfg.Perturbed {
-			t.Fatalf("problem %d: %d records, want %d samples and up to %d perturbed", i, len(recs), cfg.Samples, cfg.Perturbed)
+		if len(recs) < cfg.Samples || len(recs) > cfg.Samples+cfg.Perturbed+cfg.Misread {
+			t.Fatalf("problem %d: %d records, want %d samples and up to %d perturbed", i, len(recs), cfg.Samples, cfg.Perturbed+cfg.Misread)
 		}
 		for _, r := range recs {
 			if r.Sample >= cfg.Samples {
 				perturbed++
 				// The steps before the changed one come from a right
-				// solution and are good.
-				if !r.Labels[0] && len(r.Steps) > 1 && r.Oracle[0] {
-					t.Errorf("perturbed record %+v: its first step is labelled bad", r)
+				// sample and are good.
+				k := 0
+				for _, o := range recs[:cfg.Samples] {
+					if !o.Correct {
+						continue
+					}
+					n := 0
+					for n < len(o.Steps) && n < len(r.Steps) && o.Steps[n] == r.Steps[n] {
+						n++
+					}
+					k = max(k, n)
+				}
+				if k == len(r.Steps) {
+					t.Errorf("perturbed record %+v changes nothing", r)
+				}
+				if slices.Contains(r.Labels[:k], false) {
+					t.Errorf("perturbed record %+v: a step before the changed one (%d) is labelled bad", r, k)
 				}
 			}
 			if len(r.Labels) != len(r.Steps) || len(r.Oracle) != len(r.Steps) || len(r.Steps) == 0 {
@@ -106,7 +120,7 @@ func TestLabelInvariants(t *testing.T) {
 func TestRunResumes(t *testing.T) {
 	b := load(t)
 	cfg := testConfig()
-	cfg.Problems, cfg.Samples, cfg.Rollouts, cfg.Perturbed = 4, 2, 1, 0
+	cfg.Problems, cfg.Samples, cfg.Rollouts, cfg.Perturbed, cfg.Misread = 4, 2, 1, 0, 0
 	path := filepath.Join(t.TempDir(), "labels.jsonl")
 	cut := cfg
 	cut.Problems = 2
@@ -204,5 +218,44 @@ func TestLabelStepsFirstError(t *testing.T) {
 	right, _ := labelSteps(steps, true, SearchFirstError, func(int) (bool, error) { t.Fatal("rolled out a right solution"); return false, nil })
 	if slices.Contains(right, false) {
 		t.Errorf("right solution labelled %v, want all good", right)
+	}
+}
+
+func TestMisreadIsRightArithmeticOnAnotherQuantity(t *testing.T) {
+	p := synth.TestSet()[450]
+	steps := Lines(p.Solution)
+	change := misread(p.Question)
+	changed, wrong := 0, 0
+	for k := range steps[:len(steps)-1] {
+		for h := range uint64(20) {
+			st, ok := change(steps, k, h)
+			if !ok {
+				continue
+			}
+			changed++
+			a, op, b, c, ok := binaryStep(st)
+			if !ok {
+				t.Fatalf("step %d became %q, not a op b = c", k, st)
+			}
+			if v, ok := synth.Apply(a, op[0], b); !ok || v != c || c < 0 {
+				t.Errorf("step %d became %q: the arithmetic is not redone", k, st)
+			}
+			oa, oop, ob, oc, _ := binaryStep(steps[k])
+			if oop != op || (oa != a) == (ob != b) || oc == c {
+				t.Errorf("step %d %q became %q: want one operand swapped and another result", k, steps[k], st)
+			}
+			// A swap can land on a step of another valid order; most are
+			// wrong. (Rollouts label them, not the verifier.)
+			ok2, err := synth.VerifyQuestion(p.Question, append(slices.Clone(steps[:k]), st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok2[k] {
+				wrong++
+			}
+		}
+	}
+	if changed == 0 || wrong < changed/2 {
+		t.Fatalf("%d of %d misreads of %q are wrong steps; want most", wrong, changed, steps)
 	}
 }

@@ -169,8 +169,14 @@ func (e *expr) eval() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return Apply(a, e.op, b)
+}
+
+// Apply computes a op b for op one of + - * /, reporting false for a
+// division that is not exact or a result out of the verifier's range.
+func Apply(a int64, op byte, b int64) (int64, bool) {
 	var v int64
-	switch e.op {
+	switch op {
 	case '+':
 		v = a + b
 	case '-':
@@ -182,6 +188,8 @@ func (e *expr) eval() (int64, bool) {
 			return 0, false
 		}
 		v = a / b
+	default:
+		return 0, false
 	}
 	if v > maxOperand || v < -maxOperand {
 		return 0, false

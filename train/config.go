@@ -82,6 +82,11 @@ type DataConfig struct {
 	// NamedSteps writes worked solutions with each step labelled by the
 	// quantity it computes ("Lea = 26 + 12 = 38"; see synth.NamedSolutions).
 	NamedSteps bool `yaml:"named_steps" json:"named_steps,omitempty"`
+	// Isolate makes each example packed into a sequence attend only to its
+	// own tokens (from its <s>), as a prompt is alone at inference, rather
+	// than to the examples packed before it. It also spares the attention
+	// work across examples.
+	Isolate bool `yaml:"isolate" json:"isolate,omitempty"`
 }
 
 // CheckpointConfig says where and how often to checkpoint.

@@ -305,10 +305,10 @@ func rope(x []float32, n, t, heads, hd int, cos, sin []float32, dir float32) {
 type attnShape struct{ b, t, heads, kvHeads, hd int }
 
 // attentionForward sets out (N × heads·hd) and keeps the softmax
-// probabilities in att (b × heads × t × t, row-major, zero above the
-// diagonal). Work is split by (sequence, kv head) so the backward pass can
+// probabilities in att (b × heads × t × t, row-major, zero outside the
+// window). Position i of a sequence attends to positions starts[i]..i. Work is split by (sequence, kv head) so the backward pass can
 // give each worker exclusive ownership of its dk and dv.
-func attentionForward(p *pool, out, att, q, k, v []float32, sh attnShape) {
+func attentionForward(p *pool, out, att, q, k, v []float32, starts []int32, sh attnShape) {
 	b, t, H, KV, hd := sh.b, sh.t, sh.heads, sh.kvHeads, sh.hd
 	group := H / KV
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -319,19 +319,21 @@ func attentionForward(p *pool, out, att, q, k, v []float32, sh attnShape) {
 				for i := 0; i < t; i++ {
 					qi := q[(bi*t+i)*H*hd+h*hd:][:hd]
 					a := att[((bi*H+h)*t+i)*t:][:t]
+					j0 := int(starts[bi*t+i])
+					clear(a[:j0])
 					maxv := float32(math.Inf(-1))
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						kj := k[(bi*t+j)*KV*hd+kh*hd:][:hd]
 						a[j] = dot(qi, kj) * scale
 						maxv = max(maxv, a[j])
 					}
 					var sum float32
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						a[j] = exp32(a[j] - maxv)
 						sum += a[j]
 					}
 					inv := 1 / sum
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						a[j] *= inv
 					}
 					for j := i + 1; j < t; j++ {
@@ -339,7 +341,7 @@ func attentionForward(p *pool, out, att, q, k, v []float32, sh attnShape) {
 					}
 					o := out[(bi*t+i)*H*hd+h*hd:][:hd]
 					clear(o)
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						axpy(o, a[j], v[(bi*t+j)*KV*hd+kh*hd:][:hd])
 					}
 				}
@@ -349,7 +351,7 @@ func attentionForward(p *pool, out, att, q, k, v []float32, sh attnShape) {
 }
 
 // attentionBackward sets dq, dk and dv from dout.
-func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, sh attnShape) {
+func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, starts []int32, sh attnShape) {
 	b, t, H, KV, hd := sh.b, sh.t, sh.heads, sh.kvHeads, sh.hd
 	group := H / KV
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -365,9 +367,10 @@ func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, sh att
 				for i := 0; i < t; i++ {
 					a := att[((bi*H+h)*t+i)*t:][:t]
 					doi := dout[(bi*t+i)*H*hd+h*hd:][:hd]
+					j0 := int(starts[bi*t+i])
 					// out_i = Σ_j a_ij v_j
 					var s float32
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						vj := v[(bi*t+j)*KV*hd+kh*hd:][:hd]
 						da[j] = dot(doi, vj)
 						s += da[j] * a[j]
@@ -377,7 +380,7 @@ func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, sh att
 					qi := q[(bi*t+i)*H*hd+h*hd:][:hd]
 					dqi := dq[(bi*t+i)*H*hd+h*hd:][:hd]
 					clear(dqi)
-					for j := 0; j <= i; j++ {
+					for j := j0; j <= i; j++ {
 						ds := a[j] * (da[j] - s) * scale
 						axpy(dqi, ds, k[(bi*t+j)*KV*hd+kh*hd:][:hd])
 						axpy(dk[(bi*t+j)*KV*hd+kh*hd:][:hd], ds, qi)

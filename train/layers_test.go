@@ -144,25 +144,36 @@ func TestGradAttention(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 6))
 	sh := attnShape{b: 2, t: 5, heads: 4, kvHeads: 2, hd: 3}
 	n := sh.b * sh.t
-	q, k, v := randVec(r, n*sh.heads*sh.hd, 1), randVec(r, n*sh.kvHeads*sh.hd, 1), randVec(r, n*sh.kvHeads*sh.hd, 1)
-	dy := randVec(r, n*sh.heads*sh.hd, 1)
-	out, att := make([]float32, len(q)), make([]float32, sh.b*sh.heads*sh.t*sh.t)
-	loss := func() float64 { attentionForward(p, out, att, q, k, v, sh); return weighted(out, dy) }
-	loss()
-	dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
-	attentionBackward(p, dq, dk, dv, dy, att, q, k, v, sh)
-	checkGrad(t, "dq", q, dq, loss, len(q), 2e-2)
-	checkGrad(t, "dk", k, dk, loss, len(k), 2e-2)
-	checkGrad(t, "dv", v, dv, loss, len(v), 2e-2)
-	// Causality: changing the last token of sequence 0 leaves earlier outputs alone.
-	before := append([]float32(nil), out...)
-	last := (sh.t - 1) * sh.kvHeads * sh.hd
-	k[last] += 5
-	v[last] += 5
-	loss()
-	for i := 0; i < (sh.t-1)*sh.heads*sh.hd; i++ {
-		if out[i] != before[i] {
-			t.Fatalf("output %d before the changed token moved: %g -> %g", i, before[i], out[i])
+	for _, starts := range [][]int32{
+		make([]int32, n),               // plain causal
+		{0, 0, 2, 2, 2, 0, 1, 1, 1, 4}, // examples packed: [0,2) [2,5) | [0,1) [1,4) [4,5)
+	} {
+		q, k, v := randVec(r, n*sh.heads*sh.hd, 1), randVec(r, n*sh.kvHeads*sh.hd, 1), randVec(r, n*sh.kvHeads*sh.hd, 1)
+		dy := randVec(r, n*sh.heads*sh.hd, 1)
+		out, att := make([]float32, len(q)), make([]float32, sh.b*sh.heads*sh.t*sh.t)
+		loss := func() float64 { attentionForward(p, out, att, q, k, v, starts, sh); return weighted(out, dy) }
+		loss()
+		dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+		attentionBackward(p, dq, dk, dv, dy, att, q, k, v, starts, sh)
+		checkGrad(t, "dq", q, dq, loss, len(q), 2e-2)
+		checkGrad(t, "dk", k, dk, loss, len(k), 2e-2)
+		checkGrad(t, "dv", v, dv, loss, len(v), 2e-2)
+		// Causality: changing token j of sequence 0 moves only the outputs
+		// of later positions whose window holds j.
+		for j := range sh.t {
+			before := append([]float32(nil), out...)
+			k[j*sh.kvHeads*sh.hd] += 5
+			v[j*sh.kvHeads*sh.hd] += 5
+			loss()
+			for i := range sh.t {
+				moved := false
+				for x := i * sh.heads * sh.hd; x < (i+1)*sh.heads*sh.hd; x++ {
+					moved = moved || out[x] != before[x]
+				}
+				if sees := i >= j && int(starts[i]) <= j; moved && !sees {
+					t.Fatalf("starts %v: output %d moved when token %d changed", starts, i, j)
+				}
+			}
 		}
 	}
 }

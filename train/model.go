@@ -33,6 +33,7 @@ type model struct {
 	tensors                []tensor // in export order
 	nParams                int
 	cos, sin               []float32
+	isolate                bool // attention stops at each example's <s> (DataConfig.Isolate)
 }
 
 func newModel(cfg ModelConfig, vocab int) *model {
@@ -98,6 +99,7 @@ type acts struct {
 	x       []float32 // residual stream after the last block (N×d)
 	xn      []float32 // final norm output
 	rstd    []float32
+	starts  []int32   // per position, where its attention window begins
 	logits  []float32 // N×V; the backward pass overwrites it with dlogits
 	losses  []float32
 
@@ -124,6 +126,7 @@ func (m *model) newActs(b int) *acts {
 		})
 	}
 	a.x, a.xn, a.rstd = mk(n*d), mk(n*d), mk(n)
+	a.starts = make([]int32, n)
 	a.logits, a.losses = mk(n*m.vocab), mk(n)
 	a.dres, a.dxn, a.dq, a.dk, a.dv, a.dao = mk(n*d), mk(n*d), mk(n*d), mk(n*kvd), mk(n*kvd), mk(n*d)
 	a.dg, a.du, a.dh = mk(n*f), mk(n*f), mk(n*f)
@@ -135,6 +138,7 @@ func (m *model) newActs(b int) *acts {
 func (m *model) forward(p *pool, params []float32, a *acts, inputs []int32) {
 	n, d, kvd, f := a.n, m.d, m.kvd, m.ffn
 	sh := attnShape{b: a.b, t: a.t, heads: m.cfg.Heads, kvHeads: m.cfg.KVHeads, hd: m.hd}
+	m.windows(a, inputs)
 	x := a.x
 	if len(m.layers) > 0 {
 		x = a.layers[0].xin
@@ -148,7 +152,7 @@ func (m *model) forward(p *pool, params []float32, a *acts, inputs []int32) {
 		matmulForward(p, la.v, la.xn1, lp.wv.of(params), n, d, kvd)
 		ropeForward(la.q, n, a.t, sh.heads, m.hd, m.cos, m.sin)
 		ropeForward(la.k, n, a.t, sh.kvHeads, m.hd, m.cos, m.sin)
-		attentionForward(p, la.ao, la.att, la.q, la.k, la.v, sh)
+		attentionForward(p, la.ao, la.att, la.q, la.k, la.v, a.starts, sh)
 		matmulForward(p, la.xmid, la.ao, lp.wo.of(params), n, d, d)
 		for i, v := range la.xin {
 			la.xmid[i] += v
@@ -168,6 +172,21 @@ func (m *model) forward(p *pool, params []float32, a *acts, inputs []int32) {
 	}
 	rmsnormForward(p, a.xn, a.rstd, a.x, m.outNorm.of(params), n, d)
 	matmulForward(p, a.logits, a.xn, m.output.of(params), n, d, m.vocab)
+}
+
+// windows sets a.starts: 0 everywhere (plain causal attention over the
+// sequence), or with isolate the position of the last <s> at or before
+// each position of its sequence.
+func (m *model) windows(a *acts, inputs []int32) {
+	for b := range a.b {
+		st := int32(0)
+		for i := range a.t {
+			if m.isolate && inputs[b*a.t+i] == bosID {
+				st = int32(i)
+			}
+			a.starts[b*a.t+i] = st
+		}
+	}
 }
 
 // lossAndBackward computes the masked mean cross-entropy of the logits
@@ -206,7 +225,7 @@ func (m *model) lossAndBackward(p *pool, params, grads []float32, a *acts, input
 		rmsnormBackward(p, a.dres, lp.ffnNorm.of(grads), a.dxn, la.xmid, lp.ffnNorm.of(params), la.rstd2, n, d)
 		// Attention branch: dres is now the gradient at xmid.
 		matmulBackward(p, &a.sc, a.dao, lp.wo.of(grads), a.dres, la.ao, lp.wo.of(params), n, d, d, false)
-		attentionBackward(p, a.dq, a.dk, a.dv, a.dao, la.att, la.q, la.k, la.v, sh)
+		attentionBackward(p, a.dq, a.dk, a.dv, a.dao, la.att, la.q, la.k, la.v, a.starts, sh)
 		ropeBackward(a.dq, n, a.t, sh.heads, m.hd, m.cos, m.sin)
 		ropeBackward(a.dk, n, a.t, sh.kvHeads, m.hd, m.cos, m.sin)
 		matmulBackward(p, &a.sc, a.dxn, lp.wq.of(grads), a.dq, la.xn1, lp.wq.of(params), n, d, d, false)

@@ -62,6 +62,7 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 	}
 	t := &Trainer{cfg: cfg, tok: tok, pool: newPool(runtime.NumCPU())}
 	t.mdl = newModel(cfg.Model, tok.VocabSize())
+	t.mdl.isolate = cfg.Data.Isolate
 	n := t.mdl.nParams
 	t.params, t.grads, t.m, t.v = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 	t.mdl.init(t.params, cfg.Seed)

@@ -527,3 +527,43 @@ func TestNamedSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolatedExampleIgnoresWhatIsPackedBeforeIt(t *testing.T) {
+	cfg := ModelConfig{DModel: 16, Layers: 2, Heads: 4, KVHeads: 2, FFN: 24, SeqLen: 12, Vocab: "synth"}
+	m := newModel(cfg, 40)
+	p := newPool(2)
+	defer p.close()
+	params := make([]float32, m.nParams)
+	m.init(params, 1)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range params {
+		params[i] += float32(0.3 * r.NormFloat64())
+	}
+	ex := []int32{bosID, 7, 9, 11, 13}
+	// Sequence 0: another example, then ex at offset 7. Sequence 1: ex
+	// alone at offset 0.
+	inputs := make([]int32, 2*12)
+	copy(inputs, []int32{bosID, 3, 4, 5, 6, 8, 10})
+	copy(inputs[7:], ex)
+	copy(inputs[12:], ex)
+	for _, isolate := range []bool{true, false} {
+		m.isolate = isolate
+		a := m.newActs(2)
+		m.forward(p, params, a, inputs)
+		var diff float64
+		for i := range ex {
+			x, y := a.logits[(7+i)*m.vocab:][:m.vocab], a.logits[(12+i)*m.vocab:][:m.vocab]
+			for v := range x {
+				diff = max(diff, math.Abs(float64(x[v]-y[v])))
+			}
+		}
+		// RoPE makes attention depend on relative positions only, so an
+		// isolated example's logits do not depend on where it is packed.
+		if isolate && diff > 1e-4 {
+			t.Errorf("isolated: logits differ by %g from the example alone", diff)
+		}
+		if !isolate && diff < 1e-3 {
+			t.Errorf("not isolated: logits differ by only %g; the test cannot tell", diff)
+		}
+	}
+}
