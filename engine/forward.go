@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"github.com/pareto-llm/pareto/internal/vec"
 )
 
 // Seq is one sequence being generated: its tokens' keys and values (the KV
@@ -392,7 +394,7 @@ func (j *matmulJob) run(_, lo, hi int) {
 		default:
 			wr := w.F[r*n : (r+1)*n]
 			for i := range j.b {
-				j.y[i*w.Rows+r] = dot(wr, j.x[i*n:(i+1)*n])
+				j.y[i*w.Rows+r] = vec.Dot(wr, j.x[i*n:(i+1)*n])
 			}
 		}
 	}
@@ -414,15 +416,15 @@ func (j *matmulJob) blocked(lo, hi int) int {
 			w0, w1 := w.F[r*n:(r+1)*n], w.F[(r+1)*n:(r+2)*n]
 			i := ib
 			for ; i+3 < ie; i += 4 {
-				dot2x4(w0, w1, j.x[i*n:(i+1)*n], j.x[(i+1)*n:(i+2)*n], j.x[(i+2)*n:(i+3)*n], j.x[(i+3)*n:(i+4)*n], &out)
+				vec.Dot2x4(w0, w1, j.x[i*n:(i+1)*n], j.x[(i+1)*n:(i+2)*n], j.x[(i+2)*n:(i+3)*n], j.x[(i+3)*n:(i+4)*n], &out)
 				for k := range 4 {
 					j.y[(i+k)*R+r] = out[k]
 					j.y[(i+k)*R+r+1] = out[4+k]
 				}
 			}
 			for ; i < ie; i++ {
-				j.y[i*R+r] = dot(w0, j.x[i*n:(i+1)*n])
-				j.y[i*R+r+1] = dot(w1, j.x[i*n:(i+1)*n])
+				j.y[i*R+r] = vec.Dot(w0, j.x[i*n:(i+1)*n])
+				j.y[i*R+r+1] = vec.Dot(w1, j.x[i*n:(i+1)*n])
 			}
 		}
 	}
@@ -473,7 +475,7 @@ func flashAttend(out, q, kc, vc []float32, n, stride, off int, scale float32) {
 	var sum float32
 	maxS := float32(math.Inf(-1))
 	for t := range n {
-		s := dot(q, kc[t*stride+off:t*stride+off+hd]) * scale
+		s := vec.Dot(q, kc[t*stride+off:t*stride+off+hd]) * scale
 		ms, vs := float32(1), float32(1)
 		if s > maxS {
 			ms = float32(math.Exp(float64(maxS - s)))
@@ -485,7 +487,7 @@ func flashAttend(out, q, kc, vc []float32, n, stride, off int, scale float32) {
 		} else {
 			vs = float32(math.Exp(float64(s - maxS)))
 		}
-		axpy(out, vs, vc[t*stride+off:t*stride+off+hd])
+		vec.Axpy(out, vs, vc[t*stride+off:t*stride+off+hd])
 		roundF16(out)
 		sum = sum*ms + vs
 	}

@@ -2,40 +2,9 @@ package engine
 
 import (
 	"math"
+
+	"github.com/pareto-llm/pareto/internal/vec"
 )
-
-// dot is the float32 dot product of a and b[:len(a)], vectorised when the CPU
-// allows (see kernels_amd64.go).
-func dot(a, b []float32) float32 {
-	if len(a) == 0 {
-		return 0
-	}
-	_ = b[len(a)-1]
-	return dotImpl(a, b)
-}
-
-// dotGo is the portable dot product. It keeps 8 partial sums, like one AVX
-// register, so its rounding is close to the assembly version.
-func dotGo(a, b []float32) float32 {
-	var s [8]float32
-	n := len(a) &^ 7
-	for i := 0; i < n; i += 8 {
-		a8, b8 := a[i:i+8:i+8], b[i:i+8:i+8]
-		s[0] += a8[0] * b8[0]
-		s[1] += a8[1] * b8[1]
-		s[2] += a8[2] * b8[2]
-		s[3] += a8[3] * b8[3]
-		s[4] += a8[4] * b8[4]
-		s[5] += a8[5] * b8[5]
-		s[6] += a8[6] * b8[6]
-		s[7] += a8[7] * b8[7]
-	}
-	sum := ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
-	for i := n; i < len(a); i++ {
-		sum += a[i] * b[i]
-	}
-	return sum
-}
 
 // dotQ8F32 is the dot product of one Q8_0 row (quants q, scales d) with x.
 func dotQ8F32(q []int8, d []float32, x []float32) float32 {
@@ -149,30 +118,13 @@ func ropeNeox(x []float32, heads, headDim, rot int, cos, sin []float32) {
 	}
 }
 
-// axpyGo adds a*x to y.
-func axpyGo(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
-	}
-}
-
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
-
-// dot2x4Go is the portable 2x4 block of dot products.
-func dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
-	xs := [4][]float32{x0, x1, x2, x3}
-	for j, x := range xs {
-		out[j] = dotGo(w0, x)
-		out[4+j] = dotGo(w1, x)
-	}
-}
 
 // attnScoresGo is the portable attnScores.
 func attnScoresGo(out, q, k []float32, stride int, scale float32) {
 	hd := len(q)
 	for t := range out {
-		out[t] = dot(q, k[t*stride:t*stride+hd]) * scale
+		out[t] = vec.Dot(q, k[t*stride:t*stride+hd]) * scale
 	}
 }
 
@@ -181,6 +133,6 @@ func attnValuesGo(out, w, v []float32, stride int) {
 	hd := len(out)
 	clear(out)
 	for t, a := range w {
-		axpy(out, a, v[t*stride:t*stride+hd])
+		vec.Axpy(out, a, v[t*stride:t*stride+hd])
 	}
 }

@@ -2,46 +2,17 @@
 
 package engine
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/pareto-llm/pareto/internal/vec"
+)
 
 // hasAsm reports whether the AVX2/FMA kernels are in use.
 var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func dotAVX2(a, b *float32, n int) float32
-
-//go:noescape
-func dot2x4AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)
-
-//go:noescape
 func dotQ8Q8AVX2(q *int8, d *float32, xq *int8, xd *float32, nb int) float32
-
-func dotImpl(a, b []float32) float32 {
-	if hasAsm {
-		return dotAVX2(&a[0], &b[0], len(a))
-	}
-	return dotGo(a, b)
-}
-
-// dot2x4 sets out[4*i+j] = wi . xj for two weight rows and four
-// activation rows of the same length.
-func dot2x4(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
-	n := len(w0)
-	n8 := n &^ 7
-	if !hasAsm || n8 == 0 {
-		dot2x4Go(w0, w1, x0, x1, x2, x3, out)
-		return
-	}
-	_, _, _, _, _ = w1[n-1], x0[n-1], x1[n-1], x2[n-1], x3[n-1]
-	dot2x4AVX2(&w0[0], &w1[0], &x0[0], &x1[0], &x2[0], &x3[0], n8, out)
-	if n8 < n {
-		var tail [8]float32
-		dot2x4Go(w0[n8:], w1[n8:], x0[n8:n], x1[n8:n], x2[n8:n], x3[n8:n], &tail)
-		for i := range out {
-			out[i] += tail[i]
-		}
-	}
-}
 
 func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 	if hasAsm && len(d) > 0 {
@@ -56,24 +27,7 @@ func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 var hasF16C = hasAsm && cpu.X86.HasF16C
 
 //go:noescape
-func axpyAVX2(y *float32, a float32, x *float32, n int)
-
-//go:noescape
 func roundF16F16C(x *float32, n int)
-
-func axpy(y []float32, a float32, x []float32) {
-	n8 := len(y) &^ 7
-	if hasAsm && n8 > 0 {
-		_ = x[len(y)-1]
-		axpyAVX2(&y[0], a, &x[0], n8)
-	}
-	if n8 < len(y) || !hasAsm {
-		if !hasAsm {
-			n8 = 0
-		}
-		axpyGo(y[n8:], a, x[n8:len(y)])
-	}
-}
 
 func roundF16(x []float32) {
 	n8 := len(x) &^ 7
@@ -117,7 +71,7 @@ func attnValues(out, w, v []float32, stride int) {
 	if m < hd {
 		clear(out[m:])
 		for t, a := range w {
-			axpyGo(out[m:], a, v[t*stride+m:t*stride+hd])
+			vec.AxpyGo(out[m:], a, v[t*stride+m:t*stride+hd])
 		}
 	}
 }

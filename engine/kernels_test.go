@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pareto-llm/pareto/internal/vec"
 )
 
 func randVec(n int, seed uint64) []float32 {
@@ -13,29 +15,6 @@ func randVec(n int, seed uint64) []float32 {
 		v[i] = float32(rng.NormFloat64())
 	}
 	return v
-}
-
-// TestDotAsmMatchesGo checks the assembly dot product against the portable
-// one and against float64 at many lengths (tails included).
-func TestDotAsmMatchesGo(t *testing.T) {
-	if !hasAsm {
-		t.Log("no assembly kernel on this CPU: checking the Go path only")
-	}
-	for n := 0; n < 300; n += 1 + n/8 {
-		a, b := randVec(n, uint64(n)), randVec(n, uint64(n)+1000)
-		var want, mag float64
-		for i := range a {
-			want += float64(a[i]) * float64(b[i])
-			mag += math.Abs(float64(a[i]) * float64(b[i]))
-		}
-		tol := 1e-6*mag + 1e-6
-		if g := float64(dot(a, b)); math.Abs(g-want) > tol {
-			t.Fatalf("n=%d: dot %v, want %v", n, g, want)
-		}
-		if g := float64(dotGo(a, b)); math.Abs(g-want) > tol {
-			t.Fatalf("n=%d: dotGo %v, want %v", n, g, want)
-		}
-	}
 }
 
 func TestF16Conversion(t *testing.T) {
@@ -145,19 +124,7 @@ func BenchmarkMatVecQ8(b *testing.B)      { benchMatmul(b, 2048, 2048, 1, KindQ8
 func BenchmarkMatMul512(b *testing.B)     { benchMatmul(b, 512, 512, 512, KindF32) }
 func BenchmarkMatMulBatch16(b *testing.B) { benchMatmul(b, 1024, 1024, 16, KindF32) }
 
-func TestDot2x4AndQ8Asm(t *testing.T) {
-	for _, n := range []int{8, 13, 64, 100, 256} {
-		w0, w1 := randVec(n, 1), randVec(n, 2)
-		xs := [4][]float32{randVec(n, 3), randVec(n, 4), randVec(n, 5), randVec(n, 6)}
-		var out, ref [8]float32
-		dot2x4(w0, w1, xs[0], xs[1], xs[2], xs[3], &out)
-		dot2x4Go(w0, w1, xs[0], xs[1], xs[2], xs[3], &ref)
-		for k := range out {
-			if math.Abs(float64(out[k]-ref[k])) > 1e-4*float64(n) {
-				t.Fatalf("n=%d: dot2x4[%d] = %v, Go %v", n, k, out[k], ref[k])
-			}
-		}
-	}
+func TestQ8Asm(t *testing.T) {
 	n := 256
 	w, x := randVec(n, 7), randVec(n, 8)
 	wq, wd, xq, xd := make([]int8, n), make([]float32, n/32), make([]int8, n), make([]float32, n/32)
@@ -170,17 +137,8 @@ func TestDot2x4AndQ8Asm(t *testing.T) {
 	}
 }
 
-func TestAxpyAndRoundF16AsmMatchGo(t *testing.T) {
+func TestRoundF16AsmMatchesGo(t *testing.T) {
 	for _, n := range []int{1, 8, 13, 64, 100} {
-		x, y := randVec(n, 1), randVec(n, 2)
-		want := append([]float32{}, y...)
-		axpyGo(want, 0.37, x)
-		axpy(y, 0.37, x)
-		for i := range y {
-			if math.Abs(float64(y[i]-want[i])) > 1e-6*(1+math.Abs(float64(want[i]))) {
-				t.Fatalf("n=%d: axpy[%d] = %v, want %v", n, i, y[i], want[i])
-			}
-		}
 		// Values across the f16 range: normal, subnormal, overflowing.
 		v := randVec(n, 3)
 		for i := range v {
@@ -209,7 +167,7 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 			got, want := make([]float32, n), make([]float32, n)
 			attnScores(got, q, k, stride, 0.125)
 			for i := range n {
-				want[i] = dot(q, k[i*stride:i*stride+hd]) * 0.125
+				want[i] = vec.Dot(q, k[i*stride:i*stride+hd]) * 0.125
 			}
 			if !slicesEqual(got, want) {
 				t.Fatalf("hd=%d n=%d: scores %v, want %v", hd, n, got, want)
@@ -218,7 +176,7 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 			out, ref := randVec(hd, 5), make([]float32, hd)
 			attnValues(out, w, v, stride)
 			for i := range n {
-				axpy(ref, w[i], v[i*stride:i*stride+hd])
+				vec.Axpy(ref, w[i], v[i*stride:i*stride+hd])
 			}
 			if !slicesEqual(out, ref) {
 				t.Fatalf("hd=%d n=%d: values %v, want %v", hd, n, out, ref)

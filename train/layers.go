@@ -1,6 +1,10 @@
 package train
 
-import "math"
+import (
+	"math"
+
+	"github.com/pareto-llm/pareto/internal/vec"
+)
 
 // Every layer is a forward/backward pair over N = batch*seq_len rows.
 // Backward functions add into parameter gradients (they are zeroed once per
@@ -20,7 +24,7 @@ func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
 			if i0+2 > m {
 				ai := a[i0*k : i0*k+k]
 				for j := 0; j < nc; j++ {
-					v := dot(ai, b[j*k:j*k+k])
+					v := vec.Dot(ai, b[j*k:j*k+k])
 					if acc {
 						v += c[i0*nc+j]
 					}
@@ -31,7 +35,7 @@ func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
 			a0, a1 := a[i0*k:i0*k+k], a[(i0+1)*k:(i0+1)*k+k]
 			j := 0
 			for ; j+4 <= nc; j += 4 {
-				kernel2x4(&s, a0, a1, b[j*k:j*k+k], b[(j+1)*k:(j+1)*k+k], b[(j+2)*k:(j+2)*k+k], b[(j+3)*k:(j+3)*k+k])
+				vec.Dot2x4(a0, a1, b[j*k:j*k+k], b[(j+1)*k:(j+1)*k+k], b[(j+2)*k:(j+2)*k+k], b[(j+3)*k:(j+3)*k+k], &s)
 				for r := 0; r < 2; r++ {
 					row := c[(i0+r)*nc+j : (i0+r)*nc+j+4]
 					if acc {
@@ -47,7 +51,7 @@ func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
 			for ; j < nc; j++ {
 				bj := b[j*k : j*k+k]
 				for r, ar := range [2][]float32{a0, a1} {
-					v := dot(ar, bj)
+					v := vec.Dot(ar, bj)
 					if acc {
 						v += c[(i0+r)*nc+j]
 					}
@@ -56,52 +60,6 @@ func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
 			}
 		}
 	})
-}
-
-// kernel2x4Go computes the 8 dot products of a0, a1 with b0..b3.
-func kernel2x4Go(s *[8]float32, a0, a1, b0, b1, b2, b3 []float32) {
-	n := len(a0)
-	a1 = a1[:n]
-	b0, b1, b2, b3 = b0[:n], b1[:n], b2[:n], b3[:n]
-	var s00, s01, s02, s03, s10, s11, s12, s13 float32
-	for i := 0; i < n; i++ {
-		x0, x1, x2, x3 := b0[i], b1[i], b2[i], b3[i]
-		y, z := a0[i], a1[i]
-		s00 += y * x0
-		s01 += y * x1
-		s02 += y * x2
-		s03 += y * x3
-		s10 += z * x0
-		s11 += z * x1
-		s12 += z * x2
-		s13 += z * x3
-	}
-	*s = [8]float32{s00, s01, s02, s03, s10, s11, s12, s13}
-}
-
-// dotGo is the portable dot product.
-func dotGo(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// axpyGo adds a·x to y.
-func axpyGo(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
-	}
 }
 
 // exp32 is e^x in float32 to about one ulp: Cody-Waite reduction by ln 2
@@ -324,7 +282,7 @@ func attentionForward(p *pool, out, att, q, k, v []float32, starts []int32, sh a
 					maxv := float32(math.Inf(-1))
 					for j := j0; j <= i; j++ {
 						kj := k[(bi*t+j)*KV*hd+kh*hd:][:hd]
-						a[j] = dot(qi, kj) * scale
+						a[j] = vec.Dot(qi, kj) * scale
 						maxv = max(maxv, a[j])
 					}
 					var sum float32
@@ -342,7 +300,7 @@ func attentionForward(p *pool, out, att, q, k, v []float32, starts []int32, sh a
 					o := out[(bi*t+i)*H*hd+h*hd:][:hd]
 					clear(o)
 					for j := j0; j <= i; j++ {
-						axpy(o, a[j], v[(bi*t+j)*KV*hd+kh*hd:][:hd])
+						vec.Axpy(o, a[j], v[(bi*t+j)*KV*hd+kh*hd:][:hd])
 					}
 				}
 			}
@@ -372,9 +330,9 @@ func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, starts
 					var s float32
 					for j := j0; j <= i; j++ {
 						vj := v[(bi*t+j)*KV*hd+kh*hd:][:hd]
-						da[j] = dot(doi, vj)
+						da[j] = vec.Dot(doi, vj)
 						s += da[j] * a[j]
-						axpy(dv[(bi*t+j)*KV*hd+kh*hd:][:hd], a[j], doi)
+						vec.Axpy(dv[(bi*t+j)*KV*hd+kh*hd:][:hd], a[j], doi)
 					}
 					// softmax: dscore_ij = a_ij (da_ij − Σ_j a_ij da_ij)
 					qi := q[(bi*t+i)*H*hd+h*hd:][:hd]
@@ -382,8 +340,8 @@ func attentionBackward(p *pool, dq, dk, dv, dout, att, q, k, v []float32, starts
 					clear(dqi)
 					for j := j0; j <= i; j++ {
 						ds := a[j] * (da[j] - s) * scale
-						axpy(dqi, ds, k[(bi*t+j)*KV*hd+kh*hd:][:hd])
-						axpy(dk[(bi*t+j)*KV*hd+kh*hd:][:hd], ds, qi)
+						vec.Axpy(dqi, ds, k[(bi*t+j)*KV*hd+kh*hd:][:hd])
+						vec.Axpy(dk[(bi*t+j)*KV*hd+kh*hd:][:hd], ds, qi)
 					}
 				}
 			}

@@ -221,32 +221,6 @@ func TestGradCrossEntropy(t *testing.T) {
 	}
 }
 
-func TestKernelMatchesGo(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 9))
-	for _, n := range []int{1, 7, 8, 9, 16, 37, 192, 517} {
-		v := make([][]float32, 6)
-		for i := range v {
-			v[i] = randVec(r, n, 1)
-		}
-		var got, want [8]float32
-		kernel2x4(&got, v[0], v[1], v[2], v[3], v[4], v[5])
-		kernel2x4Go(&want, v[0], v[1], v[2], v[3], v[4], v[5])
-		for i := range got {
-			if math.Abs(float64(got[i]-want[i])) > 1e-4*math.Sqrt(float64(n)) {
-				t.Fatalf("n=%d: element %d = %g, Go kernel %g", n, i, got[i], want[i])
-			}
-		}
-		// And against float64.
-		var ref float64
-		for i := 0; i < n; i++ {
-			ref += float64(v[1][i]) * float64(v[5][i])
-		}
-		if math.Abs(ref-float64(got[7])) > 1e-4*math.Sqrt(float64(n)) {
-			t.Fatalf("n=%d: a1·b3 = %g, want %g", n, got[7], ref)
-		}
-	}
-}
-
 func TestExp32(t *testing.T) {
 	var worst float64
 	for x := -87.0; x < 88.5; x += 0.01237 {

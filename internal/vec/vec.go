@@ -1,0 +1,63 @@
+// Package vec holds the float32 vector kernels that the inference engine
+// and the trainer share: the dot product, a 2×4 block of dot products and
+// axpy. They run as AVX2/FMA assembly where the CPU has it (vec_amd64.s)
+// and as portable Go elsewhere; the Go versions keep eight partial sums,
+// like one AVX register, so both round alike.
+package vec
+
+// Dot returns the dot product of a and b[:len(a)].
+func Dot(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	_ = b[len(a)-1]
+	return dot(a, b)
+}
+
+// DotGo is the portable Dot.
+func DotGo(a, b []float32) float32 {
+	var s [8]float32
+	n := len(a) &^ 7
+	for i := 0; i < n; i += 8 {
+		a8, b8 := a[i:i+8:i+8], b[i:i+8:i+8]
+		s[0] += a8[0] * b8[0]
+		s[1] += a8[1] * b8[1]
+		s[2] += a8[2] * b8[2]
+		s[3] += a8[3] * b8[3]
+		s[4] += a8[4] * b8[4]
+		s[5] += a8[5] * b8[5]
+		s[6] += a8[6] * b8[6]
+		s[7] += a8[7] * b8[7]
+	}
+	sum := ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+	for i := n; i < len(a); i++ {
+		sum += a[i] * b[i]
+	}
+	return sum
+}
+
+// Dot2x4 sets out[4*i+j] to the dot product of wi with xj, for two rows
+// w0, w1 and four rows x0..x3 of the same length: each load of a row feeds
+// several products, which is what makes a matrix product fast.
+func Dot2x4(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
+	dot2x4(w0, w1, x0, x1, x2, x3, out)
+}
+
+// Dot2x4Go is the portable Dot2x4.
+func Dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
+	for j, x := range [4][]float32{x0, x1, x2, x3} {
+		out[j] = DotGo(w0, x)
+		out[4+j] = DotGo(w1, x)
+	}
+}
+
+// Axpy adds a·x[:len(y)] to y.
+func Axpy(y []float32, a float32, x []float32) { axpy(y, a, x) }
+
+// AxpyGo is the portable Axpy.
+func AxpyGo(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}

@@ -1,0 +1,56 @@
+//go:build amd64
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+// HasAsm reports whether the AVX2/FMA kernels are in use.
+var HasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dot2x4AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)
+
+//go:noescape
+func axpyAVX2(y *float32, a float32, x *float32, n int)
+
+func dot(a, b []float32) float32 {
+	if HasAsm {
+		return dotAVX2(&a[0], &b[0], len(a))
+	}
+	return DotGo(a, b)
+}
+
+func dot2x4(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
+	n := len(w0)
+	n8 := n &^ 7
+	if !HasAsm || n8 == 0 {
+		Dot2x4Go(w0, w1, x0, x1, x2, x3, out)
+		return
+	}
+	_, _, _, _, _ = w1[n-1], x0[n-1], x1[n-1], x2[n-1], x3[n-1]
+	dot2x4AVX2(&w0[0], &w1[0], &x0[0], &x1[0], &x2[0], &x3[0], n8, out)
+	if n8 < n {
+		var tail [8]float32
+		Dot2x4Go(w0[n8:], w1[n8:], x0[n8:n], x1[n8:n], x2[n8:n], x3[n8:n], &tail)
+		for i := range out {
+			out[i] += tail[i]
+		}
+	}
+}
+
+func axpy(y []float32, a float32, x []float32) {
+	n8 := len(y) &^ 7
+	if HasAsm && n8 > 0 {
+		_ = x[len(y)-1]
+		axpyAVX2(&y[0], a, &x[0], n8)
+	}
+	if n8 < len(y) || !HasAsm {
+		if !HasAsm {
+			n8 = 0
+		}
+		AxpyGo(y[n8:], a, x[n8:len(y)])
+	}
+}

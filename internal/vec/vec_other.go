@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package vec
+
+// HasAsm reports whether the assembly kernels are in use.
+const HasAsm = false
+
+func dot(a, b []float32) float32 { return DotGo(a, b) }
+
+func dot2x4(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
+	Dot2x4Go(w0, w1, x0, x1, x2, x3, out)
+}
+
+func axpy(y []float32, a float32, x []float32) { AxpyGo(y, a, x) }
