@@ -386,6 +386,60 @@ func binaryStep(st string) (a int64, op string, b, c int64, ok bool) {
 	return a, f[1], b, c, err[0] == nil && err[1] == nil && err[2] == nil
 }
 
+// Balance weighs the records of each problem so that its right and wrong
+// solutions count equally, each kind sharing half the problem's weight
+// (the number of its distinct solutions), and leaves out repeated
+// solutions and the problems whose solutions are all right or all wrong.
+// Then how hard a question is says nothing about its labels: a PRM
+// trained on them must read the steps to rank one question's candidates,
+// which is what best-of-n asks of it. It returns the records kept and
+// their weights.
+func Balance(recs []Record) ([]Record, []float64) {
+	type group struct {
+		recs       []Record
+		seen       map[string]bool
+		right, all int
+	}
+	var order []int
+	groups := map[int]*group{}
+	for _, r := range recs {
+		g := groups[r.Problem]
+		if g == nil {
+			g = &group{seen: map[string]bool{}}
+			groups[r.Problem] = g
+			order = append(order, r.Problem)
+		}
+		key := strings.Join(r.Steps, "\n")
+		if g.seen[key] {
+			continue
+		}
+		g.seen[key] = true
+		g.recs = append(g.recs, r)
+		g.all++
+		if r.Correct {
+			g.right++
+		}
+	}
+	var kept []Record
+	var weights []float64
+	for _, p := range order {
+		g := groups[p]
+		wrong := g.all - g.right
+		if g.right == 0 || wrong == 0 {
+			continue
+		}
+		for _, r := range g.recs {
+			n := wrong
+			if r.Correct {
+				n = g.right
+			}
+			kept = append(kept, r)
+			weights = append(weights, float64(g.all)/float64(2*n))
+		}
+	}
+	return kept, weights
+}
+
 // reaches reports whether one of the rollouts gets p's answer: the test
 // that makes the step they continue good.
 func reaches(p synth.Problem, rollouts []string) bool {

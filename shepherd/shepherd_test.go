@@ -1,6 +1,7 @@
 package shepherd
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -257,5 +258,37 @@ func TestMisreadIsRightArithmeticOnAnotherQuantity(t *testing.T) {
 	}
 	if changed == 0 || wrong < changed/2 {
 		t.Fatalf("%d of %d misreads of %q are wrong steps; want most", wrong, changed, steps)
+	}
+}
+
+func TestBalance(t *testing.T) {
+	rec := func(problem int, sol string, correct bool) Record {
+		return Record{Problem: problem, Steps: []string{sol}, Correct: correct}
+	}
+	recs := []Record{
+		rec(0, "a", true), rec(0, "a", true), rec(0, "b", true), rec(0, "c", false), // 2 distinct right, 1 wrong
+		rec(1, "a", true), rec(1, "b", true), // all right: left out
+		rec(2, "x", false), // all wrong: left out
+		rec(3, "a", false), rec(3, "b", true), rec(3, "c", false), rec(3, "d", false),
+	}
+	kept, w := Balance(recs)
+	if len(kept) != 3+4 || len(w) != len(kept) {
+		t.Fatalf("kept %d records (%d weights), want 7", len(kept), len(w))
+	}
+	sums := map[int][2]float64{}
+	for i, r := range kept {
+		s := sums[r.Problem]
+		if r.Correct {
+			s[0] += w[i]
+		} else {
+			s[1] += w[i]
+		}
+		sums[r.Problem] = s
+	}
+	for p, s := range sums {
+		n := map[int]float64{0: 3, 3: 4}[p]
+		if math.Abs(s[0]-n/2) > 1e-12 || math.Abs(s[1]-n/2) > 1e-12 {
+			t.Errorf("problem %d: right weigh %g, wrong %g; want %g each", p, s[0], s[1], n/2)
+		}
 	}
 }

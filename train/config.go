@@ -87,6 +87,10 @@ type DataConfig struct {
 	// than to the examples packed before it. It also spares the attention
 	// work across examples.
 	Isolate bool `yaml:"isolate" json:"isolate,omitempty"`
+	// Balance (PRM only) weighs each problem's right and wrong solutions
+	// equally and leaves out problems with only one kind (shepherd.Balance),
+	// so the labels say nothing about how hard a question is.
+	Balance bool `yaml:"balance" json:"balance,omitempty"`
 }
 
 // CheckpointConfig says where and how often to checkpoint.
@@ -178,6 +182,9 @@ func (c Config) Validate() error {
 	}
 	switch d.Kind {
 	case "", KindPolicy:
+		if d.Balance {
+			return fmt.Errorf("field data.balance: weighs a prm run's labels; this is a policy run")
+		}
 	case KindPRM:
 		if d.Labels == "" {
 			return fmt.Errorf("field data.labels: a prm run needs a labels file")

@@ -14,6 +14,7 @@ type prmExample struct {
 	tokens []int32
 	ends   []int
 	labels []bool
+	weight float32 // of each label's loss
 }
 
 // PRMSource feeds a process reward model: labelled solutions (see package
@@ -30,15 +31,19 @@ type PRMSource struct {
 }
 
 // NewPRMSource tokenizes the records of a labels file. Records whose
-// tokens do not fit in seqLen are dropped.
-func NewPRMSource(recs []shepherd.Record, tok *tokenizer.Tokenizer, seqLen int, seed int64) (*PRMSource, error) {
+// tokens do not fit in seqLen are dropped. weights, if not nil, weigh each
+// record's labels (see shepherd.Balance); otherwise every label weighs 1.
+func NewPRMSource(recs []shepherd.Record, weights []float64, tok *tokenizer.Tokenizer, seqLen int, seed int64) (*PRMSource, error) {
+	if weights != nil && len(weights) != len(recs) {
+		return nil, fmt.Errorf("train: prm: %d weights for %d records", len(weights), len(recs))
+	}
 	s := &PRMSource{seed: uint64(seed), epoch: -1}
 	g, b, err := shepherd.LabelIDs(tok)
 	if err != nil {
 		return nil, fmt.Errorf("train: prm: %w", err)
 	}
 	s.good, s.bad = int32(g), int32(b)
-	for _, r := range recs {
+	for i, r := range recs {
 		if len(r.Steps) == 0 {
 			continue
 		}
@@ -46,7 +51,10 @@ func NewPRMSource(recs []shepherd.Record, tok *tokenizer.Tokenizer, seqLen int, 
 		if len(ids) > seqLen {
 			continue
 		}
-		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels}
+		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1}
+		if weights != nil {
+			e.weight = float32(weights[i])
+		}
 		for i, id := range ids {
 			e.tokens[i] = int32(id)
 		}
@@ -100,7 +108,7 @@ func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
 			if e.labels[k] {
 				targets[fill+p] = s.good
 			}
-			mask[fill+p] = 1
+			mask[fill+p] = e.weight
 		}
 		fill += len(e.tokens)
 		s.cursor++

@@ -80,7 +80,11 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("train: prm labels: %w", err)
 		}
-		if t.src, err = NewPRMSource(recs, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
+		var weights []float64
+		if cfg.Data.Balance {
+			recs, weights = shepherd.Balance(recs)
+		}
+		if t.src, err = NewPRMSource(recs, weights, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
 			return nil, err
 		}
 	} else {
