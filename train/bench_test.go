@@ -66,9 +66,43 @@ func BenchmarkGemm(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			a, w, c := randVec(r, s.m*s.k, 1), randVec(r, s.nc*s.k, 1), make([]float32, s.m*s.nc)
 			for b.Loop() {
-				gemm(p, c, a, w, s.m, s.nc, s.k, false)
+				gemm(p, c, a, w, s.m, s.nc, s.k)
 			}
 			b.ReportMetric(2*float64(s.m*s.nc*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkMatmulBackward times the backward pass of the FFN's down
+// projection and the output head on one step's rows (N = 2048).
+func BenchmarkMatmulBackward(b *testing.B) {
+	p := newPool(runtime.NumCPU())
+	defer p.close()
+	for _, s := range []struct{ n, in, o int }{{2048, 512, 192}, {2048, 192, 512}, {2048, 192, 930}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.n, s.in, s.o), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x, w, dy := randVec(r, s.n*s.in, 1), randVec(r, s.o*s.in, 1), randVec(r, s.n*s.o, 1)
+			dx, dw := make([]float32, s.n*s.in), make([]float32, s.o*s.in)
+			for b.Loop() {
+				matmulBackward(p, dx, dw, dy, x, w, s.n, s.in, s.o, false)
+			}
+			b.ReportMetric(4*float64(s.n*s.in*s.o)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkMatmulForward times the forward products of the same shapes.
+func BenchmarkMatmulForward(b *testing.B) {
+	p := newPool(runtime.NumCPU())
+	defer p.close()
+	for _, s := range []struct{ n, in, o int }{{2048, 512, 192}, {2048, 192, 512}, {2048, 192, 930}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.n, s.in, s.o), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x, w, out := randVec(r, s.n*s.in, 1), randVec(r, s.o*s.in, 1), make([]float32, s.n*s.o)
+			for b.Loop() {
+				matmulForward(p, out, x, w, s.n, s.in, s.o)
+			}
+			b.ReportMetric(2*float64(s.n*s.in*s.o)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

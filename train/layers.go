@@ -13,22 +13,19 @@ import (
 
 // ---------------------------------------------------------------- matmul
 
-// gemm sets (or, with acc, adds to) C[M×Nc] the product A[M×K]·B[Nc×K]ᵀ.
-// Rows of C are split among the workers; each element is one dot product
-// summed in a fixed order. A 2×4 register block makes every load of A and B
-// serve several products.
-func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
+// gemm sets C[M×Nc] to the product A[M×K]·B[Nc×K]ᵀ: the forward pass,
+// where B is a weight matrix in ggml's layout (one output's weights
+// contiguous). Rows of C are split among the workers; each element is one
+// dot product summed in a fixed order. A 2×4 register block makes every
+// load of A and B serve several products.
+func gemm(p *pool, c, a, b []float32, m, nc, k int) {
 	p.run((m+1)/2, func(lo, hi int) {
 		var s [8]float32
 		for i0 := lo * 2; i0 < min(hi*2, m); i0 += 2 {
 			if i0+2 > m {
 				ai := a[i0*k : i0*k+k]
 				for j := 0; j < nc; j++ {
-					v := vec.Dot(ai, b[j*k:j*k+k])
-					if acc {
-						v += c[i0*nc+j]
-					}
-					c[i0*nc+j] = v
+					c[i0*nc+j] = vec.Dot(ai, b[j*k:j*k+k])
 				}
 				continue
 			}
@@ -36,27 +33,13 @@ func gemm(p *pool, c, a, b []float32, m, nc, k int, acc bool) {
 			j := 0
 			for ; j+4 <= nc; j += 4 {
 				vec.Dot2x4(a0, a1, b[j*k:j*k+k], b[(j+1)*k:(j+1)*k+k], b[(j+2)*k:(j+2)*k+k], b[(j+3)*k:(j+3)*k+k], &s)
-				for r := 0; r < 2; r++ {
-					row := c[(i0+r)*nc+j : (i0+r)*nc+j+4]
-					if acc {
-						row[0] += s[r*4]
-						row[1] += s[r*4+1]
-						row[2] += s[r*4+2]
-						row[3] += s[r*4+3]
-					} else {
-						row[0], row[1], row[2], row[3] = s[r*4], s[r*4+1], s[r*4+2], s[r*4+3]
-					}
-				}
+				copy(c[i0*nc+j:i0*nc+j+4], s[:4])
+				copy(c[(i0+1)*nc+j:(i0+1)*nc+j+4], s[4:])
 			}
 			for ; j < nc; j++ {
 				bj := b[j*k : j*k+k]
-				for r, ar := range [2][]float32{a0, a1} {
-					v := vec.Dot(ar, bj)
-					if acc {
-						v += c[(i0+r)*nc+j]
-					}
-					c[(i0+r)*nc+j] = v
-				}
+				c[i0*nc+j] = vec.Dot(a0, bj)
+				c[(i0+1)*nc+j] = vec.Dot(a1, bj)
 			}
 		}
 	})
@@ -89,54 +72,65 @@ func exp32(x float32) float32 {
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
-// transpose writes the cols×rows transpose of src (rows×cols) to dst.
-func transpose(p *pool, dst, src []float32, rows, cols int) {
-	const bs = 32
-	p.run((cols+bs-1)/bs, func(lo, hi int) {
-		for c0 := lo * bs; c0 < min(hi*bs, cols); c0 += bs {
-			for r0 := 0; r0 < rows; r0 += bs {
-				for c := c0; c < min(c0+bs, cols); c++ {
-					d := dst[c*rows:]
-					for r := r0; r < min(r0+bs, rows); r++ {
-						d[r] = src[r*cols+c]
-					}
+// matmulForward sets out[N×O] = inp[N×I]·wᵀ, w being O×I (ggml's layout:
+// one output's weights contiguous).
+func matmulForward(p *pool, out, inp, w []float32, n, in, o int) {
+	gemm(p, out, inp, w, n, o, in)
+}
+
+// matmulBackward adds doutᵀ·inp to dw and sets (accIn: adds) dinp to
+// dout·w. Both are products of the matrices as they lie, read with the
+// strides each needs, so nothing is transposed.
+func matmulBackward(p *pool, dinp, dw, dout, inp, w []float32, n, in, o int, accIn bool) {
+	if dinp != nil {
+		if !accIn {
+			clear(dinp[:n*in])
+		}
+		gemmAdd(p, dinp, dout, w, n, in, o, o, 1) // dinp[n][i] += Σ_o dout[n][o]·w[o][i]
+	}
+	gemmAdd(p, dw, dout, inp, o, in, n, 1, o) // dw[o][i] += Σ_n dout[n][o]·inp[n][i]
+}
+
+// gemmAdd adds to C[m×nc] the product A·B, where A's element (r, q) is
+// a[r*ar+q*aq] (r < m, q < k) and B is k×nc, row-major. Rows of C go to
+// the workers; each sums over q in blocks of gemmKBlock, in order, so the
+// result does not depend on the number of workers. Within a block, a
+// gemmKBlock×24 tile of B stays in L1 while every 4-row block of the
+// worker's rows uses it.
+func gemmAdd(p *pool, c, a, b []float32, m, nc, k, ar, aq int) {
+	nb := nc - nc%24
+	p.run((m+3)/4, func(lo, hi int) {
+		rEnd := min(hi*4, m)
+		full := lo*4 + (rEnd-lo*4)&^3 // rows [lo*4, full) in whole 4-row blocks
+		for q0 := 0; q0 < k; q0 += gemmKBlock {
+			kq := min(gemmKBlock, k-q0)
+			for j := 0; j < nb; j += 24 {
+				bTile := b[q0*nc+j:]
+				for r0 := lo * 4; r0 < full; r0 += 4 {
+					vec.Outer4x24(c[r0*nc+j:], nc, a[r0*ar+q0*aq:], ar, aq, bTile, nc, kq)
+				}
+			}
+			// The columns past the last whole 24, and the rows past the
+			// last whole 4, one row at a time.
+			for r := lo * 4; r < rEnd; r++ {
+				j0 := nb
+				if r >= full {
+					j0 = 0
+				}
+				if j0 == nc {
+					continue
+				}
+				row := c[r*nc+j0 : r*nc+nc]
+				for q := q0; q < q0+kq; q++ {
+					vec.Axpy(row, a[r*ar+q*aq], b[q*nc+j0:q*nc+nc])
 				}
 			}
 		}
 	})
 }
 
-// scratch holds the transposes matmulBackward needs.
-type scratch struct{ wT, doutT, inpT []float32 }
-
-func grow(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
-}
-
-// matmulForward sets out[N×O] = inp[N×I]·wᵀ, w being O×I (ggml's layout:
-// one output's weights contiguous).
-func matmulForward(p *pool, out, inp, w []float32, n, in, o int) {
-	gemm(p, out, inp, w, n, o, in, false)
-}
-
-// matmulBackward adds doutᵀ·inp to dw and sets (accIn: adds) dinp to
-// dout·w. Both are done as A·Bᵀ products of transposed copies, so the
-// inner loops run over contiguous memory.
-func matmulBackward(p *pool, s *scratch, dinp, dw, dout, inp, w []float32, n, in, o int, accIn bool) {
-	s.wT = grow(s.wT, in*o)
-	s.doutT = grow(s.doutT, o*n)
-	s.inpT = grow(s.inpT, in*n)
-	if dinp != nil {
-		transpose(p, s.wT, w, o, in)
-		gemm(p, dinp, dout, s.wT, n, in, o, accIn)
-	}
-	transpose(p, s.doutT, dout, n, o)
-	transpose(p, s.inpT, inp, n, in)
-	gemm(p, dw, s.doutT, s.inpT, o, in, n, true)
-}
+// gemmKBlock is how many rows of B one tile holds.
+const gemmKBlock = 64
 
 // ---------------------------------------------------------------- embedding
 

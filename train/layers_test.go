@@ -61,8 +61,7 @@ func TestGradMatmul(t *testing.T) {
 	out := make([]float32, n*o)
 	loss := func() float64 { matmulForward(p, out, x, w, n, in, o); return weighted(out, dy) }
 	dx, dw := make([]float32, n*in), make([]float32, o*in)
-	var s scratch
-	matmulBackward(p, &s, dx, dw, dy, x, w, n, in, o, false)
+	matmulBackward(p, dx, dw, dy, x, w, n, in, o, false)
 	checkGrad(t, "dx", x, dx, loss, 40, 1e-2)
 	checkGrad(t, "dw", w, dw, loss, 40, 1e-2)
 	// The product itself against a plain triple loop.
@@ -172,6 +171,49 @@ func TestGradAttention(t *testing.T) {
 				}
 				if sees := i >= j && int(starts[i]) <= j; moved && !sees {
 					t.Fatalf("starts %v: output %d moved when token %d changed", starts, i, j)
+				}
+			}
+		}
+	}
+}
+
+// TestMatmulBackwardMatchesLoops checks both products of the backward pass
+// against float64 loops on shapes that use the 4×24 kernel, its row and
+// column tails and more than one block of the summed dimension.
+func TestMatmulBackwardMatchesLoops(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, sh := range [][3]int{{30, 53, 29}, {300, 48, 50}, {9, 13, 7}} {
+		n, in, o := sh[0], sh[1], sh[2]
+		x, w, dy := randVec(r, n*in, 1), randVec(r, o*in, 1), randVec(r, n*o, 1)
+		dx0, dw0 := randVec(r, n*in, 1), randVec(r, o*in, 1)
+		for _, accIn := range []bool{false, true} {
+			dx, dw := append([]float32{}, dx0...), append([]float32{}, dw0...)
+			matmulBackward(p, dx, dw, dy, x, w, n, in, o, accIn)
+			for i := range n {
+				for j := range in {
+					var s float64
+					if accIn {
+						s = float64(dx0[i*in+j])
+					}
+					for k := range o {
+						s += float64(dy[i*o+k]) * float64(w[k*in+j])
+					}
+					if math.Abs(s-float64(dx[i*in+j])) > 1e-4*(1+math.Abs(s)) {
+						t.Fatalf("%v accIn %v: dx[%d,%d] = %g, want %g", sh, accIn, i, j, dx[i*in+j], s)
+					}
+				}
+			}
+			for k := range o {
+				for j := range in {
+					s := float64(dw0[k*in+j])
+					for i := range n {
+						s += float64(dy[i*o+k]) * float64(x[i*in+j])
+					}
+					if math.Abs(s-float64(dw[k*in+j])) > 1e-4*(1+math.Abs(s)) {
+						t.Fatalf("%v: dw[%d,%d] = %g, want %g", sh, k, j, dw[k*in+j], s)
+					}
 				}
 			}
 		}

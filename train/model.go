@@ -105,7 +105,6 @@ type acts struct {
 
 	// gradients of activations, reused across layers
 	dres, dxn, dq, dk, dv, dao, dg, du, dh []float32
-	sc                                     scratch
 }
 
 type layerActs struct {
@@ -212,25 +211,25 @@ func (m *model) lossAndBackward(p *pool, params, grads []float32, a *acts, input
 		loss /= wsum
 	}
 	dlogits := a.logits
-	matmulBackward(p, &a.sc, a.dxn, m.output.of(grads), dlogits, a.xn, m.output.of(params), n, d, m.vocab, false)
+	matmulBackward(p, a.dxn, m.output.of(grads), dlogits, a.xn, m.output.of(params), n, d, m.vocab, false)
 	clear(a.dres)
 	rmsnormBackward(p, a.dres, m.outNorm.of(grads), a.dxn, a.x, m.outNorm.of(params), a.rstd, n, d)
 	for l := len(m.layers) - 1; l >= 0; l-- {
 		lp, la := m.layers[l], &a.layers[l]
 		// FFN branch: dres is the gradient at the block output.
-		matmulBackward(p, &a.sc, a.dh, lp.down.of(grads), a.dres, la.h, lp.down.of(params), n, f, d, false)
+		matmulBackward(p, a.dh, lp.down.of(grads), a.dres, la.h, lp.down.of(params), n, f, d, false)
 		swigluBackward(p, a.dg, a.du, a.dh, la.g, la.u)
-		matmulBackward(p, &a.sc, a.dxn, lp.gate.of(grads), a.dg, la.xn2, lp.gate.of(params), n, d, f, false)
-		matmulBackward(p, &a.sc, a.dxn, lp.up.of(grads), a.du, la.xn2, lp.up.of(params), n, d, f, true)
+		matmulBackward(p, a.dxn, lp.gate.of(grads), a.dg, la.xn2, lp.gate.of(params), n, d, f, false)
+		matmulBackward(p, a.dxn, lp.up.of(grads), a.du, la.xn2, lp.up.of(params), n, d, f, true)
 		rmsnormBackward(p, a.dres, lp.ffnNorm.of(grads), a.dxn, la.xmid, lp.ffnNorm.of(params), la.rstd2, n, d)
 		// Attention branch: dres is now the gradient at xmid.
-		matmulBackward(p, &a.sc, a.dao, lp.wo.of(grads), a.dres, la.ao, lp.wo.of(params), n, d, d, false)
+		matmulBackward(p, a.dao, lp.wo.of(grads), a.dres, la.ao, lp.wo.of(params), n, d, d, false)
 		attentionBackward(p, a.dq, a.dk, a.dv, a.dao, la.att, la.q, la.k, la.v, a.starts, sh)
 		ropeBackward(a.dq, n, a.t, sh.heads, m.hd, m.cos, m.sin)
 		ropeBackward(a.dk, n, a.t, sh.kvHeads, m.hd, m.cos, m.sin)
-		matmulBackward(p, &a.sc, a.dxn, lp.wq.of(grads), a.dq, la.xn1, lp.wq.of(params), n, d, d, false)
-		matmulBackward(p, &a.sc, a.dxn, lp.wk.of(grads), a.dk, la.xn1, lp.wk.of(params), n, d, kvd, true)
-		matmulBackward(p, &a.sc, a.dxn, lp.wv.of(grads), a.dv, la.xn1, lp.wv.of(params), n, d, kvd, true)
+		matmulBackward(p, a.dxn, lp.wq.of(grads), a.dq, la.xn1, lp.wq.of(params), n, d, d, false)
+		matmulBackward(p, a.dxn, lp.wk.of(grads), a.dk, la.xn1, lp.wk.of(params), n, d, kvd, true)
+		matmulBackward(p, a.dxn, lp.wv.of(grads), a.dv, la.xn1, lp.wv.of(params), n, d, kvd, true)
 		rmsnormBackward(p, a.dres, lp.attnNorm.of(grads), a.dxn, la.xin, lp.attnNorm.of(params), la.rstd1, n, d)
 	}
 	embeddingBackward(m.embed.of(grads), a.dres, inputs, d)

@@ -1,6 +1,6 @@
 // Package vec holds the float32 vector kernels that the inference engine
-// and the trainer share: the dot product, a 2×4 block of dot products and
-// axpy. They run as AVX2/FMA assembly where the CPU has it (vec_amd64.s)
+// and the trainer share: the dot product, a 2×4 block of dot products,
+// axpy, and a 4×24 block of a matrix product accumulated as outer products. They run as AVX2/FMA assembly where the CPU has it (vec_amd64.s)
 // and as portable Go elsewhere; the Go versions keep eight partial sums,
 // like one AVX register, so both round alike.
 package vec
@@ -59,5 +59,33 @@ func AxpyGo(y []float32, a float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += a * x[i]
+	}
+}
+
+// Outer4x24 adds to the 4×24 block c[r*ldc+j] (r < 4, j < 24) the product
+// Σ_{p<n} a[r*ar+p*ap]·b[p*ldb+j]: a 4-row slice of a matrix product whose
+// left factor is read with any strides, so A·B and Aᵀ·B need no transposed
+// copy, and whose sums run down p in order. Strides count floats.
+func Outer4x24(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, n int) {
+	outer4x24(c, ldc, a, ar, ap, b, ldb, n)
+}
+
+// Outer4x24Go is the portable Outer4x24, summing in the same order.
+func Outer4x24Go(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, n int) {
+	var acc [4][24]float32
+	for p := range n {
+		bp := b[p*ldb : p*ldb+24]
+		for r := range 4 {
+			x := a[r*ar+p*ap]
+			for j, y := range bp {
+				acc[r][j] += x * y
+			}
+		}
+	}
+	for r := range 4 {
+		row := c[r*ldc : r*ldc+24]
+		for j := range row {
+			row[j] += acc[r][j]
+		}
 	}
 }

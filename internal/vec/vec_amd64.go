@@ -16,6 +16,22 @@ func dot2x4AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)
 //go:noescape
 func axpyAVX2(y *float32, a float32, x *float32, n int)
 
+//go:noescape
+func outer4x24AVX2(c *float32, ldc int, a *float32, ar, ap int, b *float32, ldb int, n int)
+
+func outer4x24(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, n int) {
+	if !HasAsm || n == 0 {
+		Outer4x24Go(c, ldc, a, ar, ap, b, ldb, n)
+		return
+	}
+	// The assembly reads and writes without bounds checks: check the
+	// farthest element of each operand here.
+	_ = c[3*ldc+23]
+	_ = a[3*ar+(n-1)*ap]
+	_ = b[(n-1)*ldb+23]
+	outer4x24AVX2(&c[0], ldc, &a[0], ar, ap, &b[0], ldb, n)
+}
+
 func dot(a, b []float32) float32 {
 	if HasAsm {
 		return dotAVX2(&a[0], &b[0], len(a))

@@ -12,3 +12,7 @@ func dot2x4(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 }
 
 func axpy(y []float32, a float32, x []float32) { AxpyGo(y, a, x) }
+
+func outer4x24(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, n int) {
+	Outer4x24Go(c, ldc, a, ar, ap, b, ldb, n)
+}

@@ -80,3 +80,48 @@ func BenchmarkDot2x4(b *testing.B) {
 	}
 	b.ReportMetric(16*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func TestOuter4x24MatchesGo(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 64, 300} {
+		// a as a 4×n row-major matrix (ar = n, ap = 1) and as its n×4
+		// transpose inside a wider n×5 matrix (ar = 1, ap = 5).
+		for _, st := range [][2]int{{n, 1}, {1, 5}} {
+			ar, ap := st[0], st[1]
+			a := randVec(3*ar+(n-1)*ap+1, uint64(n))
+			b := randVec(n*30, uint64(n)+1) // ldb 30
+			c := randVec(4*26, 9)           // ldc 26
+			want := append([]float32{}, c...)
+			Outer4x24(c, 26, a, ar, ap, b, 30, n)
+			Outer4x24Go(want, 26, a, ar, ap, b, 30, n)
+			for i := range c {
+				if math.Abs(float64(c[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("n=%d strides %v: c[%d] = %v, Go %v", n, st, i, c[i], want[i])
+				}
+			}
+			// Against float64, and the columns past 24 untouched.
+			c0 := randVec(4*26, 9)
+			for r := range 4 {
+				for j := range 26 {
+					w := float64(c0[r*26+j])
+					if j < 24 {
+						for p := range n {
+							w += float64(a[r*ar+p*ap]) * float64(b[p*30+j])
+						}
+					}
+					if math.Abs(float64(c[r*26+j])-w) > 1e-4*(1+math.Abs(w)) {
+						t.Fatalf("n=%d strides %v: c[%d][%d] = %v, want %v", n, st, r, j, c[r*26+j], w)
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkOuter4x24(b *testing.B) {
+	n := 512
+	a, bm, c := randVec(4*n, 1), randVec(n*24, 2), make([]float32, 4*24)
+	for b.Loop() {
+		Outer4x24(c, 24, a, n, 1, bm, 24, n)
+	}
+	b.ReportMetric(2*4*24*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
