@@ -186,7 +186,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, c := range []struct{ from, to, want string }{
 		{"  d_model:", "  d_modle:", "d_modle"},
-		{"  heads: 4", "  heads: 5", "model.heads"},
+		{"  heads: 4", "  heads: 7", "model.heads"},
 		{"  kv_heads: 2", "  kv_heads: 3", "model.kv_heads"},
 		{"  lr: ", "  lr: -", "optim.lr"},
 		{"  direct_fraction: ", "  direct_fraction: 1", "data.direct_fraction"},
