@@ -1,8 +1,9 @@
 // Package vec holds the float32 vector kernels that the inference engine
 // and the trainer share: the dot product, a 2×4 block of dot products,
-// axpy, and a 4×24 block of a matrix product accumulated as outer products. They run as AVX2/FMA assembly where the CPU has it (vec_amd64.s)
-// and as portable Go elsewhere; the Go versions keep eight partial sums,
-// like one AVX register, so both round alike.
+// axpy, and a 4×24 block of a matrix product accumulated as outer
+// products. They run as AVX2/FMA assembly where the CPU has it
+// (vec_amd64.s) and as portable Go elsewhere; the portable dot products
+// keep eight partial sums, like one AVX register, so both round alike.
 package vec
 
 // Dot returns the dot product of a and b[:len(a)].
