@@ -91,6 +91,18 @@ type DataConfig struct {
 	// equally and leaves out problems with only one kind (shepherd.Balance),
 	// so the labels say nothing about how hard a question is.
 	Balance bool `yaml:"balance" json:"balance,omitempty"`
+	// LMWeight (PRM only) also trains the next-token prediction of the
+	// right solutions, at this weight per token against 1 per label: a PRM
+	// started from the policy keeps the policy's reading of questions
+	// (which quantities a step combines) instead of trading it for cues
+	// such as a question's difficulty that lower the label loss sooner.
+	LMWeight float64 `yaml:"lm_weight" json:"lm_weight,omitempty"`
+	// Dense (PRM only) also puts each step's label on every token of the
+	// step, at this weight per token against 1 at the step's end: the
+	// position where a wrong operand or digit appears is where the model
+	// can best compare it with what the question implies, and there it
+	// gets a gradient directly rather than through the step's end.
+	Dense float64 `yaml:"dense" json:"dense,omitempty"`
 }
 
 // CheckpointConfig says where and how often to checkpoint.
@@ -185,7 +197,22 @@ func (c Config) Validate() error {
 		if d.Balance {
 			return fmt.Errorf("field data.balance: weighs a prm run's labels; this is a policy run")
 		}
+		if d.LMWeight != 0 {
+			return fmt.Errorf("field data.lm_weight: adds language modelling to a prm run; this is a policy run")
+		}
+		if d.Dense != 0 {
+			return fmt.Errorf("field data.dense: spreads a prm run's labels; this is a policy run")
+		}
 	case KindPRM:
+		if !(d.LMWeight >= 0 && d.LMWeight <= 10) {
+			return fmt.Errorf("field data.lm_weight: %g must be in [0, 10]", d.LMWeight)
+		}
+		if !(d.Dense >= 0 && d.Dense <= 10) {
+			return fmt.Errorf("field data.dense: %g must be in [0, 10]", d.Dense)
+		}
+		if d.Dense > 0 && d.LMWeight > 0 {
+			return fmt.Errorf("field data.dense: cannot be used with data.lm_weight (both set targets on a step's tokens)")
+		}
 		if d.Labels == "" {
 			return fmt.Errorf("field data.labels: a prm run needs a labels file")
 		}

@@ -15,6 +15,12 @@ type prmExample struct {
 	ends   []int
 	labels []bool
 	weight float32 // of each label's loss
+	// lmFrom is the first position whose next token counts in the
+	// language-model loss (the prompt's last token); -1 for none.
+	lmFrom int
+	// from is the first position of the solution (after the prompt), for
+	// dense labels.
+	from int
 }
 
 // PRMSource feeds a process reward model: labelled solutions (see package
@@ -23,6 +29,8 @@ type prmExample struct {
 // visited in a fresh seeded order each epoch; the cursor counts examples.
 type PRMSource struct {
 	ex        []prmExample
+	lmWeight  float32
+	dense     float32
 	seed      uint64
 	good, bad int32
 	cursor    uint64
@@ -33,11 +41,18 @@ type PRMSource struct {
 // NewPRMSource tokenizes the records of a labels file. Records whose
 // tokens do not fit in seqLen are dropped. weights, if not nil, weigh each
 // record's labels (see shepherd.Balance); otherwise every label weighs 1.
-func NewPRMSource(recs []shepherd.Record, weights []float64, tok *tokenizer.Tokenizer, seqLen int, seed int64) (*PRMSource, error) {
+// lmWeight > 0 also trains the next-token prediction of right solutions
+// at that weight (see DataConfig.LMWeight); dense > 0 puts each step's
+// label on all its tokens at that weight (see DataConfig.Dense). They
+// exclude each other: a position has one target.
+func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense float64, tok *tokenizer.Tokenizer, seqLen int, seed int64) (*PRMSource, error) {
 	if weights != nil && len(weights) != len(recs) {
 		return nil, fmt.Errorf("train: prm: %d weights for %d records", len(weights), len(recs))
 	}
-	s := &PRMSource{seed: uint64(seed), epoch: -1}
+	if lmWeight > 0 && dense > 0 {
+		return nil, fmt.Errorf("train: prm: lm_weight and dense both want the steps' tokens")
+	}
+	s := &PRMSource{seed: uint64(seed), epoch: -1, lmWeight: float32(lmWeight), dense: float32(dense)}
 	g, b, err := shepherd.LabelIDs(tok)
 	if err != nil {
 		return nil, fmt.Errorf("train: prm: %w", err)
@@ -47,11 +62,16 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, tok *tokenizer.Toke
 		if len(r.Steps) == 0 {
 			continue
 		}
-		ids, ends := shepherd.Encode(tok, shepherd.Prompt(shepherd.PromptTemplate, r.Question), r.Steps)
+		prompt := shepherd.Prompt(shepherd.PromptTemplate, r.Question)
+		ids, ends := shepherd.Encode(tok, prompt, r.Steps)
 		if len(ids) > seqLen {
 			continue
 		}
-		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1}
+		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1, lmFrom: -1}
+		e.from = len(tok.Encode(prompt, true))
+		if lmWeight > 0 && r.Correct {
+			e.lmFrom = e.from - 1
+		}
 		if weights != nil {
 			e.weight = float32(weights[i])
 		}
@@ -84,6 +104,13 @@ func (s *PRMSource) at(c uint64) *prmExample {
 	return &s.ex[s.perm[c%n]]
 }
 
+func (s *PRMSource) label(good bool) int32 {
+	if good {
+		return s.good
+	}
+	return s.bad
+}
+
 // Next implements Source.
 func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
 	n := len(inputs)
@@ -103,6 +130,21 @@ func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
 			return nil
 		}
 		copy(inputs[fill:], e.tokens)
+		if e.lmFrom >= 0 {
+			for p := e.lmFrom; p < len(e.tokens)-1; p++ {
+				targets[fill+p], mask[fill+p] = e.tokens[p+1], s.lmWeight
+			}
+		}
+		if s.dense > 0 {
+			at := e.from
+			for k, end := range e.ends {
+				for p := at; p < end; p++ {
+					targets[fill+p], mask[fill+p] = s.label(e.labels[k]), s.dense*e.weight
+				}
+				at = max(at, end+1)
+			}
+		}
+		// Labels last: a step's end predicts its label, not the next line.
 		for k, p := range e.ends {
 			targets[fill+p] = s.bad
 			if e.labels[k] {

@@ -22,7 +22,7 @@ func TestPRMSourceLabelsAndWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range [][]float64{nil, {2.5}} {
-		s, err := NewPRMSource(recs, w, tok, 256, 1)
+		s, err := NewPRMSource(recs, w, 0, 0, tok, 256, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,117 @@ func TestPRMSourceLabelsAndWeights(t *testing.T) {
 			t.Fatalf("weights %v: labels %v, want %v first", w, got, labels)
 		}
 	}
-	if _, err := NewPRMSource(recs, []float64{1, 2}, tok, 256, 1); err == nil {
+	if _, err := NewPRMSource(recs, []float64{1, 2}, 0, 0, tok, 256, 1); err == nil {
 		t.Fatal("two weights for one record: no error")
+	}
+}
+
+// With lm_weight, a right solution's tokens are next-token targets at that
+// weight, its step ends keep their labels, and a wrong solution adds none.
+func TestPRMSourceLMWeight(t *testing.T) {
+	tok, err := SynthTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := synth.TestSet()[450]
+	steps := shepherd.Lines(p.Solution)
+	labels := make([]bool, len(steps))
+	for i := range labels {
+		labels[i] = true
+	}
+	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
+	ids, ends := shepherd.Encode(tok, prompt, steps)
+	start := len(tok.Encode(prompt, true)) - 1
+	good, _, err := shepherd.LabelIDs(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, correct := range []bool{true, false} {
+		recs := []shepherd.Record{{Question: p.Question, Steps: steps, Labels: labels, Correct: correct}}
+		s, err := NewPRMSource(recs, nil, 0.25, 0, tok, len(ids), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, tg, mask := make([]int32, len(ids)), make([]int32, len(ids)), make([]float32, len(ids))
+		if err := s.Next(in, tg, mask); err != nil {
+			t.Fatal(err)
+		}
+		isEnd := map[int]bool{}
+		for _, e := range ends {
+			isEnd[e] = true
+		}
+		for p := range ids {
+			switch {
+			case isEnd[p]:
+				if tg[p] != int32(good) || mask[p] != 1 {
+					t.Fatalf("correct=%v: step end %d: target %d weight %g, want the good label at 1", correct, p, tg[p], mask[p])
+				}
+			case correct && p >= start && p < len(ids)-1:
+				if tg[p] != int32(ids[p+1]) || mask[p] != 0.25 {
+					t.Fatalf("correct=%v: position %d: target %d weight %g, want next token %d at 0.25", correct, p, tg[p], mask[p], ids[p+1])
+				}
+			default:
+				if mask[p] != 0 {
+					t.Fatalf("correct=%v: position %d (prompt ends at %d) has weight %g, want 0", correct, p, start, mask[p])
+				}
+			}
+		}
+	}
+}
+
+// With dense, every token of a step carries the step's label at that
+// weight, its end at the full weight, and the prompt carries nothing.
+func TestPRMSourceDense(t *testing.T) {
+	tok, err := SynthTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := synth.TestSet()[450]
+	steps := shepherd.Lines(p.Solution)
+	labels := make([]bool, len(steps))
+	labels[0] = true // the first step good, the rest bad
+	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
+	ids, ends := shepherd.Encode(tok, prompt, steps)
+	start := len(tok.Encode(prompt, true))
+	good, bad, err := shepherd.LabelIDs(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []shepherd.Record{{Question: p.Question, Steps: steps, Labels: labels}}
+	s, err := NewPRMSource(recs, nil, 0, 0.5, tok, len(ids), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, tg, mask := make([]int32, len(ids)), make([]int32, len(ids)), make([]float32, len(ids))
+	if err := s.Next(in, tg, mask); err != nil {
+		t.Fatal(err)
+	}
+	k := 0
+	for p := range ids {
+		if p < start {
+			if mask[p] != 0 {
+				t.Fatalf("prompt position %d has weight %g", p, mask[p])
+			}
+			continue
+		}
+		want, w := int32(bad), float32(0.5)
+		if labels[k] {
+			want = int32(good)
+		}
+		if p == ends[k] {
+			w = 1
+		}
+		if tg[p] != want || mask[p] != w {
+			t.Fatalf("position %d (step %d): target %d weight %g, want %d at %g", p, k, tg[p], mask[p], want, w)
+		}
+		if p == ends[k] {
+			k++
+		}
+	}
+	if k != len(steps) {
+		t.Fatalf("walked %d steps, want %d", k, len(steps))
+	}
+	if _, err := NewPRMSource(recs, nil, 0.5, 0.5, tok, len(ids), 1); err == nil {
+		t.Fatal("lm_weight and dense together: no error")
 	}
 }

@@ -84,7 +84,7 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 		if cfg.Data.Balance {
 			recs, weights = shepherd.Balance(recs)
 		}
-		if t.src, err = NewPRMSource(recs, weights, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
+		if t.src, err = NewPRMSource(recs, weights, cfg.Data.LMWeight, cfg.Data.Dense, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
 			return nil, err
 		}
 	} else {

@@ -202,6 +202,24 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s -> %s: error %v, want one naming %s and the file", c.from, c.to, err, c.want)
 		}
 	}
+	prm, err := os.ReadFile("../configs/prm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{"  kind: prm\n", "  kind: prm\n  lm_weight: -1\n", "data.lm_weight"},
+		{"  kind: prm\n", "  kind: prm\n  dense: 11\n", "data.dense"},
+		{"  kind: prm\n", "  kind: prm\n  dense: 0.5\n  lm_weight: 0.5\n", "data.dense"},
+		{"  kind: prm\n", "  kind: policy\n  dense: 0.5\n", "data.dense"},
+	} {
+		bad := strings.Replace(string(prm), c.from, c.to, 1)
+		if bad == string(prm) {
+			t.Fatalf("%q not found in prm.yaml", c.from)
+		}
+		if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one naming %s", c.to, err, c.want)
+		}
+	}
 	bad := strings.Replace(string(good), "  d_model:", "  d_modle:", 1)
 	_, err = ParseConfig([]byte(bad))
 	line := 1 + strings.Count(bad[:strings.Index(bad, "d_modle")], "\n")
