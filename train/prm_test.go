@@ -5,22 +5,43 @@ import (
 
 	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/tokenizer"
 )
 
-func TestPRMSourceLabelsAndWeights(t *testing.T) {
+// prmFixture is one test problem's reference solution as a PRM source sees
+// it, with the synth tokenizer and the label token ids.
+type prmFixture struct {
+	tok       *tokenizer.Tokenizer
+	question  string
+	steps     []string
+	ids, ends []int
+	start     int // first token after the prompt
+	good, bad int
+}
+
+func newPRMFixture(t *testing.T) prmFixture {
+	t.Helper()
 	tok, err := SynthTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := synth.TestSet()[450]
-	steps := shepherd.Lines(p.Solution)
-	labels := make([]bool, len(steps))
-	labels[0] = true
-	recs := []shepherd.Record{{Question: p.Question, Steps: steps, Labels: labels}}
-	good, bad, err := shepherd.LabelIDs(tok)
-	if err != nil {
+	f := prmFixture{tok: tok, question: p.Question, steps: shepherd.Lines(p.Solution)}
+	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
+	f.ids, f.ends = shepherd.Encode(tok, prompt, f.steps)
+	f.start = len(tok.Encode(prompt, true))
+	if f.good, f.bad, err = shepherd.LabelIDs(tok); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+func TestPRMSourceLabelsAndWeights(t *testing.T) {
+	f := newPRMFixture(t)
+	tok, good, bad := f.tok, f.good, f.bad
+	labels := make([]bool, len(f.steps))
+	labels[0] = true
+	recs := []shepherd.Record{{Question: f.question, Steps: f.steps, Labels: labels}}
 	for _, w := range [][]float64{nil, {2.5}} {
 		s, err := NewPRMSource(recs, w, 0, 0, tok, 256, 1)
 		if err != nil {
@@ -64,25 +85,15 @@ func TestPRMSourceLabelsAndWeights(t *testing.T) {
 // With lm_weight, a right solution's tokens are next-token targets at that
 // weight, its step ends keep their labels, and a wrong solution adds none.
 func TestPRMSourceLMWeight(t *testing.T) {
-	tok, err := SynthTokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := synth.TestSet()[450]
-	steps := shepherd.Lines(p.Solution)
+	f := newPRMFixture(t)
+	tok, steps, ids, ends, good := f.tok, f.steps, f.ids, f.ends, f.good
+	start := f.start - 1 // the prompt's last token predicts the first step's
 	labels := make([]bool, len(steps))
 	for i := range labels {
 		labels[i] = true
 	}
-	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
-	ids, ends := shepherd.Encode(tok, prompt, steps)
-	start := len(tok.Encode(prompt, true)) - 1
-	good, _, err := shepherd.LabelIDs(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, correct := range []bool{true, false} {
-		recs := []shepherd.Record{{Question: p.Question, Steps: steps, Labels: labels, Correct: correct}}
+		recs := []shepherd.Record{{Question: f.question, Steps: steps, Labels: labels, Correct: correct}}
 		s, err := NewPRMSource(recs, nil, 0.25, 0, tok, len(ids), 1)
 		if err != nil {
 			t.Fatal(err)
@@ -117,22 +128,11 @@ func TestPRMSourceLMWeight(t *testing.T) {
 // With dense, every token of a step carries the step's label at that
 // weight, its end at the full weight, and the prompt carries nothing.
 func TestPRMSourceDense(t *testing.T) {
-	tok, err := SynthTokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := synth.TestSet()[450]
-	steps := shepherd.Lines(p.Solution)
+	f := newPRMFixture(t)
+	tok, steps, ids, ends, start, good, bad := f.tok, f.steps, f.ids, f.ends, f.start, f.good, f.bad
 	labels := make([]bool, len(steps))
 	labels[0] = true // the first step good, the rest bad
-	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
-	ids, ends := shepherd.Encode(tok, prompt, steps)
-	start := len(tok.Encode(prompt, true))
-	good, bad, err := shepherd.LabelIDs(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := []shepherd.Record{{Question: p.Question, Steps: steps, Labels: labels}}
+	recs := []shepherd.Record{{Question: f.question, Steps: steps, Labels: labels}}
 	s, err := NewPRMSource(recs, nil, 0, 0.5, tok, len(ids), 1)
 	if err != nil {
 		t.Fatal(err)
