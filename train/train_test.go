@@ -207,10 +207,10 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ from, to, want string }{
-		{"  kind: prm\n", "  kind: prm\n  lm_weight: -1\n", "data.lm_weight"},
-		{"  kind: prm\n", "  kind: prm\n  dense: 11\n", "data.dense"},
-		{"  kind: prm\n", "  kind: prm\n  dense: 0.5\n  lm_weight: 0.5\n", "data.dense"},
-		{"  kind: prm\n", "  kind: policy\n  dense: 0.5\n", "data.dense"},
+		{"  lm_weight: 0.3\n", "  lm_weight: -1\n", "data.lm_weight"},
+		{"  lm_weight: 0.3\n", "  dense: 11\n", "data.dense"},
+		{"  lm_weight: 0.3\n", "  lm_weight: 0.3\n  dense: 0.5\n", "data.dense"},
+		{"  kind: prm\n", "  kind: policy\n", "data.lm_weight"},
 	} {
 		bad := strings.Replace(string(prm), c.from, c.to, 1)
 		if bad == string(prm) {
