@@ -101,7 +101,8 @@ type DataConfig struct {
 	// step, at this weight per token against 1 at the step's end: the
 	// position where a wrong operand or digit appears is where the model
 	// can best compare it with what the question implies, and there it
-	// gets a gradient directly rather than through the step's end.
+	// gets a gradient directly rather than through the step's end. (It did
+	// not help the synth PRM; see models/pareto-synth-prm.md.)
 	Dense float64 `yaml:"dense" json:"dense,omitempty"`
 }
 

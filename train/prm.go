@@ -15,12 +15,8 @@ type prmExample struct {
 	ends   []int
 	labels []bool
 	weight float32 // of each label's loss
-	// lmFrom is the first position whose next token counts in the
-	// language-model loss (the prompt's last token); -1 for none.
-	lmFrom int
-	// from is the first position of the solution (after the prompt), for
-	// dense labels.
-	from int
+	from   int     // first position after the prompt
+	right  bool    // the solution reaches the answer (for lm_weight)
 }
 
 // PRMSource feeds a process reward model: labelled solutions (see package
@@ -67,11 +63,8 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense flo
 		if len(ids) > seqLen {
 			continue
 		}
-		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1, lmFrom: -1}
-		e.from = len(tok.Encode(prompt, true))
-		if lmWeight > 0 && r.Correct {
-			e.lmFrom = e.from - 1
-		}
+		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1,
+			from: len(tok.Encode(prompt, true)), right: r.Correct}
 		if weights != nil {
 			e.weight = float32(weights[i])
 		}
@@ -130,8 +123,8 @@ func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
 			return nil
 		}
 		copy(inputs[fill:], e.tokens)
-		if e.lmFrom >= 0 {
-			for p := e.lmFrom; p < len(e.tokens)-1; p++ {
+		if s.lmWeight > 0 && e.right { // from the prompt's last token on
+			for p := e.from - 1; p < len(e.tokens)-1; p++ {
 				targets[fill+p], mask[fill+p] = e.tokens[p+1], s.lmWeight
 			}
 		}
@@ -146,11 +139,7 @@ func (s *PRMSource) Next(inputs, targets []int32, mask []float32) error {
 		}
 		// Labels last: a step's end predicts its label, not the next line.
 		for k, p := range e.ends {
-			targets[fill+p] = s.bad
-			if e.labels[k] {
-				targets[fill+p] = s.good
-			}
-			mask[fill+p] = e.weight
+			targets[fill+p], mask[fill+p] = s.label(e.labels[k]), e.weight
 		}
 		fill += len(e.tokens)
 		s.cursor++
