@@ -73,11 +73,10 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 		return nil, u, fmt.Errorf("prm: no steps to score")
 	}
 	prompt := shepherd.Prompt(p.prompt, question)
-	tokens, ends := shepherd.Encode(p.tok, prompt, steps)
+	tokens, ends, head := shepherd.Encode(p.tok, prompt, steps)
 	if n := len(tokens); n > p.m.Config.Context {
 		return nil, u, fmt.Errorf("prm: prompt and %d steps are %d tokens, more than the model's context of %d", len(steps), n, p.m.Config.Context)
 	}
-	head := len(p.tok.Encode(prompt, true))
 	seq, cached := p.cache.Lookup(p.m, tokens[:head], head-1)
 	u.Calls, u.PromptTokens, u.CachedTokens = 1, len(tokens), cached
 	f, err := p.m.Prefill(seq, tokens[cached:head])

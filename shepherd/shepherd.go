@@ -647,13 +647,15 @@ type Encoder interface {
 }
 
 // Encode tokenizes prompt and steps, one step a line, and returns the
-// tokens and, for each step, the position of its last token (its
-// newline): the position whose next-token prediction scores the step.
+// tokens; for each step, the position of its last token (its newline): the
+// position whose next-token prediction scores the step; and head, the
+// number of tokens of the prompt alone (the solution starts there).
 // Each end comes from encoding the text up to it rather than from adding
 // up the steps' own tokens, since a piece's tokens can depend on what
 // precedes it; for solutions of a few lines the repeated encoding costs
 // far less than one forward pass.
-func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int) {
+func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int, head int) {
+	head = len(tok.Encode(prompt, true))
 	text := prompt
 	ends = make([]int, len(steps))
 	for k, s := range steps {
@@ -661,7 +663,7 @@ func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []in
 		ends[k] = len(tok.Encode(text, true)) - 1
 	}
 	tokens = tok.Encode(text, true)
-	return tokens, ends
+	return tokens, ends, head
 }
 
 // LabelIDs are the token ids of Good and Bad in tok's vocabulary.

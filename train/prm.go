@@ -58,13 +58,12 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense flo
 		if len(r.Steps) == 0 {
 			continue
 		}
-		prompt := shepherd.Prompt(shepherd.PromptTemplate, r.Question)
-		ids, ends := shepherd.Encode(tok, prompt, r.Steps)
+		ids, ends, head := shepherd.Encode(tok, shepherd.Prompt(shepherd.PromptTemplate, r.Question), r.Steps)
 		if len(ids) > seqLen {
 			continue
 		}
 		e := prmExample{tokens: make([]int32, len(ids)), ends: ends, labels: r.Labels, weight: 1,
-			from: len(tok.Encode(prompt, true)), right: r.Correct}
+			from: head, right: r.Correct}
 		if weights != nil {
 			e.weight = float32(weights[i])
 		}

@@ -28,8 +28,7 @@ func newPRMFixture(t *testing.T) prmFixture {
 	p := synth.TestSet()[450]
 	f := prmFixture{tok: tok, question: p.Question, steps: shepherd.Lines(p.Solution)}
 	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
-	f.ids, f.ends = shepherd.Encode(tok, prompt, f.steps)
-	f.start = len(tok.Encode(prompt, true))
+	f.ids, f.ends, f.start = shepherd.Encode(tok, prompt, f.steps)
 	if f.good, f.bad, err = shepherd.LabelIDs(tok); err != nil {
 		t.Fatal(err)
 	}
