@@ -329,7 +329,8 @@ func changeResult(steps []string, k int, h uint64) (string, bool) {
 }
 
 // misread returns a change that swaps one operand of a step "a op b = c"
-// for another number that the question states or an earlier step
+// (keeping any label and names before it, so a symbolic step uses the
+// wrong value under the right name) for another number that the question states or an earlier step
 // computed, and redoes the arithmetic, so the step is right arithmetic on
 // the wrong quantity. Swaps that leave the result the same, or make it
 // negative or fractional, are passed over.
@@ -341,13 +342,13 @@ func misread(question string) stepChange {
 		}
 	}
 	return func(steps []string, k int, h uint64) (string, bool) {
-		a, op, b, c, ok := binaryStep(steps[k])
+		prefix, a, op, b, c, ok := binaryStep(steps[k])
 		if !ok {
 			return "", false
 		}
 		pool := slices.Clone(qnums)
 		for _, st := range steps[:k] {
-			if _, _, _, r, ok := binaryStep(st); ok {
+			if _, _, _, _, r, ok := binaryStep(st); ok {
 				pool = append(pool, r)
 			}
 		}
@@ -367,23 +368,35 @@ func misread(question string) stepChange {
 			if !ok || v < 0 || v == c || (na == a && nb == b) {
 				continue
 			}
-			return fmt.Sprintf("%d %s %d = %d", na, op, nb, v), true
+			return fmt.Sprintf("%s%d %s %d = %d", prefix, na, op, nb, v), true
 		}
 		return "", false
 	}
 }
 
-// binaryStep parses a step written "a op b = c".
-func binaryStep(st string) (a int64, op string, b, c int64, ok bool) {
+// binaryStep parses a step written "a op b = c", after an optional label
+// and names ("Lea = Tom + 12 = 26 + 12 = 38"), which come back as prefix
+// (with its trailing " = ").
+func binaryStep(st string) (prefix string, a int64, op string, b, c int64, ok bool) {
 	f := strings.Fields(st)
-	if len(f) != 5 || f[3] != "=" || !strings.Contains("+-*/", f[1]) || len(f[1]) != 1 {
-		return 0, "", 0, 0, false
+	if len(f) < 5 {
+		return "", 0, "", 0, 0, false
+	}
+	if len(f) > 5 {
+		if f[len(f)-6] != "=" {
+			return "", 0, "", 0, 0, false
+		}
+		prefix = strings.Join(f[:len(f)-5], " ") + " "
+		f = f[len(f)-5:]
+	}
+	if f[3] != "=" || !strings.Contains("+-*/", f[1]) || len(f[1]) != 1 {
+		return "", 0, "", 0, 0, false
 	}
 	var err [3]error
 	a, err[0] = strconv.ParseInt(f[0], 10, 64)
 	b, err[1] = strconv.ParseInt(f[2], 10, 64)
 	c, err[2] = strconv.ParseInt(f[4], 10, 64)
-	return a, f[1], b, c, err[0] == nil && err[1] == nil && err[2] == nil
+	return prefix, a, f[1], b, c, err[0] == nil && err[1] == nil && err[2] == nil
 }
 
 // Balance weighs the records of each problem so that its right and wrong

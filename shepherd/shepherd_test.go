@@ -224,7 +224,11 @@ func TestLabelStepsFirstError(t *testing.T) {
 
 func TestMisreadIsRightArithmeticOnAnotherQuantity(t *testing.T) {
 	p := synth.TestSet()[450]
-	steps := Lines(p.Solution)
+	t.Run("bare", func(t *testing.T) { testMisread(t, p, Lines(p.Solution)) })
+	t.Run("symbolic", func(t *testing.T) { testMisread(t, p, Lines(synth.SymbolicSolutions(p, 1, 1)[0])) })
+}
+
+func testMisread(t *testing.T, p synth.Problem, steps []string) {
 	change := misread(p.Question)
 	changed, wrong := 0, 0
 	for k := range steps[:len(steps)-1] {
@@ -234,14 +238,17 @@ func TestMisreadIsRightArithmeticOnAnotherQuantity(t *testing.T) {
 				continue
 			}
 			changed++
-			a, op, b, c, ok := binaryStep(st)
+			prefix, a, op, b, c, ok := binaryStep(st)
 			if !ok {
 				t.Fatalf("step %d became %q, not a op b = c", k, st)
+			}
+			if !strings.HasPrefix(steps[k], prefix) {
+				t.Errorf("step %d %q became %q: the label and names changed", k, steps[k], st)
 			}
 			if v, ok := synth.Apply(a, op[0], b); !ok || v != c || c < 0 {
 				t.Errorf("step %d became %q: the arithmetic is not redone", k, st)
 			}
-			oa, oop, ob, oc, _ := binaryStep(steps[k])
+			_, oa, oop, ob, oc, _ := binaryStep(steps[k])
 			if oop != op || (oa != a) == (ob != b) || oc == c {
 				t.Errorf("step %d %q became %q: want one operand swapped and another result", k, steps[k], st)
 			}

@@ -171,16 +171,26 @@ func TestSet() []Problem {
 // Solution format: steps, then "#### answer"), in an order drawn from seed.
 // Fewer than k come back only when the problem has fewer orderings; none
 // when p's question is not one this package generates.
-func Solutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, false) }
+func Solutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, bare) }
 
 // NamedSolutions is Solutions with every step labelled by the quantity it
 // works on: the person whose count it is, "total", "more" (a difference)
 // or "each" (a share), as in "Lea = 26 + 12 = 38". The label ties a step to
 // the sentence its numbers come from, for a model writing it and for one
 // checking it; the verifier accepts labelled and bare steps alike.
-func NamedSolutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, true) }
+func NamedSolutions(p Problem, k int, seed int64) []string { return solutions(p, k, seed, named) }
 
-func solutions(p Problem, k int, seed int64, named bool) []string {
+// SymbolicSolutions is NamedSolutions with each operand that is a computed
+// quantity named before its value: "Lea = Tom + 12 = 26 + 12 = 38" for
+// "Lea has 12 more than Tom", "total = total + Eva = 64 + 18 = 82" for a
+// running total. Numbers stated in the question stand for themselves; a
+// step of two stated numbers is written as in NamedSolutions. The verifier
+// judges the numbers ("26 + 12 = 38") and ignores the names.
+func SymbolicSolutions(p Problem, k int, seed int64) []string {
+	return solutions(p, k, seed, symbolic)
+}
+
+func solutions(p Problem, k int, seed int64, style stepStyle) []string {
 	sp, err := parseSpec(p.Question)
 	if err != nil || k <= 0 {
 		return nil
@@ -189,7 +199,7 @@ func solutions(p Problem, k int, seed int64, named bool) []string {
 	if err != nil {
 		return nil
 	}
-	g.named = named
+	g.style = style
 	ans := g.nodes[g.root].val
 	r := newRNG(seed, 0x736f6c)
 	var out []string

@@ -425,3 +425,61 @@ func TestNamedSolutions(t *testing.T) {
 		}
 	}
 }
+
+// TestSymbolicSolutions checks that symbolic solutions verify step by step
+// and are the named ones with operand names added: each named operand's
+// value is the result of the latest line with that label, or, for a name no
+// line computed, the count the question states for that person.
+func TestSymbolicSolutions(t *testing.T) {
+	ts := TestSet()
+	symbols := 0
+	for i := 0; i < len(ts); i += 7 {
+		p := ts[i]
+		sym := SymbolicSolutions(p, 3, int64(i))
+		nam := NamedSolutions(p, 3, int64(i))
+		if len(sym) == 0 || len(sym) != len(nam) {
+			t.Fatalf("%s: %d symbolic solutions, %d named", p.ID, len(sym), len(nam))
+		}
+		for s, sol := range sym {
+			lines := strings.Split(sol, "\n")
+			if ok := VerifySteps(p, lines); slices.Contains(ok, false) {
+				t.Errorf("%s: symbolic solution %q verifies as %v", p.ID, sol, ok)
+			}
+			last := map[string]string{} // label -> its latest result
+			var stripped []string
+			for _, l := range lines {
+				parts := strings.Split(l, " = ")
+				if len(parts) == 4 {
+					xs, ys := strings.Fields(parts[1]), strings.Fields(parts[2])
+					if len(xs) != 3 || len(ys) != 3 || xs[1] != ys[1] {
+						t.Fatalf("%s: step %q: names %q do not match numbers %q", p.ID, l, parts[1], parts[2])
+					}
+					for _, k := range []int{0, 2} {
+						if xs[k] == ys[k] {
+							continue
+						}
+						symbols++
+						if v, ok := last[xs[k]]; !ok {
+							if !strings.Contains(p.Question, xs[k]+" has "+ys[k]+" ") {
+								t.Errorf("%s: step %q: %s is %s, which no line computed and the question does not state", p.ID, l, xs[k], ys[k])
+							}
+						} else if v != ys[k] {
+							t.Errorf("%s: step %q: %s is %s, but its last line gave %q", p.ID, l, xs[k], ys[k], last[xs[k]])
+						}
+					}
+					parts = append(parts[:1], parts[2:]...)
+				}
+				if len(parts) == 3 {
+					last[parts[0]] = parts[2]
+				}
+				stripped = append(stripped, strings.Join(parts, " = "))
+			}
+			if got := strings.Join(stripped, "\n"); got != nam[s] {
+				t.Errorf("%s: symbolic solution without names\n%s\nwant the named one\n%s", p.ID, got, nam[s])
+			}
+		}
+	}
+	if symbols == 0 {
+		t.Fatal("no step named an operand")
+	}
+}

@@ -13,10 +13,26 @@ import (
 type graph struct {
 	nodes []node
 	root  int
-	// named writes each step with the label of the quantity it works on
-	// ("Lea = 26 + 12 = 38"), so that a step says what it computes.
-	named bool
+	// style says how a step is written: bare, named or symbolic.
+	style stepStyle
 }
+
+// stepStyle is how a solution line is written.
+type stepStyle int
+
+const (
+	// bare: "26 + 12 = 38".
+	bare stepStyle = iota
+	// named: labelled by the quantity it computes, "Lea = 26 + 12 = 38", so
+	// that a step says what it computes.
+	named
+	// symbolic: named, and each operand that is a computed quantity named
+	// too before its value, "Lea = Tom + 12 = 26 + 12 = 38". The relation
+	// is copied from the question's sentence ("Lea has 12 more than Tom")
+	// and the value from the line that computed Tom, so each part of a step
+	// is one lookup for a model writing it and for one checking it.
+	symbolic
+)
 
 type nodeKind int
 
@@ -31,7 +47,7 @@ type node struct {
 	kind  nodeKind
 	val   int64
 	terms []term // sum, prod: operands; div: numerator, denominator
-	label string // what the quantity is: a person's name, "total", "more" or "each"
+	label string // what the quantity is: a person's name, "total", "more" or "each"; a leaf's only when it is a person's stated count
 }
 
 type term struct {
@@ -130,6 +146,11 @@ func (sp *spec) build() (*graph, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("synth: %s: %w", p.name, err)
+		}
+		if p.kind == kindGiven && len(p.events) == 0 {
+			// A stated count is a leaf; its name lets a symbolic step say
+			// "Jay = Rob + 14" rather than "7 + 14".
+			g.nodes[at[i]].label = p.name
 		}
 		g.name(at[i], p.name)
 	}
@@ -321,6 +342,7 @@ func (st *state) key() string {
 // "8 + 8" for "8 * 2".
 type move struct {
 	n, i, j int
+	xi, yi  int // the terms x and y came from (indexes into the state's terms[n])
 	op      byte
 	x, y, z int64
 	neg     bool
@@ -329,12 +351,53 @@ type move struct {
 
 func (m move) String() string { return fmt.Sprintf("%d %c %d = %d", m.x, m.op, m.y, m.z) }
 
-// step writes move m as a solution line, labelled when g.named.
-func (g *graph) step(m move) string {
-	if g.named && g.nodes[m.n].label != "" {
-		return g.nodes[m.n].label + " = " + m.String()
+// step writes move m, made in state st after the lines prev, as a solution
+// line in g's style.
+func (g *graph) step(st *state, prev []string, m move) string {
+	label := g.nodes[m.n].label
+	if g.style == bare || label == "" {
+		return m.String()
 	}
-	return m.String()
+	if g.style == symbolic {
+		ts := st.terms[m.n]
+		x, y := g.symbol(m.n, ts[m.xi], prev), g.symbol(m.n, ts[m.yi], prev)
+		if x != "" || y != "" {
+			if x == "" {
+				x = itoa(m.x)
+			}
+			if y == "" {
+				y = itoa(m.y)
+			}
+			return fmt.Sprintf("%s = %s %c %s = %s", label, x, m.op, y, m)
+		}
+	}
+	return label + " = " + m.String()
+}
+
+// symbol names term t of node n by the quantity its value is: the node's
+// own label for a partial result, the label of a finished inner node, the
+// person whose count the question states. It returns "" for other numbers
+// stated in the question, and for a value that is
+// not the latest line of its label (two partial totals added together):
+// those are written as numbers, so that a name always means the last line
+// that computed it.
+func (g *graph) symbol(n int, t tv, prev []string) string {
+	label := g.nodes[n].label
+	if t.src >= 0 {
+		if g.nodes[t.src].kind == leaf {
+			return g.nodes[t.src].label // a person's stated count, or ""
+		}
+		label = g.nodes[t.src].label
+	}
+	for i := len(prev) - 1; i >= 0; i-- {
+		if strings.HasPrefix(prev[i], label+" = ") {
+			if strings.HasSuffix(prev[i], " = "+itoa(t.val)) {
+				return label
+			}
+			break
+		}
+	}
+	return ""
 }
 
 // moves lists the steps possible in state st; with natural set, only those
@@ -347,7 +410,7 @@ func (g *graph) moves(st *state, natural bool) []move {
 		}
 		if g.nodes[n].kind == div {
 			if st.usable(ts[0]) && st.usable(ts[1]) {
-				out = append(out, move{n: n, i: 0, j: 1, op: '/', x: ts[0].val, y: ts[1].val, z: ts[0].val / ts[1].val, natural: true})
+				out = append(out, move{n: n, i: 0, j: 1, xi: 0, yi: 1, op: '/', x: ts[0].val, y: ts[1].val, z: ts[0].val / ts[1].val, natural: true})
 			}
 			continue
 		}
@@ -360,7 +423,7 @@ func (g *graph) moves(st *state, natural bool) []move {
 					continue
 				}
 				a, b := ts[i], ts[j]
-				m := move{n: n, i: i, j: j, natural: true}
+				m := move{n: n, i: i, j: j, xi: i, yi: j, natural: true}
 				if g.nodes[n].kind == prod {
 					m.op, m.x, m.y, m.z = '*', a.val, b.val, a.val*b.val
 					out = append(out, m)
@@ -380,12 +443,14 @@ func (g *graph) moves(st *state, natural bool) []move {
 					p, q := a, b
 					if p.neg {
 						p, q = q, p
+						m.xi, m.yi = j, i
 					}
 					m.op = '-'
 					if p.val >= q.val {
 						m.x, m.y, m.z = p.val, q.val, p.val-q.val
 					} else {
 						m.x, m.y, m.z, m.neg, m.natural = q.val, p.val, q.val-p.val, true, false
+						m.xi, m.yi = m.yi, m.xi
 					}
 				}
 				if m.natural || !natural {
@@ -426,7 +491,7 @@ func (g *graph) walk(r *rng) []string {
 			panic("synth: walk: no move before the root is done") // natural moves never dead-end; see moves
 		}
 		m := ms[r.intn(len(ms))]
-		steps = append(steps, g.step(m))
+		steps = append(steps, g.step(st, steps, m))
 		st = g.apply(st, m)
 	}
 	return steps
@@ -450,7 +515,7 @@ func (g *graph) orders(limit int) (out [][]string, complete bool) {
 			return len(out) < limit && budget > 0
 		}
 		for _, m := range g.moves(st, true) {
-			path = append(path, g.step(m))
+			path = append(path, g.step(st, path, m))
 			ok := rec(g.apply(st, m))
 			path = path[:len(path)-1]
 			if !ok {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pareto-llm/pareto"
 )
@@ -28,8 +29,9 @@ func VerifySteps(p Problem, steps []string) []bool {
 // VerifyQuestion says which steps of a solution to a question are right. The
 // question may be a bare question or a whole Prompt.
 //
-// A step is a line "[label =] expression = result [words]": an optional label
-// without digits, an expression of whole numbers, + - * / (× ÷ also) and
+// A step is a line "[label =] [names =] expression = result [words]": an
+// optional label without digits, optional names for the operands with at
+// least one word ("Tom + 12", not judged), an expression of whole numbers, + - * / (× ÷ also) and
 // parentheses, and the claimed result. Step i is right when
 //
 //  1. its arithmetic is exact: the expression evaluates, with integer
@@ -197,14 +199,17 @@ func Apply(a int64, op byte, b int64) (int64, bool) {
 	return v, true
 }
 
-// parseStep reads "[label =] expression = result [words]".
+// parseStep reads "[label =] [names =] expression = result [words]".
 func parseStep(s string) (*expr, int64, error) {
 	parts := strings.Split(s, "=")
 	if len(parts) < 2 {
 		return nil, 0, fmt.Errorf("synth: step %q: no \"=\"", s)
 	}
+	// Before the expression come a label ("Lea") and names for it ("Tom +
+	// 12"), which say what is computed and are not judged; numbers without
+	// a name among them are a second equation.
 	for _, label := range parts[:len(parts)-2] {
-		if strings.ContainsAny(label, "0123456789") {
+		if strings.ContainsAny(label, "0123456789") && !hasLetter(label) {
 			return nil, 0, fmt.Errorf("synth: step %q: more than one equation", s)
 		}
 	}
@@ -401,4 +406,13 @@ func (Oracle) Score(ctx context.Context, question string, steps []string) ([]flo
 		}
 	}
 	return out, pareto.Usage{}, nil
+}
+
+func hasLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
 }

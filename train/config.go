@@ -82,6 +82,10 @@ type DataConfig struct {
 	// NamedSteps writes worked solutions with each step labelled by the
 	// quantity it computes ("Lea = 26 + 12 = 38"; see synth.NamedSolutions).
 	NamedSteps bool `yaml:"named_steps" json:"named_steps,omitempty"`
+	// SymbolicSteps writes worked solutions with each step labelled and its
+	// computed operands named before their values ("Lea = Tom + 12 = 26 + 12
+	// = 38"; see synth.SymbolicSolutions). It excludes named_steps.
+	SymbolicSteps bool `yaml:"symbolic_steps" json:"symbolic_steps,omitempty"`
 	// Isolate makes each example packed into a sequence attend only to its
 	// own tokens (from its <s>), as a prompt is alone at inference, rather
 	// than to the examples packed before it. It also spares the attention
@@ -182,6 +186,7 @@ func (c Config) Validate() error {
 		{!(d.DirectFraction >= 0 && d.DirectFraction <= 1), "data.direct_fraction", fmt.Sprintf("%g must be in [0, 1]", d.DirectFraction)},
 		{d.SolutionsPerProblem <= 0 || d.SolutionsPerProblem > 64, "data.solutions_per_problem", fmt.Sprintf("%d must be in [1, 64]", d.SolutionsPerProblem)},
 		{d.Seed < 0, "data.seed", fmt.Sprintf("%d must be >= 0", d.Seed)},
+		{d.NamedSteps && d.SymbolicSteps, "data.symbolic_steps", "names the steps already; drop named_steps"},
 		{c.Checkpoint.EveryMinutes < 0, "checkpoint.every_minutes", fmt.Sprintf("%g must be >= 0", c.Checkpoint.EveryMinutes)},
 	} {
 		if ch.bad {

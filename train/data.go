@@ -67,12 +67,15 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	switch {
 	case direct:
 		completion = synth.Direct(p)
-	case k == 1 && !s.cfg.NamedSteps:
+	case k == 1 && !s.cfg.NamedSteps && !s.cfg.SymbolicSteps:
 		completion = p.Solution
 	default:
 		solve := synth.Solutions
-		if s.cfg.NamedSteps {
+		switch {
+		case s.cfg.NamedSteps:
 			solve = synth.NamedSolutions
+		case s.cfg.SymbolicSteps:
+			solve = synth.SymbolicSolutions
 		}
 		sols := solve(p, int(k), int64(s.draw(pi, 4)>>1))
 		if len(sols) == 0 {

@@ -190,6 +190,7 @@ func TestConfigErrors(t *testing.T) {
 		{"  kv_heads: 2", "  kv_heads: 3", "model.kv_heads"},
 		{"  lr: ", "  lr: -", "optim.lr"},
 		{"  direct_fraction: ", "  direct_fraction: 1", "data.direct_fraction"},
+		{"  isolate: true", "  isolate: true\n  named_steps: true\n  symbolic_steps: true", "data.symbolic_steps"},
 	} {
 		bad := strings.Replace(string(good), c.from, c.to, 1)
 		if bad == string(good) {
@@ -519,16 +520,19 @@ func TestExportF16(t *testing.T) {
 }
 
 // TestNamedSteps checks that named_steps writes every step of the worked
-// solutions with its label, and that without it the steps stay bare.
+// solutions with its label, symbolic_steps with its label and, for some,
+// named operands, and that without either the steps stay bare.
 func TestNamedSteps(t *testing.T) {
 	tok, err := SynthTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, named := range []bool{false, true} {
+	for _, style := range []string{"bare", "named", "symbolic"} {
+		named := style != "bare"
 		cfg := tinyConfig("").Data
-		cfg.DirectFraction, cfg.NamedSteps = 0, named
+		cfg.DirectFraction, cfg.NamedSteps, cfg.SymbolicSteps = 0, style == "named", style == "symbolic"
 		s := NewSynthSource(cfg, tok)
+		symbols := 0
 		for i := range 20 {
 			ex, start, err := s.Example(uint64(i))
 			if err != nil {
@@ -538,10 +542,17 @@ func TestNamedSteps(t *testing.T) {
 				if line == "" || strings.HasPrefix(line, "####") {
 					continue
 				}
-				if labelled := strings.Count(line, "=") == 2; labelled != named {
-					t.Errorf("named_steps %v: step %q", named, line)
+				eqs := strings.Count(line, "=")
+				if labelled := eqs >= 2; labelled != named || eqs > 3 || (eqs == 3 && style != "symbolic") {
+					t.Errorf("%s steps: step %q", style, line)
+				}
+				if eqs == 3 {
+					symbols++
 				}
 			}
+		}
+		if (symbols > 0) != (style == "symbolic") {
+			t.Errorf("%s steps: %d steps name their operands", style, symbols)
 		}
 	}
 }
