@@ -368,10 +368,29 @@ func misread(question string) stepChange {
 			if !ok || v < 0 || v == c || (na == a && nb == b) {
 				continue
 			}
-			return fmt.Sprintf("%s%d %s %d = %d", prefix, na, op, nb, v), true
+			return fmt.Sprintf("%s%d %s %d = %d", renameOperand(prefix, side, a, b, x), na, op, nb, v), true
 		}
 		return "", false
 	}
+}
+
+// renameOperand keeps a symbolic step's names consistent with a swapped
+// operand: in "Lea = Tom + 12 = " with 12 (side 1) swapped for x, the
+// stated number 12 becomes x, as a model that misread the constant would
+// write it; a name (Tom) stays, the right name on the wrong value.
+func renameOperand(prefix string, side int, a, b, x int64) string {
+	f := strings.Fields(prefix) // label = x op y =
+	if len(f) != 6 || f[1] != "=" || f[5] != "=" {
+		return prefix
+	}
+	at, old := 2, a
+	if side == 1 {
+		at, old = 4, b
+	}
+	if f[at] == strconv.FormatInt(old, 10) {
+		f[at] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(f, " ") + " "
 }
 
 // binaryStep parses a step written "a op b = c", after an optional label
