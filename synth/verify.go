@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/pareto-llm/pareto"
 )
@@ -409,8 +408,8 @@ func (Oracle) Score(ctx context.Context, question string, steps []string) ([]flo
 }
 
 func hasLetter(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) {
+	for i := range len(s) {
+		if isLetter(s[i]) {
 			return true
 		}
 	}
