@@ -330,9 +330,9 @@ func changeResult(steps []string, k int, h uint64) (string, bool) {
 
 // misread returns a change that swaps one operand of a step "a op b = c"
 // (keeping any label and names before it, so a symbolic step uses the
-// wrong value under the right name) for another number that the question states or an earlier step
-// computed, and redoes the arithmetic, so the step is right arithmetic on
-// the wrong quantity. Swaps that leave the result the same, or make it
+// wrong value under the right name) for another number that the question
+// states or an earlier step computed, and redoes the arithmetic, so the
+// step is right arithmetic on the wrong quantity. Swaps that leave the result the same, or make it
 // negative or fractional, are passed over.
 func misread(question string) stepChange {
 	var qnums []int64

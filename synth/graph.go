@@ -47,7 +47,9 @@ type node struct {
 	kind  nodeKind
 	val   int64
 	terms []term // sum, prod: operands; div: numerator, denominator
-	label string // what the quantity is: a person's name, "total", "more" or "each"; a leaf's only when it is a person's stated count
+	// label is what the quantity is: a person's name, "total", "more" or
+	// "each"; a leaf has one only when it is a person's stated count.
+	label string
 }
 
 type term struct {
@@ -377,10 +379,9 @@ func (g *graph) step(st *state, prev []string, m move) string {
 // symbol names term t of node n by the quantity its value is: the node's
 // own label for a partial result, the label of a finished inner node, the
 // person whose count the question states. It returns "" for other numbers
-// stated in the question, and for a value that is
-// not the latest line of its label (two partial totals added together):
-// those are written as numbers, so that a name always means the last line
-// that computed it.
+// stated in the question, and for a value that is not the latest line of
+// its label (two partial totals added together): those are written as
+// numbers, so that a name always means the last line that computed it.
 func (g *graph) symbol(n int, t tv, prev []string) string {
 	label := g.nodes[n].label
 	if t.src >= 0 {

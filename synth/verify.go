@@ -30,8 +30,9 @@ func VerifySteps(p Problem, steps []string) []bool {
 //
 // A step is a line "[label =] [names =] expression = result [words]": an
 // optional label without digits, optional names for the operands with at
-// least one word ("Tom + 12", not judged), an expression of whole numbers, + - * / (× ÷ also) and
-// parentheses, and the claimed result. Step i is right when
+// least one word ("Tom + 12", not judged), an expression of whole numbers,
+// + - * / (× ÷ also) and parentheses, and the claimed result. Step i is
+// right when
 //
 //  1. its arithmetic is exact: the expression evaluates, with integer
 //     division exact, to the claimed result; and
