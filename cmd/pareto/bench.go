@@ -254,6 +254,6 @@ func embeddedDefaults(cmd *cobra.Command, df *datasetFlags, rf *runFlags, strate
 		*budgets = "4,16"
 	}
 	if !set("max-tokens") {
-		rf.opts.MaxTokens = 160 // the longest synth solution is about 110 tokens
+		rf.opts.MaxTokens = 160 // the longest reference synth solution is 85 tokens (132 with symbolic steps); room for a sampled detour
 	}
 }
