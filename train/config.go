@@ -30,7 +30,9 @@ type Config struct {
 	Seed       int64            `yaml:"seed" json:"seed"`
 	Out        string           `yaml:"out" json:"out"` // GGUF path written at the end
 	// Init is a GGUF file (or a shipped model's name) whose weights start
-	// the run instead of a random init: the PRM starts from the policy.
+	// the run instead of a random init: the PRM starts from the policy. A
+	// model deeper than its init starts as the init with some layers
+	// repeated and silenced (see Trainer.growth).
 	Init string `yaml:"init" json:"init,omitempty"`
 }
 

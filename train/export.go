@@ -73,20 +73,27 @@ func (t *Trainer) loadWeights(path string) error {
 		return fmt.Errorf("train: init from %s: %w", path, err)
 	}
 	defer f.Close()
+	grow, err := t.growth(f)
+	if err != nil {
+		return fmt.Errorf("train: init from %s: %w", path, err)
+	}
 	vals := make([][]float32, len(t.mdl.tensors))
 	for i, tn := range t.mdl.tensors {
-		info, ok := f.Tensor(tn.name)
+		src, zero := grow(tn.name)
+		info, ok := f.Tensor(src)
 		if !ok {
-			return fmt.Errorf("train: init from %s: no tensor %s", path, tn.name)
+			return fmt.Errorf("train: init from %s: no tensor %s", path, src)
 		}
 		want := []uint64{uint64(tn.cols), uint64(tn.rows)}
 		if tn.rows == 1 {
 			want = want[:1]
 		}
 		if fmt.Sprint(info.Dims) != fmt.Sprint(want) {
-			return fmt.Errorf("train: init from %s: tensor %s has dims %v, this model needs %v", path, tn.name, info.Dims, want)
+			return fmt.Errorf("train: init from %s: tensor %s has dims %v, this model needs %v", path, src, info.Dims, want)
 		}
-		if vals[i], err = f.Float32s(tn.name); err != nil {
+		if zero {
+			vals[i] = make([]float32, tn.size())
+		} else if vals[i], err = f.Float32s(src); err != nil {
 			return fmt.Errorf("train: init from %s: %w", path, err)
 		}
 	}
@@ -94,4 +101,34 @@ func (t *Trainer) loadWeights(path string) error {
 		copy(tn.of(t.params), vals[i])
 	}
 	return nil
+}
+
+// growth maps the model's tensor names to the init file's when the model
+// is deeper than the init: layer l starts as the init's layer l·L0/L, and
+// every copy after the first has its two output projections (attn_output,
+// ffn_down) zeroed, so it adds nothing to the residual stream and the grown
+// model computes exactly what the init did. Training then has the new
+// layers to spend on what the init could not do (a PRM that reads more
+// than the policy it starts from). zero says the tensor starts at zero.
+func (t *Trainer) growth(f *gguf.File) (func(name string) (src string, zero bool), error) {
+	same := func(name string) (string, bool) { return name, false }
+	n, ok := f.Uint("llama.block_count")
+	l0, l := int(n), t.cfg.Model.Layers
+	if !ok || l0 == l {
+		return same, nil
+	}
+	if l0 <= 0 || l0 > l {
+		return nil, fmt.Errorf("init has %d layers, this model %d: a model can start from a shallower one, not a deeper one", l0, l)
+	}
+	return func(name string) (string, bool) {
+		var k int
+		var rest string
+		if _, err := fmt.Sscanf(name, "blk.%d.%s", &k, &rest); err != nil {
+			return name, false
+		}
+		s := k * l0 / l
+		first := k == 0 || (k-1)*l0/l != s
+		zero := !first && (rest == "attn_output.weight" || rest == "ffn_down.weight")
+		return fmt.Sprintf("blk.%d.%s", s, rest), zero
+	}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -594,5 +595,74 @@ func TestIsolatedExampleIgnoresWhatIsPackedBeforeIt(t *testing.T) {
 		if !isolate && diff < 1e-3 {
 			t.Errorf("not isolated: logits differ by only %g; the test cannot tell", diff)
 		}
+	}
+}
+
+// TestInitGrowsDepth checks that a model deeper than its init file starts
+// as an exact copy of the init's function (the repeated layers add nothing
+// until trained), that training then moves them, and that a model
+// shallower than its init is refused.
+func TestInitGrowsDepth(t *testing.T) {
+	dir := t.TempDir()
+	small, err := New(tinyConfig(filepath.Join(dir, "a")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	for i := 0; i < 3; i++ {
+		if _, err := small.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "small.gguf")
+	if err := small.ExportGGUF(path, false); err != nil {
+		t.Fatal(err)
+	}
+	ids := small.Tokenizer().Encode(synth.Prompt(synth.Generate(5, 3), true), true)
+	want, err := small.Logits(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, layers := range []int{3, 4, 5} {
+		cfg := tinyConfig(filepath.Join(dir, fmt.Sprint(layers)))
+		cfg.Model.Layers, cfg.Init = layers, path
+		big, err := New(cfg)
+		if err != nil {
+			t.Fatalf("%d layers from 2: %v", layers, err)
+		}
+		got, err := big.Logits(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i := range got {
+			worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+		}
+		if worst > 1e-5 {
+			t.Errorf("%d layers grown from 2: logits differ from the init's by %g", layers, worst)
+		}
+		var zeroed [][]float32 // the repeated layers' attn_output
+		for _, lp := range big.mdl.layers {
+			if w := lp.wo.of(big.params); !slices.ContainsFunc(w, func(v float32) bool { return v != 0 }) {
+				zeroed = append(zeroed, w)
+			}
+		}
+		if len(zeroed) != layers-2 {
+			t.Errorf("%d layers from 2: %d layers start with a zero attn_output, want %d", layers, len(zeroed), layers-2)
+		}
+		if _, err := big.Step(); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range zeroed {
+			if !slices.ContainsFunc(w, func(v float32) bool { return v != 0 }) {
+				t.Errorf("%d layers: a repeated layer's attn_output stayed zero after a step", layers)
+			}
+		}
+		big.Close()
+	}
+	cfg := tinyConfig(filepath.Join(dir, "1"))
+	cfg.Model.Layers, cfg.Init = 1, path
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "shallower") {
+		t.Fatalf("1 layer from 2: got %v, want a refusal", err)
 	}
 }
