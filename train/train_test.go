@@ -365,18 +365,33 @@ func TestCheckpointRefusals(t *testing.T) {
 	}
 }
 
-func TestExportLoadsInEngine(t *testing.T) {
-	cfg := tinyConfig(t.TempDir())
+// stepped is a trainer for cfg after n steps, closed when the test ends.
+func stepped(t *testing.T, cfg Config, n int) *Trainer {
+	t.Helper()
 	tr, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
-	for i := 0; i < 3; i++ {
+	t.Cleanup(tr.Close)
+	for i := 0; i < n; i++ {
 		if _, err := tr.Step(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return tr
+}
+
+// maxAbsDiff is the largest |a[i] - b[i]|.
+func maxAbsDiff(a, b []float32) float64 {
+	var worst float64
+	for i := range a {
+		worst = math.Max(worst, math.Abs(float64(a[i]-b[i])))
+	}
+	return worst
+}
+
+func TestExportLoadsInEngine(t *testing.T) {
+	tr := stepped(t, tinyConfig(t.TempDir()), 3)
 	path := filepath.Join(t.TempDir(), "m.gguf")
 	if err := tr.ExportGGUF(path, false); err != nil {
 		t.Fatal(err)
@@ -400,10 +415,7 @@ func TestExportLoadsInEngine(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("engine vocab %d, trainer %d", len(got), len(want))
 	}
-	var worst float64
-	for i := range got {
-		worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
-	}
+	worst := maxAbsDiff(got, want)
 	if worst > 1e-4 {
 		t.Fatalf("engine and trainer logits differ by %g", worst)
 	}
@@ -479,13 +491,7 @@ func TestRunStopsAndResumes(t *testing.T) {
 }
 
 func TestExportF16(t *testing.T) {
-	cfg := tinyConfig(t.TempDir())
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	tr.Step()
+	tr := stepped(t, tinyConfig(t.TempDir()), 1)
 	dir := t.TempDir()
 	f32, f16 := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.gguf")
 	if err := tr.ExportGGUF(f32, false); err != nil {
@@ -510,10 +516,7 @@ func TestExportF16(t *testing.T) {
 	if _, err := m.Prefill(s, ids); err != nil {
 		t.Fatal(err)
 	}
-	var worst float64
-	for i, v := range s.Logits() {
-		worst = math.Max(worst, math.Abs(float64(v-want[i])))
-	}
+	worst := maxAbsDiff(s.Logits(), want)
 	if worst > 2e-2 {
 		t.Fatalf("F16 logits differ by %g", worst)
 	}
@@ -604,16 +607,7 @@ func TestIsolatedExampleIgnoresWhatIsPackedBeforeIt(t *testing.T) {
 // shallower than its init is refused.
 func TestInitGrowsDepth(t *testing.T) {
 	dir := t.TempDir()
-	small, err := New(tinyConfig(filepath.Join(dir, "a")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer small.Close()
-	for i := 0; i < 3; i++ {
-		if _, err := small.Step(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	small := stepped(t, tinyConfig(filepath.Join(dir, "a")), 3)
 	path := filepath.Join(dir, "small.gguf")
 	if err := small.ExportGGUF(path, false); err != nil {
 		t.Fatal(err)
@@ -634,11 +628,7 @@ func TestInitGrowsDepth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var worst float64
-		for i := range got {
-			worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
-		}
-		if worst > 1e-5 {
+		if worst := maxAbsDiff(got, want); worst > 1e-5 {
 			t.Errorf("%d layers grown from 2: logits differ from the init's by %g", layers, worst)
 		}
 		var zeroed [][]float32 // the repeated layers' attn_output
