@@ -332,8 +332,8 @@ func changeResult(steps []string, k int, h uint64) (string, bool) {
 // (keeping any label and names before it, so a symbolic step uses the
 // wrong value under the right name) for another number that the question
 // states or an earlier step computed, and redoes the arithmetic, so the
-// step is right arithmetic on the wrong quantity. Swaps that leave the result the same, or make it
-// negative or fractional, are passed over.
+// step is right arithmetic on the wrong quantity. Swaps that leave the
+// result the same, or make it negative or fractional, are passed over.
 func misread(question string) stepChange {
 	var qnums []int64
 	for _, f := range strings.FieldsFunc(question, func(r rune) bool { return r < '0' || r > '9' }) {
