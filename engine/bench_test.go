@@ -19,8 +19,8 @@ const (
 )
 
 // benchModel returns one of the models of the speed floors: the shipped
-// policy, or random models shaped as speed.RandomConfig shapes them for
-// 5e6 and 1e8 parameters (made in memory, no file).
+// policy, or random models shaped as enginebench.RandomConfig shapes them
+// for 5e6 and 1e8 parameters (made in memory, no file).
 func benchModel(b *testing.B, name string) *Model {
 	b.Helper()
 	var m *Model
@@ -32,11 +32,11 @@ func benchModel(b *testing.B, name string) *Model {
 			m, err = Load(path)
 		}
 	case "rand5M": // 4.7M parameters
-		m, err = NewRandom(Config{Arch: ArchLlama, Vocab: 512, DModel: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64,
-			FFN: 704, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, RandomOptions{Seed: 1})
+		m, err = newRandom(Config{Arch: ArchLlama, Vocab: 512, DModel: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64,
+			FFN: 704, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1})
 	case "rand100M": // 96.7M parameters
-		m, err = NewRandom(Config{Arch: ArchLlama, Vocab: 8000, DModel: 768, Layers: 13, Heads: 12, KVHeads: 6, HeadDim: 64,
-			FFN: 2048, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, RandomOptions{Seed: 1})
+		m, err = newRandom(Config{Arch: ArchLlama, Vocab: 8000, DModel: 768, Layers: 13, Heads: 12, KVHeads: 6, HeadDim: 64,
+			FFN: 2048, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1})
 	}
 	if err != nil {
 		b.Fatal(err)

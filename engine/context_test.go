@@ -12,11 +12,11 @@ import (
 func TestSetContext(t *testing.T) {
 	short, long := tinyConfig(ArchLlama, 4, 2), tinyConfig(ArchLlama, 4, 2)
 	long.Context = 3 * short.Context
-	a, err := NewRandom(short, RandomOptions{Seed: 9})
+	a, err := newRandom(short, randomOptions{Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewRandom(long, RandomOptions{Seed: 9})
+	b, err := newRandom(long, randomOptions{Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}

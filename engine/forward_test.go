@@ -15,19 +15,19 @@ func tinyConfig(arch string, heads, kvHeads int) Config {
 type modelCase struct {
 	name string
 	cfg  Config
-	opt  RandomOptions
+	opt  randomOptions
 }
 
 func modelCases() []modelCase {
 	return []modelCase{
-		{"llama-mha-untied", tinyConfig(ArchLlama, 4, 4), RandomOptions{Seed: 1}},
-		{"llama-gqa-tied", tinyConfig(ArchLlama, 8, 2), RandomOptions{Seed: 2, Tied: true}},
-		{"llama-mqa-biases", tinyConfig(ArchLlama, 4, 1), RandomOptions{Seed: 3, Biases: true}},
-		{"qwen2-gqa", tinyConfig(ArchQwen2, 4, 2), RandomOptions{Seed: 4}},
-		{"qwen2-tied-f16", tinyConfig(ArchQwen2, 8, 4), RandomOptions{Seed: 5, Tied: true, Kind: KindF16}},
-		{"llama-q8", tinyConfig(ArchLlama, 4, 2), RandomOptions{Seed: 6, Kind: KindQ8_0}},
-		{"llama-partial-rope", partialRope(tinyConfig(ArchLlama, 4, 2)), RandomOptions{Seed: 7}},
-		{"qwen2-partial-rope", partialRope(tinyConfig(ArchQwen2, 4, 4)), RandomOptions{Seed: 8}},
+		{"llama-mha-untied", tinyConfig(ArchLlama, 4, 4), randomOptions{Seed: 1}},
+		{"llama-gqa-tied", tinyConfig(ArchLlama, 8, 2), randomOptions{Seed: 2, Tied: true}},
+		{"llama-mqa-biases", tinyConfig(ArchLlama, 4, 1), randomOptions{Seed: 3, Biases: true}},
+		{"qwen2-gqa", tinyConfig(ArchQwen2, 4, 2), randomOptions{Seed: 4}},
+		{"qwen2-tied-f16", tinyConfig(ArchQwen2, 8, 4), randomOptions{Seed: 5, Tied: true, Kind: KindF16}},
+		{"llama-q8", tinyConfig(ArchLlama, 4, 2), randomOptions{Seed: 6, Kind: KindQ8_0}},
+		{"llama-partial-rope", partialRope(tinyConfig(ArchLlama, 4, 2)), randomOptions{Seed: 7}},
+		{"qwen2-partial-rope", partialRope(tinyConfig(ArchQwen2, 4, 4)), randomOptions{Seed: 8}},
 	}
 }
 
@@ -61,12 +61,12 @@ func maxRelErr(got []float32, want []float64) float64 {
 func TestForwardMatchesReference(t *testing.T) {
 	for _, mc := range modelCases() {
 		t.Run(mc.name, func(t *testing.T) {
-			m, err := NewRandom(mc.cfg, mc.opt)
+			m, err := newRandom(mc.cfg, mc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			toks := randTokens(40, mc.cfg.Vocab, mc.opt.Seed)
-			ref := ReferenceLogits(m, toks)
+			ref := referenceLogits(m, toks)
 			// One token at a time through the cache.
 			s := m.NewSeq()
 			for p, tok := range toks {
@@ -99,13 +99,13 @@ func TestForwardMatchesReference(t *testing.T) {
 func TestGGMLNumericsClose(t *testing.T) {
 	for _, mc := range modelCases() {
 		t.Run(mc.name, func(t *testing.T) {
-			m, err := NewRandom(mc.cfg, mc.opt)
+			m, err := newRandom(mc.cfg, mc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			m.GGMLNumerics = true
 			toks := randTokens(20, mc.cfg.Vocab, 9)
-			ref := ReferenceLogits(m, toks)
+			ref := referenceLogits(m, toks)
 			var last []float32
 			for _, fa := range []bool{false, true} {
 				m.FlashAttention = fa
@@ -134,7 +134,7 @@ func TestGGMLNumericsClose(t *testing.T) {
 }
 
 func TestBatchedStepMatchesSingle(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 8, 2), RandomOptions{Seed: 11})
+	m, err := newRandom(tinyConfig(ArchLlama, 8, 2), randomOptions{Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range B {
-		ref := ReferenceLogits(m, append(append([]int{}, prompts[i]...), next[i]))
+		ref := referenceLogits(m, append(append([]int{}, prompts[i]...), next[i]))
 		if e := maxRelErr(seqs[i].Logits(), ref[len(ref)-1]); e > 1e-4 {
 			t.Fatalf("seq %d: relative error %.3g", i, e)
 		}
@@ -161,12 +161,12 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 }
 
 func TestCloneAndTruncate(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchQwen2, 4, 2), RandomOptions{Seed: 12})
+	m, err := newRandom(tinyConfig(ArchQwen2, 4, 2), randomOptions{Seed: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
 	toks := randTokens(20, m.Config.Vocab, 3)
-	ref := ReferenceLogits(m, toks)
+	ref := referenceLogits(m, toks)
 	s := m.NewSeq()
 	if _, err := m.Prefill(s, toks[:10]); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestCloneAndTruncate(t *testing.T) {
 }
 
 func TestForwardErrors(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 4, 4), RandomOptions{Seed: 1})
+	m, err := newRandom(tinyConfig(ArchLlama, 4, 4), randomOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestForwardErrors(t *testing.T) {
 	}
 	bad := m.Config
 	bad.KVHeads = 3
-	if _, err := NewRandom(bad, RandomOptions{}); err == nil {
+	if _, err := newRandom(bad, randomOptions{}); err == nil {
 		t.Fatal("heads not a multiple of kv heads accepted")
 	}
 	w := m.Weights
@@ -220,7 +220,7 @@ func TestForwardErrors(t *testing.T) {
 }
 
 func TestStepDoesNotAllocate(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 8, 2), RandomOptions{Seed: 3, Kind: KindQ8_0})
+	m, err := newRandom(tinyConfig(ArchLlama, 8, 2), randomOptions{Seed: 3, Kind: KindQ8_0})
 	if err != nil {
 		t.Fatal(err)
 	}

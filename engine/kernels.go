@@ -118,8 +118,6 @@ func ropeNeox(x []float32, heads, headDim, rot int, cos, sin []float32) {
 	}
 }
 
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
-
 // attnScoresGo is the portable attnScores.
 func attnScoresGo(out, q, k []float32, stride int, scale float32) {
 	hd := len(q)

@@ -86,16 +86,16 @@ func TestLoadRoundTrip(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  Config
-		opt  RandomOptions
+		opt  randomOptions
 		typ  gguf.Type
 	}{
-		{"llama-f32-tied", tinyConfig(ArchLlama, 8, 2), RandomOptions{Seed: 1, Tied: true}, gguf.TypeF32},
-		{"qwen2-f16", tinyConfig(ArchQwen2, 4, 2), RandomOptions{Seed: 2, Kind: KindF16}, gguf.TypeF16},
-		{"llama-q8", tinyConfig(ArchLlama, 4, 4), RandomOptions{Seed: 3}, gguf.TypeQ8_0},
+		{"llama-f32-tied", tinyConfig(ArchLlama, 8, 2), randomOptions{Seed: 1, Tied: true}, gguf.TypeF32},
+		{"qwen2-f16", tinyConfig(ArchQwen2, 4, 2), randomOptions{Seed: 2, Kind: KindF16}, gguf.TypeF16},
+		{"llama-q8", tinyConfig(ArchLlama, 4, 4), randomOptions{Seed: 3}, gguf.TypeQ8_0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := NewRandom(tc.cfg, tc.opt)
+			m, err := newRandom(tc.cfg, tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestLoadRoundTrip(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 4, 2), RandomOptions{Seed: 1})
+	m, err := newRandom(tinyConfig(ArchLlama, 4, 2), randomOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

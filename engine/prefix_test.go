@@ -3,12 +3,12 @@ package engine
 import "testing"
 
 func TestPrefixCache(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 4, 2), RandomOptions{Seed: 21})
+	m, err := newRandom(tinyConfig(ArchLlama, 4, 2), randomOptions{Seed: 21})
 	if err != nil {
 		t.Fatal(err)
 	}
 	toks := randTokens(30, m.Config.Vocab, 5)
-	ref := ReferenceLogits(m, toks)
+	ref := referenceLogits(m, toks)
 	c := NewPrefixCache(1 << 20)
 	s, n := c.Lookup(m, toks, len(toks)-1)
 	if n != 0 || s.Len() != 0 {
@@ -60,7 +60,7 @@ func TestPrefixCache(t *testing.T) {
 }
 
 func TestFLOPsAccounting(t *testing.T) {
-	m, err := NewRandom(tinyConfig(ArchLlama, 8, 2), RandomOptions{Seed: 3, Tied: true})
+	m, err := newRandom(tinyConfig(ArchLlama, 8, 2), randomOptions{Seed: 3, Tied: true})
 	if err != nil {
 		t.Fatal(err)
 	}

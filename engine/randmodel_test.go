@@ -52,7 +52,7 @@ func TestLoadRandmodel(t *testing.T) {
 				t.Fatal("qwen2 biases not loaded")
 			}
 			toks := randTokens(24, c.Vocab, 2)
-			ref := ReferenceLogits(m, toks)
+			ref := referenceLogits(m, toks)
 			for _, ggml := range []bool{false, true} {
 				m.GGMLNumerics = ggml
 				s := m.NewSeq()

@@ -115,27 +115,6 @@ func (b *Builder) AddTensor(name string, dims []uint64, typ Type, data []float32
 	return nil
 }
 
-// AddTensorBytes appends a tensor whose data is already encoded as typ.
-func (b *Builder) AddTensorBytes(name string, dims []uint64, typ Type, raw []byte) error {
-	if err := b.checkTensor(name, dims, typ); err != nil {
-		return err
-	}
-	n := uint64(1)
-	for _, d := range dims {
-		n *= d
-	}
-	size, err := typ.RowSize(n)
-	if err != nil {
-		return fmt.Errorf("gguf: tensor %q: %w", name, err)
-	}
-	if size != uint64(len(raw)) {
-		return fmt.Errorf("gguf: tensor %q: %s dims %v need %d bytes, got %d", name, typ, dims, size, len(raw))
-	}
-	b.tensors = append(b.tensors, builtTensor{name: name, dims: append([]uint64(nil), dims...), typ: typ, data: raw})
-	b.names[name] = true
-	return nil
-}
-
 func (b *Builder) checkTensor(name string, dims []uint64, typ Type) error {
 	if b.names[name] {
 		return fmt.Errorf("gguf: duplicate tensor %q", name)

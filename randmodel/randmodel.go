@@ -1,6 +1,7 @@
 // Package randmodel writes llama- and qwen2-architecture GGUF files with
-// random weights and a small generated vocabulary, for engine tests and
-// benchmarks that compare pareto's engine with Ollama token for token.
+// random weights and a small generated vocabulary, for engine tests that
+// compare pareto's engine with Ollama token for token and for `pareto bench
+// engine --random-params`.
 package randmodel
 
 import (
@@ -33,13 +34,6 @@ type Config struct {
 func Small() Config {
 	return Config{Arch: "llama", Vocab: "llama", VocabSize: 512, DModel: 256, Layers: 4, Heads: 8, KVHeads: 4,
 		FFN: 768, Context: 2048, TensorType: gguf.TypeF32, Seed: 1}
-}
-
-// Medium is a ~90M-parameter llama with grouped-query attention and an
-// ~8000-token vocabulary.
-func Medium() Config {
-	return Config{Arch: "llama", Vocab: "llama", VocabSize: 8000, DModel: 768, Layers: 12, Heads: 12, KVHeads: 4,
-		FFN: 2048, Context: 2048, TensorType: gguf.TypeF32, Seed: 1}
 }
 
 func (c *Config) defaults() error {

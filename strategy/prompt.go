@@ -94,28 +94,56 @@ func defaultPrompt(q pareto.Question, s Style) (string, []string, error) {
 var calcAnnotation = regexp.MustCompile(`<<[^>]*>>`)
 
 // gsm8kShots takes worked examples from the GSM8K training split, with the
-// calculator annotations removed, so they never overlap the test set.
+// calculator annotations removed, so they never overlap the test set. The
+// slice is shared: callers must not modify it.
 func gsm8kShots(n int, reasoning bool) ([][2]string, error) {
-	if n == 0 {
+	if n <= 0 {
 		return nil, nil
 	}
-	d, err := dataset.Load("gsm8k-train")
+	ex, err := gsm8kExamples()
 	if err != nil {
 		return nil, err
 	}
-	if n > len(d.Questions) {
-		n = len(d.Questions)
+	shots := ex.direct
+	if reasoning {
+		shots = ex.reasoning
 	}
-	out := make([][2]string, n)
-	for i := range out {
-		q := d.Questions[i]
-		sol := calcAnnotation.ReplaceAllString(q.Reference, "")
-		if !reasoning {
-			sol = sol[strings.LastIndex(sol, "####"):]
+	n = min(n, len(shots))
+	return shots[:n:n], nil // full capacity: an append copies instead of overwriting
+}
+
+// gsm8kExamples loads and prepares the GSM8K training split once, on first
+// use: every few-shot prompt of a run asks for the same examples, and each
+// would otherwise parse all 7,473 problems again.
+var gsm8kExamples = workedExamplesOnce(func() (*dataset.Dataset, error) { return dataset.Load("gsm8k-train") })
+
+// workedExamples are a split's questions paired with their solutions
+// (reasoning) or with the solutions' final "####" line alone (direct).
+type workedExamples struct {
+	reasoning, direct [][2]string
+}
+
+// workedExamplesOnce returns a function that calls load and prepares its
+// questions the first time, then returns the same examples, or the same
+// error, every time.
+func workedExamplesOnce(load func() (*dataset.Dataset, error)) func() (*workedExamples, error) {
+	return sync.OnceValues(func() (*workedExamples, error) {
+		d, err := load()
+		if err != nil {
+			return nil, err
 		}
-		out[i] = [2]string{q.Text, sol}
-	}
-	return out, nil
+		ex := &workedExamples{reasoning: make([][2]string, len(d.Questions)), direct: make([][2]string, len(d.Questions))}
+		for i, q := range d.Questions {
+			sol := calcAnnotation.ReplaceAllString(q.Reference, "")
+			answer := sol
+			if k := strings.LastIndex(sol, "####"); k >= 0 {
+				answer = sol[k:]
+			}
+			ex.reasoning[i] = [2]string{q.Text, sol}
+			ex.direct[i] = [2]string{q.Text, answer}
+		}
+		return ex, nil
+	})
 }
 
 // mathExamples are written for pareto (MATH-500 has no training split of

@@ -377,9 +377,6 @@ func (t *Tokenizer) BOS() int { return t.bos }
 // EOS returns the end-of-sequence id, or -1.
 func (t *Tokenizer) EOS() int { return t.eos }
 
-// UNK returns the unknown-token id, or -1.
-func (t *Tokenizer) UNK() int { return t.unk }
-
 // AddBOS reports whether the model asks for a BOS token before prompts.
 func (t *Tokenizer) AddBOS() bool { return t.addBOS }
 

@@ -42,9 +42,6 @@ type Stats struct {
 // Option adjusts a Trainer.
 type Option func(*Trainer)
 
-// WithSource replaces the synth data stream (tests use tiny streams).
-func WithSource(s Source) Option { return func(t *Trainer) { t.src = s } }
-
 // WithWorkers sets the number of goroutines matmuls use (default: all CPUs).
 // Results do not depend on it.
 func WithWorkers(n int) Option {

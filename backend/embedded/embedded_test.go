@@ -8,6 +8,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/engine"
+	"github.com/pareto-llm/pareto/internal/enginetest"
 	"github.com/pareto-llm/pareto/randmodel"
 )
 
@@ -42,7 +43,7 @@ func testModel(t *testing.T) *engine.Model {
 	t.Helper()
 	c := engine.Config{Arch: engine.ArchLlama, Vocab: 258, DModel: 64, Layers: 2, Heads: 4, KVHeads: 2,
 		HeadDim: 16, FFN: 128, Context: 128, RopeBase: 10000, RMSEps: 1e-5}
-	m, err := engine.NewRandom(c, engine.RandomOptions{Seed: 7, Scale: 0.3})
+	m, err := enginetest.NewRandom(c, enginetest.Options{Seed: 7, Scale: 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}

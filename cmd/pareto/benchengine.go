@@ -11,17 +11,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pareto-llm/pareto/enginebench"
 	"github.com/pareto-llm/pareto/gguf"
 	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/randmodel"
-	"github.com/pareto-llm/pareto/speed"
 )
 
 // newBenchEngineCmd is `pareto bench engine`: the embedded engine's speed,
 // beside an Ollama server on the same file.
 func newBenchEngineCmd() *cobra.Command {
 	var (
-		o            speed.Options
+		o            enginebench.Options
 		model        string
 		randomParams float64
 		jsonOut      bool
@@ -55,12 +55,12 @@ not met.`,
 					return fmt.Errorf("bench engine: %w", err)
 				}
 				defer os.RemoveAll(dir)
-				cfg, err := speed.RandomConfig(randomParams, gguf.TypeF32)
+				cfg, err := enginebench.RandomConfig(randomParams, gguf.TypeF32)
 				if err != nil {
 					return fmt.Errorf("bench engine: %w", err)
 				}
 				o.ModelPath = filepath.Join(dir, fmt.Sprintf("random-%s.gguf", strings.ReplaceAll(fmt.Sprintf("%g", randomParams), "+", "")))
-				slog.Info("writing a random model", "params", speed.ConfigParams(cfg), "d_model", cfg.DModel, "layers", cfg.Layers, "path", o.ModelPath)
+				slog.Info("writing a random model", "params", enginebench.ConfigParams(cfg), "d_model", cfg.DModel, "layers", cfg.Layers, "path", o.ModelPath)
 				if err := randmodel.Write(o.ModelPath, cfg); err != nil {
 					return fmt.Errorf("bench engine: %w", err)
 				}
@@ -72,7 +72,7 @@ not met.`,
 				o.ModelPath = path
 			}
 			o.KernelTime, o.NoKernels = kernelTime, kernelTime == 0
-			rep, err := speed.Run(ctx, o)
+			rep, err := enginebench.Run(ctx, o)
 			if err != nil {
 				return fmt.Errorf("bench engine: %w", err)
 			}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pareto-llm/pareto/speed"
+	"github.com/pareto-llm/pareto/enginebench"
 )
 
 func TestBenchEngineFlags(t *testing.T) {
@@ -33,7 +33,7 @@ func TestBenchEngineAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep speed.Report
+	var rep enginebench.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}

@@ -2,10 +2,10 @@ package engine
 
 import "math"
 
-// ReferenceLogits runs the model on tokens the plain way, in float64,
+// referenceLogits runs the model on tokens the plain way, in float64,
 // without caches, recomputing the whole sequence: it returns the logits at
 // every position. It exists to test the fast forward pass.
-func ReferenceLogits(m *Model, tokens []int) [][]float64 {
+func referenceLogits(m *Model, tokens []int) [][]float64 {
 	c := m.Config
 	w := &m.Weights
 	T, D, HD := len(tokens), c.DModel, c.HeadDim

@@ -1,10 +1,10 @@
-// Package speed measures how fast pareto's embedded engine generates, side
-// by side with an Ollama server running the same GGUF file: decode tokens/s
-// of one sequence, the throughput of a search-shaped workload (many samples
-// of one prompt, as self-consistency and best-of-N ask), and the GFLOP/s of
-// the engine's matmul kernels beside OpenBLAS's sgemm on the same shapes.
-// It is what `pareto bench engine` runs.
-package speed
+// Package enginebench measures how fast pareto's embedded engine
+// generates, side by side with an Ollama server running the same GGUF
+// file: decode tokens/s of one sequence, the throughput of a search-shaped
+// workload (many samples of one prompt, as self-consistency and best-of-N
+// ask), and the GFLOP/s of the engine's matmul kernels beside OpenBLAS's
+// sgemm on the same shapes. It is what `pareto bench engine` runs.
+package enginebench
 
 import (
 	"context"
@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
 	b, err := embedded.Load(o.ModelPath, embedded.WithSampling(o.TopK, 0), embedded.WithMaxBatch(o.Samples))
 	if err != nil {
-		return nil, fmt.Errorf("speed: %w", err)
+		return nil, fmt.Errorf("enginebench: %w", err)
 	}
 	rep := &Report{Runs: o.Runs, Machine: fmt.Sprintf("%s/%s, %d CPUs, GOMAXPROCS %d", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))}
 	loadBefore := loadAvg()
@@ -159,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		n := max(need, 2048)
 		rep.Notes = append(rep.Notes, fmt.Sprintf("context raised from the model's %d to %d (Ollama's default num_ctx) to fit the workloads", m.Config.Context, n))
 		if err := m.SetContext(n); err != nil {
-			return nil, fmt.Errorf("speed: %w", err)
+			return nil, fmt.Errorf("enginebench: %w", err)
 		}
 	}
 	rep.Model = modelInfo(o.ModelPath, m)
@@ -288,7 +288,7 @@ func (w *workloads) run(ctx context.Context) error {
 	// Warm up: page the weights in, start Ollama's runner.
 	warm := prompt(w.b, 0, o.PromptTokens)
 	if _, err := w.b.Generate(ctx, pareto.Request{Prompt: warm, Params: pareto.Params{MaxTokens: 8}}); err != nil {
-		return fmt.Errorf("speed: pareto warm-up: %w", err)
+		return fmt.Errorf("enginebench: pareto warm-up: %w", err)
 	}
 	if w.srv != nil {
 		if _, err := w.srv.generate(ctx, w.o.OllamaModel, warm, map[string]any{"num_predict": 8, "temperature": 0}); err != nil {
@@ -339,7 +339,7 @@ func (w *workloads) paretoDecode(ctx context.Context, run int) (string, error) {
 		p := prompt(w.b, 100+attempts*run+a, w.o.PromptTokens)
 		out, err := w.b.Generate(ctx, pareto.Request{Prompt: p, Params: pareto.Params{MaxTokens: w.o.DecodeTokens, Temperature: 0}})
 		if err != nil {
-			return "", fmt.Errorf("speed: pareto decode: %w", err)
+			return "", fmt.Errorf("enginebench: pareto decode: %w", err)
 		}
 		u := out[0].Usage
 		n := sampled(out[0])
@@ -366,7 +366,7 @@ func (w *workloads) paretoSearch(ctx context.Context, p string, run int) error {
 		Temperature: w.o.Temperature, TopP: w.o.TopP, Seed: &seed}})
 	wall := time.Since(start)
 	if err != nil {
-		return fmt.Errorf("speed: pareto search: %w", err)
+		return fmt.Errorf("enginebench: pareto search: %w", err)
 	}
 	n := 0
 	for _, c := range out {

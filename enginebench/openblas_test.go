@@ -1,6 +1,6 @@
 //go:build openblas && cgo
 
-package speed
+package enginebench
 
 import (
 	"testing"

@@ -1,6 +1,6 @@
 //go:build integration
 
-package speed
+package enginebench
 
 import (
 	"bytes"

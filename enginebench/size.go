@@ -1,4 +1,4 @@
-package speed
+package enginebench
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 // such shape.
 func RandomConfig(params float64, t gguf.Type) (randmodel.Config, error) {
 	if !(params >= 1e5 && params <= 2e9) {
-		return randmodel.Config{}, fmt.Errorf("speed: random model of %g parameters: want 1e5 to 2e9", params)
+		return randmodel.Config{}, fmt.Errorf("enginebench: random model of %g parameters: want 1e5 to 2e9", params)
 	}
 	vocab := 512
 	if params > 2e7 {

@@ -1,4 +1,4 @@
-package speed
+package enginebench
 
 import (
 	"bytes"
@@ -153,7 +153,7 @@ func (o *ollama) post(ctx context.Context, path string, body, out any) error {
 func fileDigest(path string) (string, error) {
 	sum, err := models.Digest(path)
 	if err != nil {
-		return "", fmt.Errorf("speed: %w", err)
+		return "", fmt.Errorf("enginebench: %w", err)
 	}
 	return "sha256:" + sum, nil
 }

@@ -1,6 +1,6 @@
 //go:build openblas && cgo
 
-package speed
+package enginebench
 
 /*
 #cgo LDFLAGS: -lopenblas
@@ -22,7 +22,7 @@ import (
 func init() {
 	sgemm = func(m, n, k int, x, w, y []float32) {
 		if len(x) < m*k || len(w) < n*k || len(y) < m*n {
-			panic(fmt.Sprintf("speed: sgemm %dx%dx%d: short operands", m, n, k))
+			panic(fmt.Sprintf("enginebench: sgemm %dx%dx%d: short operands", m, n, k))
 		}
 		if m == 1 { // a matrix-vector product: OpenBLAS's sgemm is slow at it, sgemv is not
 			C.cblas_sgemv(C.CblasRowMajor, C.CblasNoTrans, C.blasint(n), C.blasint(k),
