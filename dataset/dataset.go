@@ -25,6 +25,10 @@ var files embed.FS
 type Dataset struct {
 	Name      string
 	Questions []pareto.Question
+	// Verify, where the dataset has an exact step verifier, says for each
+	// step of a solution whether the solution is right up to and including
+	// it (see run.Runner.Verify). Nil for most datasets.
+	Verify func(question string, steps []string) ([]bool, error)
 }
 
 // builtin describes one embedded dataset.

@@ -147,3 +147,20 @@ func Digest(path string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Open resolves what a user passed as a model (a GGUF path or a shipped
+// model's name, see Resolve) and names it for a run's identity:
+// "<name>@<first 12 hex digits of its digest>". The name holds the file's
+// content, not its path, so a moved file resumes its runs and a retrained
+// one starts afresh.
+func Open(model string) (path, id string, err error) {
+	path, err = Resolve(model)
+	if err != nil {
+		return "", "", err
+	}
+	sum, err := Digest(path)
+	if err != nil {
+		return "", "", err
+	}
+	return path, strings.TrimSuffix(filepath.Base(model), ".gguf") + "@" + sum[:12], nil
+}

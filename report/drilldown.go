@@ -47,17 +47,10 @@ type Candidate struct {
 	Text   string   `json:"text"`
 }
 
-// TreeNode is one node of a tree search's trace, as a tree strategy stores
-// it under "tree" in its result detail: a partial solution (one more step
-// than its parent), its PRM score, and whether the search kept it.
+// TreeNode is one node of a tree search's trace, with its depth, which the
+// report fills from the parent links.
 type TreeNode struct {
-	ID       int      `json:"id"`
-	Parent   *int     `json:"parent,omitempty"` // nil for a root
-	Text     string   `json:"text"`
-	Score    *float64 `json:"score,omitempty"`
-	Answer   string   `json:"answer,omitempty"`
-	Selected bool     `json:"selected,omitempty"`
-	// Depth is filled by the report from the parent links.
+	strategy.Node
 	Depth int `json:"depth"`
 }
 
@@ -67,7 +60,7 @@ type detail struct {
 	Output     string               `json:"output"`
 	Candidates []strategy.Candidate `json:"candidates"`
 	Votes      []strategy.Vote      `json:"votes"`
-	Tree       []TreeNode           `json:"tree"`
+	Tree       []strategy.Node      `json:"tree"`
 }
 
 // Limits that keep a page with hundreds of questions loadable.
@@ -158,7 +151,7 @@ func (a *Answer) fill(raw json.RawMessage) error {
 // treeOrder returns nodes depth first (children after their parent, in
 // stored order) with depths filled; nodes whose parent is missing become
 // roots so a partial trace still shows.
-func treeOrder(nodes []TreeNode) []TreeNode {
+func treeOrder(nodes []strategy.Node) []TreeNode {
 	if len(nodes) == 0 {
 		return nil
 	}
@@ -183,8 +176,7 @@ func treeOrder(nodes []TreeNode) []TreeNode {
 			return
 		}
 		visited[nodes[i].ID] = true
-		n := nodes[i]
-		n.Depth = depth
+		n := TreeNode{Node: nodes[i], Depth: depth}
 		n.Text = shorten(n.Text, maxCandText)
 		out = append(out, n)
 		for _, c := range children[n.ID] {

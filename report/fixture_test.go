@@ -113,26 +113,18 @@ func putResult(t *testing.T, db *store.DB, runID string, fr fixtureRun, seed int
 			}
 		}
 	}
-	raw, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if fr.tree {
-		// Tree strategies add their trace under "tree".
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
 		zero, one := 0, 1
-		m["tree"] = []TreeNode{
+		res.Tree = []strategy.Node{
 			{ID: 0, Text: "Step 1: read the problem."},
 			{ID: 1, Parent: &zero, Text: "Step 2: add.", Score: ptr(0.8), Selected: true},
 			{ID: 2, Parent: &zero, Text: "Step 2: multiply.", Score: ptr(0.3)},
 			{ID: 3, Parent: &one, Text: "The answer is " + pred + ".", Score: ptr(0.7), Answer: pred, Selected: true},
 		}
-		if raw, err = json.Marshal(m); err != nil {
-			t.Fatal(err)
-		}
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
 	}
 	level := 0
 	if fr.levels {

@@ -39,11 +39,27 @@ type Config struct {
 	QuestionIDs []string `json:"question_ids"`
 }
 
-// ID derives the run's identity from its config.
+// ID derives the run's identity from its canonical config (see
+// Canonical), so the command line and a library caller name the same work
+// the same way.
 func (c Config) ID() string {
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(c.Canonical())
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:16]
+}
+
+// Canonical returns c with what cannot change the run's results left out:
+// the options its strategy ignores (strategy.Spec.Canonical), and the
+// scorer of a strategy that uses none. Seeds below 1 mean 1.
+func (c Config) Canonical() Config {
+	if spec, err := strategy.Lookup(c.Strategy); err == nil {
+		c.Options = spec.Canonical(c.Options)
+		if !spec.Scored {
+			c.Scorer = ""
+		}
+	}
+	c.Seeds = max(c.Seeds, 1)
+	return c
 }
 
 // Store is what a run needs of the store.
@@ -85,58 +101,18 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 	if err != nil {
 		return Summary{}, err
 	}
-	if cfg.Seeds <= 0 {
-		cfg.Seeds = 1
-	}
-	cfg.QuestionIDs = make([]string, len(questions))
-	for i, q := range questions {
-		cfg.QuestionIDs[i] = q.ID
-	}
-	cfgJSON, err := json.Marshal(cfg)
+	rec, todo, err := r.open(ctx, cfg, questions)
 	if err != nil {
 		return Summary{}, err
 	}
-	rec, err := r.Store.EnsureRun(ctx, store.Run{
-		ID: cfg.ID(), Model: cfg.Model, Dataset: cfg.Dataset, Strategy: cfg.Strategy,
-		Config: cfgJSON, Questions: len(questions), Seeds: cfg.Seeds,
-	})
-	if err != nil {
-		return Summary{}, err
-	}
-	done, err := r.Store.Done(ctx, rec.ID)
-	if err != nil {
-		return Summary{}, err
-	}
-	type task struct {
-		seed int64
-		pos  int
-	}
-	var todo []task
-	for s := 0; s < cfg.Seeds; s++ {
-		for i, q := range questions {
-			if !done[store.DoneKey{Seed: cfg.Seed + int64(s), QuestionID: q.ID}] {
-				todo = append(todo, task{cfg.Seed + int64(s), i})
-			}
-		}
-	}
-	total := cfg.Seeds * len(questions)
-	log := r.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log.Info("run", "id", rec.ID, "strategy", cfg.Strategy, "dataset", cfg.Dataset, "questions", len(questions), "seeds", cfg.Seeds, "to_do", len(todo), "done", total-len(todo))
 	if r.Progress != nil {
+		total := rec.Seeds * rec.Questions
 		r.Progress.Start(total, total-len(todo))
 		defer r.Progress.Finish()
 	}
-
-	conc := r.Concurrency
-	if conc <= 0 {
-		conc = 1
-	}
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(conc)
+	g.SetLimit(max(r.Concurrency, 1))
 	var firstErr sync.Once
 	var runErr error
 	for _, t := range todo {
@@ -144,54 +120,20 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 			break
 		}
 		g.Go(func() error {
-			q := questions[t.pos]
-			env := strategy.Env{Gen: r.Gen, Scorer: r.Scorer, Seed: t.seed}
-			t0 := time.Now()
-			res, err := strat.Solve(gctx, env, q)
-			if err != nil {
-				err = fmt.Errorf("question %s (seed %d): %w", q.ID, t.seed, err)
-				firstErr.Do(func() { runErr = err })
-				return err
-			}
-			wall := time.Since(t0)
-			v := grade.Grade(res.Output, q.Reference, q.Format)
-			if res.Answer != "" && res.Answer != v.Predicted {
-				// The strategy chose an answer by vote; grade that one.
-				v.Predicted = res.Answer
-				v.Correct = grade.Equal(res.Answer, v.Gold, q.Format)
-			}
-			if r.Verify != nil {
-				for i := range res.Candidates {
-					c := &res.Candidates[i]
-					if len(c.StepScores) == 0 {
-						continue
-					}
-					if ok, err := r.Verify(q.Text, strategy.SplitSteps(c.Text)); err == nil && len(ok) == len(c.StepScores) {
-						c.StepLabels = ok
-					}
-				}
-			}
-			detail, _ := json.Marshal(res)
-			err = r.Store.PutResult(ctx, store.Result{
-				RunID: rec.ID, Seed: t.seed, QuestionID: q.ID, Position: t.pos, Level: q.Level,
-				Correct: v.Correct, Predicted: v.Predicted, Gold: v.Gold, Detail: detail,
-				Usage: res.Usage, Wall: wall,
-			})
+			// The result is stored under ctx, not gctx: an answer that
+			// arrives while a sibling fails was paid for; keep it.
+			err := r.answer(gctx, ctx, rec.ID, strat, t, questions[t.pos])
 			if err != nil {
 				firstErr.Do(func() { runErr = err })
-				return err
 			}
-			if r.Progress != nil {
-				r.Progress.Step(v.Correct)
-			}
-			return nil
+			return err
 		})
 	}
 	werr := g.Wait()
 	// Record the time spent even when the run stops early, so a resumed
 	// run's wall time adds up.
 	if err := r.Store.AddRunWall(context.WithoutCancel(ctx), rec.ID, time.Since(start)); err != nil {
-		log.Warn("recording wall time", "err", err)
+		r.log().Warn("recording wall time", "err", err)
 	}
 	if werr != nil {
 		if runErr != nil {
@@ -203,4 +145,107 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 		return Summary{}, fmt.Errorf("run %s stopped (results so far are kept; run the same command to resume): %w", rec.ID, werr)
 	}
 	return Summarize(ctx, r.Store, rec.ID)
+}
+
+// task is one question under one seed.
+type task struct {
+	seed int64
+	pos  int // the question's position in the run's slice
+}
+
+// open records the run (or finds it from an earlier session) and lists the
+// tasks it has not yet answered.
+func (r *Runner) open(ctx context.Context, cfg Config, questions []pareto.Question) (store.Run, []task, error) {
+	cfg = cfg.Canonical()
+	cfg.QuestionIDs = make([]string, len(questions))
+	for i, q := range questions {
+		cfg.QuestionIDs[i] = q.ID
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return store.Run{}, nil, err
+	}
+	rec, err := r.Store.EnsureRun(ctx, store.Run{
+		ID: cfg.ID(), Model: cfg.Model, Dataset: cfg.Dataset, Strategy: cfg.Strategy,
+		Config: cfgJSON, Questions: len(questions), Seeds: cfg.Seeds,
+	})
+	if err != nil {
+		return store.Run{}, nil, err
+	}
+	done, err := r.Store.Done(ctx, rec.ID)
+	if err != nil {
+		return store.Run{}, nil, err
+	}
+	var todo []task
+	for s := range cfg.Seeds {
+		seed := cfg.Seed + int64(s)
+		for i, q := range questions {
+			if !done[store.DoneKey{Seed: seed, QuestionID: q.ID}] {
+				todo = append(todo, task{seed, i})
+			}
+		}
+	}
+	total := cfg.Seeds * len(questions)
+	r.log().Info("run", "id", rec.ID, "strategy", cfg.Strategy, "dataset", cfg.Dataset, "questions", len(questions),
+		"seeds", cfg.Seeds, "to_do", len(todo), "done", total-len(todo))
+	return rec, todo, nil
+}
+
+// answer solves one question under one seed, grades the answer and stores
+// the result (under keep, which outlives a sibling's failure).
+func (r *Runner) answer(ctx, keep context.Context, runID string, strat strategy.Strategy, t task, q pareto.Question) error {
+	env := strategy.Env{Gen: r.Gen, Scorer: r.Scorer, Seed: t.seed}
+	t0 := time.Now()
+	res, err := strat.Solve(ctx, env, q)
+	if err != nil {
+		return fmt.Errorf("question %s (seed %d): %w", q.ID, t.seed, err)
+	}
+	wall := time.Since(t0)
+	v := grade.Grade(res.Output, q.Reference, q.Format)
+	if res.Answer != "" && res.Answer != v.Predicted {
+		// The strategy chose an answer by vote; grade that one.
+		v.Predicted = res.Answer
+		v.Correct = grade.Equal(res.Answer, v.Gold, q.Format)
+	}
+	r.label(q, res.Candidates)
+	detail, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("question %s (seed %d): %w", q.ID, t.seed, err)
+	}
+	err = r.Store.PutResult(keep, store.Result{
+		RunID: runID, Seed: t.seed, QuestionID: q.ID, Position: t.pos, Level: q.Level,
+		Correct: v.Correct, Predicted: v.Predicted, Gold: v.Gold, Detail: detail,
+		Usage: res.Usage, Wall: wall,
+	})
+	if err != nil {
+		return err
+	}
+	if r.Progress != nil {
+		r.Progress.Step(v.Correct)
+	}
+	return nil
+}
+
+// label gives the scored candidates the exact verifier's step labels, where
+// there is a verifier and it reads the same steps the scorer rated.
+func (r *Runner) label(q pareto.Question, cands []strategy.Candidate) {
+	if r.Verify == nil {
+		return
+	}
+	for i := range cands {
+		c := &cands[i]
+		if len(c.StepScores) == 0 {
+			continue
+		}
+		if ok, err := r.Verify(q.Text, strategy.SplitSteps(c.Text)); err == nil && len(ok) == len(c.StepScores) {
+			c.StepLabels = ok
+		}
+	}
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
 }

@@ -208,3 +208,28 @@ func TestAUROC(t *testing.T) {
 		}
 	}
 }
+
+// A library caller and the command line name the same work the same way:
+// options the strategy ignores, and a scorer it does not use, leave the
+// run's identity alone.
+func TestIDIgnoresWhatTheStrategyIgnores(t *testing.T) {
+	base := Config{Model: "m", Dataset: "t", Strategy: "greedy", Options: strategy.Options{N: 1, MaxTokens: 16}, Seed: 1, Seeds: 1}
+	noisy := base
+	noisy.Options = strategy.Options{N: 8, MaxTokens: 16, Temperature: 0.7, TopP: 0.9, Shots: 3, Aggregate: "min"}
+	noisy.Scorer, noisy.Seeds = "judge", 0
+	if base.ID() != noisy.ID() {
+		t.Errorf("greedy with ignored options has ID %s, want %s", noisy.ID(), base.ID())
+	}
+	sc := base
+	sc.Strategy, sc.Options.N = "best-of-n", 4
+	judged := sc
+	judged.Scorer = "judge"
+	if sc.ID() == judged.ID() {
+		t.Error("the scorer of best-of-n does not change its ID")
+	}
+	more := base
+	more.Options.MaxTokens = 32
+	if more.ID() == base.ID() {
+		t.Error("max tokens do not change greedy's ID")
+	}
+}

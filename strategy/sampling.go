@@ -3,6 +3,7 @@ package strategy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/pareto-llm/pareto"
@@ -10,24 +11,30 @@ import (
 )
 
 func init() {
-	Register("greedy", "one answer at temperature 0, prompted to reason step by step", func(o Options) (Strategy, error) {
-		return &single{name: "greedy", style: Style{Reasoning: true}, opts: o, greedy: true}, nil
-	})
-	Register("direct", "one answer at temperature 0, prompted to answer without reasoning", func(o Options) (Strategy, error) {
-		return &single{name: "direct", style: Style{Reasoning: false}, opts: o, greedy: true}, nil
-	})
-	Register("cot", "chain of thought: one answer after worked examples (--shots, 0 = zero-shot 'Let's think step by step')", func(o Options) (Strategy, error) {
-		return &single{name: "cot", style: Style{Reasoning: true, Shots: o.Shots}, opts: o}, nil
-	})
-	Register("self-consistency", "N sampled chains of thought, majority vote over their answers", func(o Options) (Strategy, error) {
-		return &vote{name: "self-consistency", opts: o}, nil
-	})
-	Register("best-of-n", "N sampled chains of thought, the one the scorer rates highest", func(o Options) (Strategy, error) {
-		return &vote{name: "best-of-n", opts: o, scored: true, best: true}, nil
-	})
-	Register("weighted-vote", "N sampled chains of thought, vote weighted by the scorer's rating", func(o Options) (Strategy, error) {
-		return &vote{name: "weighted-vote", opts: o, scored: true}, nil
-	})
+	single := []Option{OptMaxTokens}
+	sampled := []Option{OptN, OptMaxTokens, OptTemperature, OptTopP, OptShots}
+	scored := append(slices.Clone(sampled), OptAggregate)
+	Register(Spec{Name: "greedy", About: "one answer at temperature 0, prompted to reason step by step", Uses: single,
+		New: func(o Options) (Strategy, error) {
+			return &one{name: "greedy", style: Style{Reasoning: true}, opts: o, greedy: true}, nil
+		}})
+	Register(Spec{Name: "direct", About: "one answer at temperature 0, prompted to answer without reasoning", Uses: single,
+		New: func(o Options) (Strategy, error) {
+			return &one{name: "direct", style: Style{Reasoning: false}, opts: o, greedy: true}, nil
+		}})
+	Register(Spec{Name: "cot", About: "chain of thought: one answer after worked examples (--shots, 0 = zero-shot 'Let's think step by step')",
+		Uses: []Option{OptMaxTokens, OptTemperature, OptTopP, OptShots},
+		New: func(o Options) (Strategy, error) {
+			return &one{name: "cot", style: Style{Reasoning: true, Shots: o.Shots}, opts: o}, nil
+		}})
+	Register(Spec{Name: "self-consistency", About: "N sampled chains of thought, majority vote over their answers", Uses: sampled, Budget: OptN,
+		New: func(o Options) (Strategy, error) { return &vote{name: "self-consistency", opts: o}, nil }})
+	Register(Spec{Name: "best-of-n", About: "N sampled chains of thought, the one the scorer rates highest", Uses: scored, Budget: OptN, Scored: true,
+		New: func(o Options) (Strategy, error) {
+			return &vote{name: "best-of-n", opts: o, scored: true, best: true}, nil
+		}})
+	Register(Spec{Name: "weighted-vote", About: "N sampled chains of thought, vote weighted by the scorer's rating", Uses: scored, Budget: OptN, Scored: true,
+		New: func(o Options) (Strategy, error) { return &vote{name: "weighted-vote", opts: o, scored: true}, nil }})
 }
 
 // sample asks the backend for n completions of q's prompt and extracts the
@@ -62,17 +69,17 @@ func sample(ctx context.Context, env Env, q pareto.Question, style Style, o Opti
 	return cands, total, nil
 }
 
-// single answers with one completion.
-type single struct {
+// one answers with one completion.
+type one struct {
 	name   string
 	style  Style
 	opts   Options
 	greedy bool
 }
 
-func (s *single) Name() string { return s.name }
+func (s *one) Name() string { return s.name }
 
-func (s *single) Solve(ctx context.Context, env Env, q pareto.Question) (Result, error) {
+func (s *one) Solve(ctx context.Context, env Env, q pareto.Question) (Result, error) {
 	temp := s.opts.Temperature
 	if s.greedy {
 		temp = 0

@@ -7,8 +7,9 @@ package strategy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pareto-llm/pareto"
@@ -47,11 +48,25 @@ type Options struct {
 
 // Result is a strategy's answer and everything behind it.
 type Result struct {
-	Answer     string       `json:"answer"` // the chosen final answer, as extracted
-	Output     string       `json:"output"` // the chosen candidate's full text
-	Candidates []Candidate  `json:"candidates"`
-	Votes      []Vote       `json:"votes,omitempty"`
-	Usage      pareto.Usage `json:"usage"`
+	Answer     string      `json:"answer"` // the chosen final answer, as extracted
+	Output     string      `json:"output"` // the chosen candidate's full text
+	Candidates []Candidate `json:"candidates"`
+	Votes      []Vote      `json:"votes,omitempty"`
+	// Tree is a tree search's trace: every node it expanded, parents
+	// before children. Sampling strategies leave it empty.
+	Tree  []Node       `json:"tree,omitempty"`
+	Usage pareto.Usage `json:"usage"`
+}
+
+// Node is one node of a search tree: a partial solution one step longer
+// than its parent's, its score, and whether the search kept it.
+type Node struct {
+	ID       int      `json:"id"`
+	Parent   *int     `json:"parent,omitempty"` // nil for a root
+	Text     string   `json:"text"`             // the step this node adds
+	Score    *float64 `json:"score,omitempty"`
+	Answer   string   `json:"answer,omitempty"` // set where the node ends a solution
+	Selected bool     `json:"selected,omitempty"`
 }
 
 // Candidate is one sampled solution.
@@ -73,30 +88,91 @@ type Vote struct {
 	Weight float64 `json:"weight"`
 }
 
-type factory func(Options) (Strategy, error)
+// Option names one field of Options, as a Spec lists the ones a strategy
+// reads. The names are the fields' JSON keys.
+type Option string
 
-var registry = map[string]struct {
-	about string
-	make  factory
-}{}
+// The Options fields.
+const (
+	OptN           Option = "n"
+	OptMaxTokens   Option = "max_tokens"
+	OptTemperature Option = "temperature"
+	OptTopP        Option = "top_p"
+	OptShots       Option = "shots"
+	OptAggregate   Option = "aggregate"
+)
 
-// Register adds a strategy under a name. It panics on a duplicate name, as
-// registering twice is a programming error.
-func Register(name, about string, f func(Options) (Strategy, error)) {
-	if _, dup := registry[name]; dup {
-		panic("strategy: duplicate " + name)
+// Spec is everything pareto knows about a strategy besides how it solves a
+// question: the one record that the command line, the grid, run identities
+// and the report read, so a new strategy is described in one place.
+type Spec struct {
+	Name  string // e.g. "self-consistency"
+	About string // one line for `pareto list`
+	// Scored strategies rate candidates with a step scorer (Env.Scorer).
+	Scored bool
+	// Uses lists the options the strategy reads; the others are set to
+	// their neutral values (N 1, the rest zero) in its canonical options,
+	// so that an option it ignores cannot make a new run of the same work.
+	Uses []Option
+	// Budget is the option a grid varies to spend more compute (OptN for
+	// the sampling strategies), or "" for a strategy of fixed cost.
+	Budget Option
+	// New makes the strategy from options that passed the common checks.
+	New func(Options) (Strategy, error)
+}
+
+// uses reports whether the strategy reads option o.
+func (s Spec) uses(o Option) bool { return slices.Contains(s.Uses, o) }
+
+// Canonical returns o with the options the strategy ignores set to their
+// neutral values. Runs are identified by canonical options.
+func (s Spec) Canonical(o Options) Options {
+	if !s.uses(OptN) {
+		o.N = 1
 	}
-	registry[name] = struct {
-		about string
-		make  factory
-	}{about, f}
+	if !s.uses(OptTemperature) {
+		o.Temperature = 0
+	}
+	if !s.uses(OptTopP) {
+		o.TopP = 0
+	}
+	if !s.uses(OptShots) {
+		o.Shots = 0
+	}
+	if !s.uses(OptAggregate) {
+		o.Aggregate = ""
+	}
+	return o
+}
+
+var registry = map[string]Spec{}
+
+// Register adds a strategy. It panics on a duplicate or incomplete spec,
+// as registering either is a programming error.
+func Register(s Spec) {
+	if _, dup := registry[s.Name]; dup {
+		panic("strategy: duplicate " + s.Name)
+	}
+	if s.Name == "" || s.New == nil || !s.uses(OptMaxTokens) || (s.Budget != "" && !s.uses(s.Budget)) {
+		panic("strategy: incomplete spec for " + s.Name)
+	}
+	registry[s.Name] = s
+}
+
+// Lookup returns the spec registered under name.
+func Lookup(name string) (Spec, error) {
+	s, ok := registry[name]
+	if !ok {
+		return Spec{}, fmt.Errorf("unknown strategy %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return s, nil
 }
 
 // New makes the strategy registered under name.
 func New(name string, o Options) (Strategy, error) {
-	r, ok := registry[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown strategy %q (known: %s)", name, strings.Join(Names(), ", "))
+	s, err := Lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	if o.N < 0 || o.MaxTokens < 0 || o.Temperature < 0 || o.TopP < 0 || o.TopP > 1 || o.Shots < 0 {
 		return nil, fmt.Errorf("strategy %s: out-of-range options %+v", name, o)
@@ -104,24 +180,15 @@ func New(name string, o Options) (Strategy, error) {
 	if _, err := aggregator(o.Aggregate); err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", name, err)
 	}
-	return r.make(o)
+	return s.New(o)
 }
 
 // Names lists registered strategies in order.
 func Names() []string {
-	var names []string
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Collect(maps.Keys(registry))
+	slices.Sort(names)
 	return names
 }
-
-// About returns a registered strategy's one-line description.
-func About(name string) string { return registry[name].about }
-
-// NeedsScorer reports whether a strategy uses a step scorer.
-func NeedsScorer(name string) bool { return name == "best-of-n" || name == "weighted-vote" }
 
 // aggregator returns the function that folds step scores into one score.
 func aggregator(name string) (func([]float64) float64, error) {
@@ -171,4 +238,22 @@ func SplitSteps(text string) []string {
 		}
 	}
 	return steps
+}
+
+// WithBudget returns o with the strategy's budget option set to v; a
+// strategy of fixed cost gets o unchanged.
+func (s Spec) WithBudget(o Options, v int) Options {
+	if s.Budget == OptN {
+		o.N = v
+	}
+	return o
+}
+
+// BudgetOf returns the value of the strategy's budget option in o, or 0 for
+// a strategy of fixed cost.
+func (s Spec) BudgetOf(o Options) int {
+	if s.Budget == OptN {
+		return max(o.N, 1)
+	}
+	return 0
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/pareto-llm/pareto"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -184,16 +181,6 @@ func TestRunEmbeddedEngine(t *testing.T) {
 	}
 }
 
-func TestFirstPerLevel(t *testing.T) {
-	var qs []pareto.Question
-	for i := 0; i < 12; i++ {
-		qs = append(qs, pareto.Question{ID: fmt.Sprint(i), Level: 1 + i/4})
-	}
-	got := firstPerLevel(qs, 2)
-	if len(got) != 6 || got[0].ID != "0" || got[2].ID != "4" || got[5].ID != "9" {
-		t.Fatalf("%+v", got)
-	}
-}
 
 // On the embedded backend best-of-n scores with the shipped PRM by default,
 // and on synth the run reports how well it ranks the verifier's steps.
@@ -217,7 +204,7 @@ func TestBestOfNUsesTheShippedPRM(t *testing.T) {
 		t.Errorf("calls = %d, want 10 generations + 40 PRM scorings", s.Calls)
 	}
 	if _, err := execute(t, "run", "--dataset", "synth", "--limit", "1", "--strategy", "best-of-n", "--scorer", "bogus",
-		"--store", filepath.Join(dir, "r.db")); err == nil || !strings.Contains(err.Error(), `unknown --scorer "bogus"`) {
+		"--store", filepath.Join(dir, "r.db")); err == nil || !strings.Contains(err.Error(), `--scorer: unknown scorer "bogus"`) {
 		t.Errorf("bad --scorer error = %v", err)
 	}
 }

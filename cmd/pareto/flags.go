@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,10 +14,7 @@ import (
 	"github.com/pareto-llm/pareto/dataset"
 	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/reward"
-	"github.com/pareto-llm/pareto/run"
-	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
-	"github.com/pareto-llm/pareto/synth"
 )
 
 // backendFlags choose and configure the model server.
@@ -52,6 +45,9 @@ func (f *backendFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.price.OutPerM, "price-out", 0, "USD per million completion tokens")
 }
 
+// inProcess reports whether the backend is the embedded engine.
+func (f *backendFlags) inProcess() bool { return len(f.urls) == 0 }
+
 // generator builds the backend and the name the run records for it.
 func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string, error) {
 	if err := f.arch.Validate(); err != nil {
@@ -67,7 +63,7 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 		}
 		f.arch = a
 	}
-	if len(f.urls) == 0 {
+	if f.inProcess() {
 		return f.embedded()
 	}
 	if f.model == "" {
@@ -83,50 +79,60 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 	return b, f.model, nil
 }
 
+// embedded loads a GGUF file into the in-process engine. It counts its own
+// FLOPs exactly (prefill, decode, prefix-cache savings), so no architecture
+// flags are needed.
+func (f *backendFlags) embedded() (pareto.Generator, string, error) {
+	model := f.model
+	if model == "" {
+		model = models.Default
+	}
+	path, id, err := models.Open(model) // a shipped model is unpacked to the cache
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	if f.arch.Context > 0 {
+		if err := b.Model().SetContext(f.arch.Context); err != nil {
+			return nil, "", fmt.Errorf("--context: %w", err)
+		}
+	}
+	return b, "embedded:" + id, nil
+}
+
 // datasetFlags choose the questions.
 type datasetFlags struct {
-	name, qField, aField, format, idField string
-	limit, offset, perLevel               int
+	name   string
+	fields dataset.Fields
+	slice  dataset.Slice
 }
 
 func (f *datasetFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.name, "dataset", "gsm8k", "built-in dataset ("+strings.Join(dataset.SortedNames(), ", ")+") or a .jsonl file")
-	fl.StringVar(&f.qField, "question-field", "question", "JSON field of the question in a .jsonl dataset")
-	fl.StringVar(&f.aField, "answer-field", "answer", "JSON field of the reference answer in a .jsonl dataset")
-	fl.StringVar(&f.idField, "id-field", "", "JSON field of a stable question id in a .jsonl dataset (default: row number)")
-	fl.StringVar(&f.format, "format", "gsm8k", "answer format of a .jsonl dataset: gsm8k, math, number or text")
-	fl.IntVar(&f.limit, "limit", 0, "use the first N questions (0 = all)")
-	fl.IntVar(&f.offset, "offset", 0, "skip the first N questions")
-	fl.IntVar(&f.perLevel, "per-level", 0, "take the first N questions of each difficulty level (datasets with levels), after --offset")
+	fl.StringVar(&f.fields.Question, "question-field", "question", "JSON field of the question in a .jsonl dataset")
+	fl.StringVar(&f.fields.Answer, "answer-field", "answer", "JSON field of the reference answer in a .jsonl dataset")
+	fl.StringVar(&f.fields.ID, "id-field", "", "JSON field of a stable question id in a .jsonl dataset (default: row number)")
+	fl.StringVar(&f.fields.Format, "format", "gsm8k", "answer format of a .jsonl dataset: gsm8k, math, number or text")
+	fl.IntVar(&f.slice.Limit, "limit", 0, "use the first N questions (0 = all)")
+	fl.IntVar(&f.slice.Offset, "offset", 0, "skip the first N questions")
+	fl.IntVar(&f.slice.PerLevel, "per-level", 0, "take the first N questions of each difficulty level (datasets with levels), after --offset")
 }
 
-func (f *datasetFlags) load() (string, []pareto.Question, error) {
-	var d *dataset.Dataset
-	var err error
-	if strings.HasSuffix(f.name, ".jsonl") || strings.ContainsRune(f.name, os.PathSeparator) {
-		d, err = dataset.LoadFile(f.name, dataset.Fields{Question: f.qField, Answer: f.aField, Format: f.format, ID: f.idField})
-	} else {
-		d, err = dataset.Load(f.name)
-	}
+// load reads the dataset and the questions the flags select.
+func (f *datasetFlags) load() (*dataset.Dataset, []pareto.Question, error) {
+	d, err := dataset.Open(f.name, f.fields)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	if f.limit < 0 || f.offset < 0 {
-		return "", nil, fmt.Errorf("--limit and --offset must not be negative")
+	qs, err := d.Select(f.slice)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--limit/--offset/--per-level: %w", err)
 	}
-	qs := d.Questions
-	if f.offset >= len(qs) {
-		return "", nil, fmt.Errorf("--offset %d: dataset %s has only %d questions", f.offset, d.Name, len(qs))
-	}
-	qs = qs[f.offset:]
-	if f.perLevel > 0 {
-		qs = firstPerLevel(qs, f.perLevel)
-	}
-	if f.limit > 0 && f.limit < len(qs) {
-		qs = qs[:f.limit]
-	}
-	return d.Name, qs, nil
+	return d, qs, nil
 }
 
 // runFlags are the knobs of one run besides backend and data.
@@ -160,6 +166,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object per run")
 }
 
+// validate refuses bad values before any work starts.
 func (f *runFlags) validate() error {
 	if f.seeds < 1 {
 		return fmt.Errorf("--seeds must be at least 1, got %d", f.seeds)
@@ -173,160 +180,8 @@ func (f *runFlags) validate() error {
 	if f.opts.MaxTokens < 1 {
 		return fmt.Errorf("--max-tokens must be at least 1, got %d", f.opts.MaxTokens)
 	}
+	if err := reward.Check(f.scorer); err != nil {
+		return fmt.Errorf("--scorer: %w", err)
+	}
 	return nil
-}
-
-// checkScorer refuses an unknown --scorer before any work starts.
-func checkScorer(name string) error {
-	if name == "" || slices.Contains(scorerNames, name) {
-		return nil
-	}
-	return fmt.Errorf("unknown --scorer %q (known: %s)", name, strings.Join(scorerNames, ", "))
-}
-
-// scorerNames are the values of --scorer; scorerFor builds each.
-var scorerNames = []string{"prm", "judge", "oracle"}
-
-// scorerFor builds the step scorer a strategy needs (nil if none) and the
-// name the run records for it. The PRM is loaded once per session.
-func (s *session) scorerFor(name, strategyName, prm string) (pareto.Scorer, string, error) {
-	if !strategy.NeedsScorer(strategyName) {
-		return nil, "", nil
-	}
-	if name == "" {
-		name = "judge"
-		if s.embedded {
-			name = "prm"
-		}
-	}
-	switch name {
-	case "judge":
-		return reward.Judge{Gen: s.gen}, "judge", nil
-	case "oracle":
-		return synth.Oracle{}, "oracle", nil
-	case "prm":
-		if s.prm == nil {
-			path, err := models.Resolve(prm)
-			if err != nil {
-				return nil, "", fmt.Errorf("--prm: %w", err)
-			}
-			if s.prm, err = reward.LoadPRM(path); err != nil {
-				return nil, "", err
-			}
-			sum, err := fileDigest(path)
-			if err != nil {
-				return nil, "", err
-			}
-			s.prmID = "prm:" + strings.TrimSuffix(filepath.Base(prm), ".gguf") + "@" + sum
-		}
-		return s.prm, s.prmID, nil
-	}
-	return nil, "", checkScorer(name)
-}
-
-// session holds what run and bench share: the store and the cached backend.
-type session struct {
-	db       *store.DB
-	gen      *run.Cached
-	model    string
-	embedded bool // the in-process engine, not a server
-	prm      *reward.PRM
-	prmID    string
-}
-
-func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session, error) {
-	if err := rf.validate(); err != nil {
-		return nil, err
-	}
-	gen, model, err := bf.generator(ctx)
-	if err != nil {
-		return nil, err
-	}
-	db, err := store.Open(ctx, rf.storePath)
-	if err != nil {
-		return nil, err
-	}
-	c := &run.Cached{Inner: gen, Cache: db, Model: model, Accountant: compute.Accountant{Arch: bf.arch, Price: bf.price}}
-	if rf.noCache {
-		c.Cache = nil
-	}
-	return &session{db: db, gen: c, model: model, embedded: len(bf.urls) == 0}, nil
-}
-
-// runOne runs one configuration with progress on stderr.
-func (s *session) runOne(ctx context.Context, cfg run.Config, qs []pareto.Question, rf *runFlags) (run.Summary, error) {
-	scorer, scorerName, err := s.scorerFor(rf.scorer, cfg.Strategy, rf.prm)
-	if err != nil {
-		return run.Summary{}, err
-	}
-	cfg.Scorer = scorerName
-	label := cfg.Strategy
-	if strategy.NeedsScorer(cfg.Strategy) || cfg.Strategy == "self-consistency" {
-		label = fmt.Sprintf("%s n=%d", cfg.Strategy, cfg.Options.N)
-	}
-	r := &run.Runner{
-		Store: s.db, Gen: s.gen, Scorer: scorer, Concurrency: rf.concurrency,
-		Progress: progressBar(label), Log: slog.Default(),
-	}
-	if cfg.Dataset == synth.Dataset && scorer != nil {
-		r.Verify = func(question string, steps []string) ([]bool, error) {
-			ok, err := synth.VerifyQuestion(question, steps)
-			return synth.Cumulative(ok), err
-		}
-	}
-	return r.Run(ctx, cfg, qs)
-}
-
-// embedded loads a GGUF file into the in-process engine. It counts its own
-// FLOPs exactly (prefill, decode, prefix-cache savings), so no architecture
-// flags are needed.
-func (f *backendFlags) embedded() (pareto.Generator, string, error) {
-	path := f.model
-	if path == "" {
-		path = models.Default
-	}
-	name := strings.TrimSuffix(filepath.Base(path), ".gguf")
-	path, err := models.Resolve(path) // a shipped model is unpacked to the cache
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := embedded.Load(path, embedded.WithPrefixCache(256<<20))
-	if err != nil {
-		return nil, "", err
-	}
-	if f.arch.Context > 0 {
-		if err := b.Model().SetContext(f.arch.Context); err != nil {
-			return nil, "", fmt.Errorf("--context: %w", err)
-		}
-	}
-	// The run's identity names the file's content, not its path, so a
-	// moved file resumes and a retrained one starts afresh.
-	sum, err := fileDigest(path)
-	if err != nil {
-		return nil, "", err
-	}
-	return b, "embedded:" + name + "@" + sum, nil
-}
-
-// fileDigest is the short content digest a run's identity records.
-func fileDigest(path string) (string, error) {
-	sum, err := models.Digest(path)
-	if err != nil {
-		return "", err
-	}
-	return sum[:12], nil
-}
-
-// firstPerLevel keeps the first n questions of each level, in dataset
-// order, so a small sample still spans every difficulty.
-func firstPerLevel(qs []pareto.Question, n int) []pareto.Question {
-	seen := map[int]int{}
-	var out []pareto.Question
-	for _, q := range qs {
-		if seen[q.Level] < n {
-			seen[q.Level]++
-			out = append(out, q)
-		}
-	}
-	return out
 }

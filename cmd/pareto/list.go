@@ -17,14 +17,22 @@ func newListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "STRATEGY\tDESCRIPTION")
+			fmt.Fprintln(tw, "STRATEGY\tBUDGET\tSCORER\tDESCRIPTION")
 			for _, n := range strategy.Names() {
-				fmt.Fprintf(tw, "%s\t%s\n", n, strategy.About(n))
+				s, _ := strategy.Lookup(n)
+				budget, scorer := "-", "-"
+				if s.Budget != "" {
+					budget = string(s.Budget)
+				}
+				if s.Scored {
+					scorer = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n, budget, scorer, s.About)
 			}
-			fmt.Fprintln(tw, "\nDATASET\tDESCRIPTION")
+			fmt.Fprintln(tw, "\nDATASET\t\t\tDESCRIPTION")
 			about := dataset.Names()
 			for _, n := range dataset.SortedNames() {
-				fmt.Fprintf(tw, "%s\t%s\n", n, about[n])
+				fmt.Fprintf(tw, "%s\t\t\t%s\n", n, about[n])
 			}
 			return tw.Flush()
 		},

@@ -4,37 +4,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"text/tabwriter"
 
-	"github.com/pareto-llm/pareto/progress"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/strategy"
 )
 
-// checkStrategy rejects an unknown strategy before any work starts.
-func checkStrategy(name string, rf runFlags) error {
-	_, err := strategy.New(name, rf.opts)
-	return err
-}
-
-// optionsFor drops the options a strategy ignores, so that changing an
-// irrelevant flag does not start a new run instead of resuming.
-func optionsFor(name string, o strategy.Options) strategy.Options {
-	if !strategy.NeedsScorer(name) {
-		o.Aggregate = ""
+// printSummaries writes one JSON object per run, or the table.
+func printSummaries(w io.Writer, sums []run.Summary, jsonOut bool) error {
+	if jsonOut {
+		enc := json.NewEncoder(w)
+		for _, s := range sums {
+			if err := enc.Encode(s); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	switch name {
-	case "greedy", "direct":
-		o.N, o.Temperature, o.TopP, o.Shots = 1, 0, 0, 0
-	case "cot":
-		o.N = 1
-	}
-	return o
+	return writeTable(w, sums)
 }
-
-func newBar(w *os.File, label string) run.Progress { return progress.New(w, label, slog.Default()) }
 
 // writeTable prints summaries as the study's table plus pareto's extras.
 func writeTable(w io.Writer, sums []run.Summary) error {
@@ -42,10 +30,10 @@ func writeTable(w io.Writer, sums []run.Summary) error {
 	fmt.Fprintln(tw, "strategy\tn\tquestions\taccuracy\t±std\tCI95\ttokens/q\tTFLOPs/q\ts/q\tp95 s\t$/q\tacc/TFLOP\tacc/s\tefficiency\t")
 	for _, s := range sums {
 		n := "-"
-		if sampled(s.Strategy) {
+		if spec, err := strategy.Lookup(s.Strategy); err == nil && spec.Budget != "" {
 			var o strategy.Options
 			_ = json.Unmarshal(s.Params, &o)
-			n = fmt.Sprint(o.N)
+			n = fmt.Sprint(spec.BudgetOf(o))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d×%d\t%.1f%%\t%.1f\t[%.1f, %.1f]\t%.0f\t%.4g\t%.2f\t%.2f\t%.2g\t%.3g\t%.3g\t%.3g\t\n",
 			s.Strategy, n, s.Answered/max(s.Seeds, 1), s.Seeds, 100*s.Accuracy, 100*s.AccuracyStd,

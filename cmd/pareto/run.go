@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pareto-llm/pareto/run"
+	"github.com/pareto-llm/pareto/strategy"
 )
 
 func newRunCmd() *cobra.Command {
@@ -27,14 +24,11 @@ without repeating or double-counting anything, and cached calls are free.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			name, qs, err := df.load()
+			d, qs, err := df.load()
 			if err != nil {
 				return err
 			}
-			if err := checkScorer(rf.scorer); err != nil {
-				return err
-			}
-			if err := checkStrategy(strategyName, rf); err != nil {
+			if _, err := strategy.New(strategyName, rf.opts); err != nil {
 				return err
 			}
 			s, err := openSession(ctx, &bf, &rf)
@@ -42,9 +36,7 @@ without repeating or double-counting anything, and cached calls are free.`,
 				return err
 			}
 			defer s.db.Close()
-			cfg := run.Config{Model: s.model, Dataset: name, Strategy: strategyName, Options: optionsFor(strategyName, rf.opts),
-				Seed: rf.seed, Seeds: rf.seeds, Arch: bf.arch, Price: bf.price}
-			sum, err := s.runOne(ctx, cfg, qs, &rf)
+			sum, err := s.runOne(ctx, d, qs, strategyName, rf.opts)
 			if err != nil {
 				return err
 			}
@@ -57,18 +49,3 @@ without repeating or double-counting anything, and cached calls are free.`,
 	rf.register(cmd)
 	return cmd
 }
-
-func printSummaries(w io.Writer, sums []run.Summary, jsonOut bool) error {
-	if jsonOut {
-		enc := json.NewEncoder(w)
-		for _, s := range sums {
-			if err := enc.Encode(s); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return writeTable(w, sums)
-}
-
-func progressBar(label string) run.Progress { return newBar(os.Stderr, label) }

@@ -7,12 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/models"
@@ -89,9 +85,11 @@ func runTrain(ctx context.Context, cfg train.Config, mustResume, f16 bool) error
 	log.Info("train", "params", tr.Params(), "steps", cfg.Optim.Steps, "done", tr.StepsDone(),
 		"tokens_per_step", cfg.Optim.BatchSize*cfg.Model.SeqLen, "checkpoint", tr.CheckpointPath(), "resumed", resumed)
 
-	rep := newTrainReport(os.Stderr, log, cfg.Optim.Steps, tr.StepsDone())
-	err = tr.Run(ctx, rep.step)
-	rep.finish()
+	rep := progress.NewTrain(os.Stderr, log, cfg.Optim.Steps, tr.StepsDone())
+	err = tr.Run(ctx, func(st train.Stats) {
+		rep.Step(progress.TrainStep{Step: st.Step, Tokens: st.Tokens, Loss: st.Loss, LR: st.LR, GradNorm: st.GradNorm})
+	})
+	rep.Finish()
 	if errors.Is(err, context.Canceled) {
 		log.Info("train stopped; run the same command to resume", "step", tr.StepsDone(), "checkpoint", tr.CheckpointPath())
 		return &quietError{err}
@@ -107,7 +105,7 @@ func runTrain(ctx context.Context, cfg train.Config, mustResume, f16 bool) error
 	if err := tr.ExportGGUF(cfg.Out, f16); err != nil {
 		return err
 	}
-	log.Info("train done", "out", cfg.Out, "steps", tr.StepsDone(), "final_loss", rep.lastLoss())
+	log.Info("train done", "out", cfg.Out, "steps", tr.StepsDone(), "final_loss", rep.Loss())
 	return nil
 }
 
@@ -145,103 +143,4 @@ func label(ctx context.Context, cfg train.Config) error {
 		return &quietError{err}
 	}
 	return err
-}
-
-// trainReport shows training progress: an mpb bar with loss, learning rate,
-// tokens/s and ETA on a terminal, a log line every 10 seconds otherwise.
-type trainReport struct {
-	log   *slog.Logger
-	total int
-
-	mu      sync.Mutex
-	p       *mpb.Progress
-	bar     *mpb.Bar
-	start   time.Time
-	last    time.Time
-	tokens  int
-	st      train.Stats
-	emaLoss float64
-}
-
-func newTrainReport(w *os.File, log *slog.Logger, total, done int) *trainReport {
-	r := &trainReport{log: log, total: total, start: time.Now(), last: time.Now()}
-	r.st.Step = done
-	if progress.IsTerminal(w) {
-		r.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(250*time.Millisecond))
-		r.bar = r.p.AddBar(int64(total),
-			mpb.PrependDecorators(decor.Name("train "), decor.CountersNoUnit("%d/%d")),
-			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return r.line() }),
-				decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
-		)
-		r.bar.SetCurrent(int64(done))
-	}
-	return r
-}
-
-func (r *trainReport) line() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", r.emaLoss, r.st.LR, r.rateLocked())
-}
-
-func (r *trainReport) rateLocked() float64 {
-	if s := time.Since(r.start).Seconds(); s > 0 {
-		return float64(r.tokens) / s
-	}
-	return 0
-}
-
-func (r *trainReport) step(st train.Stats) {
-	r.mu.Lock()
-	first := r.tokens == 0
-	r.st = st
-	r.tokens += st.Tokens
-	if first {
-		r.emaLoss = st.Loss
-	} else {
-		r.emaLoss = 0.95*r.emaLoss + 0.05*st.Loss
-	}
-	bar := r.bar
-	logNow := bar == nil && (time.Since(r.last) >= 10*time.Second || st.Step == r.total || first)
-	if logNow {
-		r.last = time.Now()
-	}
-	rate := r.rateLocked()
-	r.mu.Unlock()
-	if bar != nil {
-		bar.EwmaIncrement(time.Since(r.lastTick()))
-		return
-	}
-	if logNow {
-		eta := time.Duration(0)
-		if rate > 0 {
-			eta = time.Duration(float64((r.total-st.Step)*st.Tokens) / rate * float64(time.Second)).Round(time.Second)
-		}
-		r.log.Info("train", "step", st.Step, "total", r.total, "loss", fmt.Sprintf("%.4f", st.Loss),
-			"loss_avg", fmt.Sprintf("%.4f", r.emaLoss), "lr", fmt.Sprintf("%.2e", st.LR),
-			"grad_norm", fmt.Sprintf("%.3f", st.GradNorm), "tok_per_s", fmt.Sprintf("%.0f", rate), "eta", eta)
-	}
-}
-
-// lastTick returns the time of the previous step and records this one, for
-// the bar's moving-average ETA.
-func (r *trainReport) lastTick() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t := r.last
-	r.last = time.Now()
-	return t
-}
-
-func (r *trainReport) lastLoss() float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.emaLoss
-}
-
-func (r *trainReport) finish() {
-	if r.bar != nil {
-		r.bar.Abort(false)
-		r.p.Wait()
-	}
 }

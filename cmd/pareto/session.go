@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/compute"
+	"github.com/pareto-llm/pareto/dataset"
+	"github.com/pareto-llm/pareto/progress"
+	"github.com/pareto-llm/pareto/reward"
+	"github.com/pareto-llm/pareto/run"
+	"github.com/pareto-llm/pareto/store"
+	"github.com/pareto-llm/pareto/strategy"
+)
+
+// session holds what run and bench share: the store, the cached backend
+// and the scorers.
+type session struct {
+	db      *store.DB
+	gen     *run.Cached
+	model   string
+	scorers *reward.Chooser
+	bf      *backendFlags
+	rf      *runFlags
+}
+
+func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session, error) {
+	if err := rf.validate(); err != nil {
+		return nil, err
+	}
+	gen, model, err := bf.generator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, rf.storePath)
+	if err != nil {
+		return nil, err
+	}
+	c := &run.Cached{Inner: gen, Cache: db, Model: model, Accountant: compute.Accountant{Arch: bf.arch, Price: bf.price}}
+	if rf.noCache {
+		c.Cache = nil
+	}
+	scorers := &reward.Chooser{Gen: c, PRM: rf.prm, Default: reward.Default(bf.inProcess())}
+	return &session{db: db, gen: c, model: model, scorers: scorers, bf: bf, rf: rf}, nil
+}
+
+// runOne runs one strategy with its options on the dataset's questions,
+// with progress on stderr.
+func (s *session) runOne(ctx context.Context, d *dataset.Dataset, qs []pareto.Question, name string, opts strategy.Options) (run.Summary, error) {
+	spec, err := strategy.Lookup(name)
+	if err != nil {
+		return run.Summary{}, err
+	}
+	cfg := run.Config{Model: s.model, Dataset: d.Name, Strategy: name, Options: opts,
+		Seed: s.rf.seed, Seeds: s.rf.seeds, Arch: s.bf.arch, Price: s.bf.price}
+	r := &run.Runner{Store: s.db, Gen: s.gen, Concurrency: s.rf.concurrency, Log: slog.Default(), Verify: d.Verify}
+	label := name
+	if spec.Budget != "" {
+		label = fmt.Sprintf("%s %s=%d", name, spec.Budget, spec.BudgetOf(opts))
+	}
+	if spec.Scored {
+		if r.Scorer, cfg.Scorer, err = s.scorers.Scorer(s.rf.scorer); err != nil {
+			return run.Summary{}, fmt.Errorf("--scorer: %w", err)
+		}
+	}
+	r.Progress = progress.New(os.Stderr, label, slog.Default())
+	return r.Run(ctx, cfg, qs)
+}
