@@ -66,9 +66,15 @@ type TokenLogprob struct {
 
 // Completion is one generated continuation.
 type Completion struct {
-	Text         string         `json:"text"`
-	FinishReason string         `json:"finish_reason,omitempty"`
-	Logprobs     []TokenLogprob `json:"logprobs,omitempty"`
+	Text         string `json:"text"`
+	FinishReason string `json:"finish_reason,omitempty"`
+	// Stop is the requested stop string (one of Params.Stop) that ended the
+	// completion; it is cut from Text. It is empty when the completion ended
+	// at end-of-sequence, at the token cap, or when the backend cannot tell,
+	// so that a step cut at its delimiter and a finished solution, both
+	// FinishReason "stop", can be told apart.
+	Stop     string         `json:"stop,omitempty"`
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
 	// Usage is this completion's share of the call's usage. When a backend
 	// returns several completions for one prompt, the prompt tokens are
 	// charged to the first completion only, so sums stay exact.
@@ -77,10 +83,15 @@ type Completion struct {
 
 // Usage is the compute one call (or an aggregate of calls) spent.
 type Usage struct {
-	Calls            int `json:"calls"`
-	PromptTokens     int `json:"prompt_tokens"`
+	Calls        int `json:"calls"`
+	PromptTokens int `json:"prompt_tokens"`
+	// CompletionTokens are the generated tokens that are visible: the text
+	// of the completion. They exclude HiddenTokens.
 	CompletionTokens int `json:"completion_tokens"`
-	// HiddenTokens are generated but not shown (reasoning or thought tokens).
+	// HiddenTokens are generated but not shown (reasoning or thought
+	// tokens). CompletionTokens + HiddenTokens is everything generated: what
+	// an OpenAI-compatible server reports as completion_tokens, of which it
+	// reports these as completion_tokens_details.reasoning_tokens.
 	HiddenTokens int `json:"hidden_tokens"`
 	// CachedTokens are prompt tokens the backend served from a prefix cache;
 	// they are part of PromptTokens but cost no prefill compute.

@@ -71,8 +71,10 @@ type Price struct {
 	OutPerM float64 `json:"out_per_m"`
 }
 
-// Cost is the money a call's tokens cost. Hidden tokens are billed as output,
-// as every provider that reports them does.
+// Cost is the money a call's tokens cost. Its output is every generated
+// token, visible and hidden (CompletionTokens + HiddenTokens, which is what
+// a server reports as completion_tokens), billed once at the output price,
+// as providers bill reasoning tokens.
 func (p Price) Cost(u pareto.Usage) float64 {
 	return (float64(u.PromptTokens)*p.InPerM + float64(u.CompletionTokens+u.HiddenTokens)*p.OutPerM) / 1e6
 }
@@ -85,9 +87,10 @@ type Accountant struct {
 }
 
 // Charge fills u's FLOPs (when the backend left them zero and the
-// architecture is known) and its cost. Completions returned by one call carry
-// the prompt on the first one only, so charging each completion separately
-// counts the shared prompt once.
+// architecture is known) and its cost. Decode covers every generated token,
+// visible and hidden, once: the hidden ones are decoded like the rest.
+// Completions returned by one call carry the prompt on the first one only,
+// so charging each completion separately counts the shared prompt once.
 func (acc Accountant) Charge(u *pareto.Usage, promptTokensOfCall int) {
 	if u.PrefillFLOPs == 0 && u.DecodeFLOPs == 0 && acc.Arch.Known() {
 		u.PrefillFLOPs = acc.Arch.Prefill(u.PromptTokens, u.CachedTokens)

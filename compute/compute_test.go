@@ -47,6 +47,25 @@ func TestChargeSharedPromptOnce(t *testing.T) {
 	}
 }
 
+// Hidden (reasoning) tokens are generated like visible ones: a completion
+// of v visible and h hidden tokens costs the decode and the money of v+h
+// generated tokens, no more, however they divide.
+func TestChargeGeneratedTokensOnce(t *testing.T) {
+	acc := Accountant{Arch: Arch{Params: 1000, Layers: 2, DModel: 8}, Price: Price{InPerM: 1, OutPerM: 4}}
+	const prompt, generated = 10, 9
+	want := acc.Arch.Decode(prompt, generated)
+	for hidden := 0; hidden <= generated; hidden++ {
+		u := pareto.Usage{PromptTokens: prompt, CompletionTokens: generated - hidden, HiddenTokens: hidden}
+		acc.Charge(&u, prompt)
+		if u.DecodeFLOPs != want {
+			t.Errorf("%d hidden: decode FLOPs %g, want %g", hidden, u.DecodeFLOPs, want)
+		}
+		if c := (prompt*1.0 + generated*4.0) / 1e6; math.Abs(u.CostUSD-c) > 1e-15 {
+			t.Errorf("%d hidden: cost %g, want %g", hidden, u.CostUSD, c)
+		}
+	}
+}
+
 func TestChargeKeepsBackendFLOPs(t *testing.T) {
 	acc := Accountant{Arch: Arch{Params: 1000, Layers: 1, DModel: 8}}
 	u := pareto.Usage{PromptTokens: 10, CompletionTokens: 5, DecodeFLOPs: 42}

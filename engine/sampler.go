@@ -273,14 +273,22 @@ func better(v float32, id int, w float32, wid int) bool { return v > w || (v == 
 // FindStop returns the earliest index in text where one of stops begins,
 // or -1. Empty stop strings are ignored.
 func FindStop(text string, stops []string) int {
-	at := -1
+	at, _ := MatchStop(text, stops)
+	return at
+}
+
+// MatchStop is FindStop that also returns the stop string found there.
+// When several begin at the same index the first in stops wins, so the
+// answer depends only on the text and the request.
+func MatchStop(text string, stops []string) (at int, stop string) {
+	at = -1
 	for _, s := range stops {
 		if s == "" {
 			continue
 		}
 		if i := strings.Index(text, s); i >= 0 && (at < 0 || i < at) {
-			at = i
+			at, stop = i, s
 		}
 	}
-	return at
+	return at, stop
 }

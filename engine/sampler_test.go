@@ -164,15 +164,21 @@ func TestFindStop(t *testing.T) {
 		text  string
 		stops []string
 		want  int
+		stop  string // MatchStop's string
 	}{
-		{"hello world\n\nQ:", []string{"Q:", "\n\n"}, 11},
-		{"abc", []string{"x", ""}, -1},
-		{"abc", nil, -1},
-		{"a</s>b", []string{"</s>"}, 1},
+		{"hello world\n\nQ:", []string{"Q:", "\n\n"}, 11, "\n\n"},
+		{"abc", []string{"x", ""}, -1, ""},
+		{"abc", nil, -1, ""},
+		{"a</s>b", []string{"</s>"}, 1, "</s>"},
+		{"x\n\ny", []string{"\n\n", "\n"}, 1, "\n\n"}, // same index: the first listed
+		{"x\n\ny", []string{"\n", "\n\n"}, 1, "\n"},
 	}
 	for _, c := range cases {
 		if got := FindStop(c.text, c.stops); got != c.want {
 			t.Errorf("FindStop(%q, %q) = %d, want %d", c.text, c.stops, got, c.want)
+		}
+		if at, stop := MatchStop(c.text, c.stops); at != c.want || stop != c.stop {
+			t.Errorf("MatchStop(%q, %q) = %d, %q, want %d, %q", c.text, c.stops, at, stop, c.want, c.stop)
 		}
 	}
 }

@@ -22,10 +22,18 @@ type envelope struct {
 	Usage   usageField `json:"usage,omitzero"`
 }
 
+// usage is OpenAI's usage object. completion_tokens count every generated
+// token, reasoning included; completion_tokens_details says how many of them
+// were reasoning, when a model had any.
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens            int                `json:"prompt_tokens"`
+	CompletionTokens        int                `json:"completion_tokens"`
+	TotalTokens             int                `json:"total_tokens"`
+	CompletionTokensDetails *completionDetails `json:"completion_tokens_details,omitempty"`
+}
+
+type completionDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // usageField is usage as OpenAI sends it: figures on a response, absent on
@@ -42,13 +50,20 @@ func (f usageField) IsZero() bool { return !f.present }
 // MarshalJSON writes the figures or null.
 func (f usageField) MarshalJSON() ([]byte, error) { return json.Marshal(f.u) }
 
+// usageOf sums the completions' usage as OpenAI reports it: a completion's
+// visible and hidden tokens are both completion_tokens.
 func usageOf(out []pareto.Completion) *usage {
 	var u usage
+	hidden := 0
 	for _, c := range out {
 		u.PromptTokens += c.Usage.PromptTokens
-		u.CompletionTokens += c.Usage.CompletionTokens
+		u.CompletionTokens += c.Usage.CompletionTokens + c.Usage.HiddenTokens
+		hidden += c.Usage.HiddenTokens
 	}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	if hidden > 0 {
+		u.CompletionTokensDetails = &completionDetails{ReasoningTokens: hidden}
+	}
 	return &u
 }
 
@@ -58,6 +73,9 @@ type textChoice struct {
 	Index        int             `json:"index"`
 	Logprobs     *legacyLogprobs `json:"logprobs"`
 	FinishReason *string         `json:"finish_reason"`
+	// StopReason is the stop string that ended the choice, named as vLLM
+	// names it; absent when none did.
+	StopReason string `json:"stop_reason,omitempty"`
 }
 
 // legacyLogprobs are the completions API's logprobs: parallel arrays.
@@ -100,6 +118,7 @@ type chatChoice struct {
 	Delta        *chatDelta    `json:"delta,omitempty"`
 	Logprobs     *chatLogprobs `json:"logprobs"`
 	FinishReason *string       `json:"finish_reason"`
+	StopReason   string        `json:"stop_reason,omitempty"` // as textChoice's
 }
 
 type chatMessage struct {
@@ -200,7 +219,7 @@ func (rp *reply) response(out []pareto.Completion) envelope {
 	if rp.req.api == apiCompletions {
 		choices := make([]textChoice, len(out))
 		for i, c := range out {
-			choices[i] = textChoice{Text: c.Text, Index: i, FinishReason: finishOf(c)}
+			choices[i] = textChoice{Text: c.Text, Index: i, FinishReason: finishOf(c), StopReason: c.Stop}
 			if rp.req.gen.Logprobs {
 				choices[i].Logprobs, _ = legacy(c.Logprobs, rp.req.gen.TopLogprobs, rp.req.promptChars)
 			}
@@ -209,7 +228,7 @@ func (rp *reply) response(out []pareto.Completion) envelope {
 	} else {
 		choices := make([]chatChoice, len(out))
 		for i, c := range out {
-			choices[i] = chatChoice{Index: i, Message: &chatMessage{Role: "assistant", Content: c.Text}, FinishReason: finishOf(c)}
+			choices[i] = chatChoice{Index: i, Message: &chatMessage{Role: "assistant", Content: c.Text}, FinishReason: finishOf(c), StopReason: c.Stop}
 			if rp.req.gen.Logprobs {
 				choices[i].Logprobs = chatLogprobsOf(c.Logprobs)
 			}
@@ -259,7 +278,8 @@ func (rp *reply) roleChunks() []envelope {
 }
 
 // deltaChunks are the chunks of one delta of choice i: its text (with
-// logprobs) if any, then its finish reason if it is the last.
+// logprobs) if any, then its finish reason and stop string if it is the
+// last.
 func (rp *reply) deltaChunks(i int, d pareto.Completion) []envelope {
 	var out []envelope
 	if d.Text != "" || len(d.Logprobs) > 0 {
@@ -281,9 +301,9 @@ func (rp *reply) deltaChunks(i int, d pareto.Completion) []envelope {
 	if d.FinishReason != "" {
 		reason := d.FinishReason
 		if rp.req.api == apiChat {
-			out = append(out, rp.chunk(chatChoice{Index: i, Delta: &chatDelta{}, FinishReason: &reason}))
+			out = append(out, rp.chunk(chatChoice{Index: i, Delta: &chatDelta{}, FinishReason: &reason, StopReason: d.Stop}))
 		} else {
-			out = append(out, rp.chunk(textChoice{Index: i, FinishReason: &reason}))
+			out = append(out, rp.chunk(textChoice{Index: i, FinishReason: &reason, StopReason: d.Stop}))
 		}
 	}
 	return out

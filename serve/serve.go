@@ -28,9 +28,9 @@ type Model interface {
 
 // Streamer is a Model that also reports text as it is produced: emit(i, d)
 // gets the text completion i added since its previous call, the logprobs
-// of its tokens, and on its last call the finish reason. Streamed requests
-// to a Model that is not a Streamer get each completion in one piece once
-// it is done.
+// of its tokens, and on its last call the finish reason and Stop. Streamed
+// requests to a Model that is not a Streamer get each completion in one
+// piece once it is done.
 type Streamer interface {
 	Model
 	GenerateStream(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error)

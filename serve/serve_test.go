@@ -155,6 +155,9 @@ func TestCompletionLength(t *testing.T) {
 	if resp.Choices[0].FinishReason != "length" || resp.Usage.CompletionTokens != 5 {
 		t.Fatalf("max_tokens 5: finish %q after %d tokens", resp.Choices[0].FinishReason, resp.Usage.CompletionTokens)
 	}
+	if r, ok := resp.Choices[0].JSON.ExtraFields["stop_reason"]; ok {
+		t.Fatalf("stop_reason %s at the token cap, want it absent", r.Raw())
+	}
 }
 
 func TestChatGreedyMatchesBackend(t *testing.T) {
@@ -397,9 +400,13 @@ func TestCompletionStreamWithStop(t *testing.T) {
 	if want := plain[:strings.Index(plain, stop)]; whole.Choices[0].Text != want || whole.Choices[0].FinishReason != "stop" {
 		t.Fatalf("stop %q: %q (%s), want %q", stop, whole.Choices[0].Text, whole.Choices[0].FinishReason, want)
 	}
+	quoted, _ := json.Marshal(stop)
+	if r := whole.Choices[0].JSON.ExtraFields["stop_reason"].Raw(); r != string(quoted) {
+		t.Fatalf("stop_reason %s, want %s", r, quoted)
+	}
 	s := c.Completions.NewStreaming(ctx, p)
 	var text strings.Builder
-	var finish string
+	var finish, stopReason string
 	chunks := 0
 	for s.Next() {
 		ch := s.Current()
@@ -414,12 +421,18 @@ func TestCompletionStreamWithStop(t *testing.T) {
 		if r := string(ch.Choices[0].FinishReason); r != "" {
 			finish = r
 		}
+		if r := ch.Choices[0].JSON.ExtraFields["stop_reason"].Raw(); r != "" {
+			if ch.Choices[0].FinishReason == "" {
+				t.Fatalf("chunk %d: stop_reason %s before the finish", chunks, r)
+			}
+			stopReason = r
+		}
 	}
 	if err := s.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if text.String() != whole.Choices[0].Text || finish != "stop" || chunks < 3 {
-		t.Fatalf("streamed %q (%s) in %d chunks, whole %q", text.String(), finish, chunks, whole.Choices[0].Text)
+	if text.String() != whole.Choices[0].Text || finish != "stop" || stopReason != string(quoted) || chunks < 3 {
+		t.Fatalf("streamed %q (%s, stop_reason %s) in %d chunks, whole %q", text.String(), finish, stopReason, chunks, whole.Choices[0].Text)
 	}
 }
 

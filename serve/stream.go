@@ -50,7 +50,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m Model, rp *re
 		}
 		if err == nil {
 			for i, c := range out {
-				emit(i, pareto.Completion{Text: c.Text, Logprobs: c.Logprobs, FinishReason: *finishOf(c)})
+				emit(i, pareto.Completion{Text: c.Text, Logprobs: c.Logprobs, FinishReason: *finishOf(c), Stop: c.Stop})
 			}
 		}
 	}

@@ -192,6 +192,7 @@ type sample struct {
 	text    string
 	done    bool
 	finish  string
+	stop    string // the stop string that ended it, if one did
 	lps     []pareto.TokenLogprob
 	flops   float64
 	pending string // pieces held back while they end in a partial UTF-8 character
@@ -269,7 +270,7 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 // it is decoded, for streaming servers. emit(i, delta) gets the text sample
 // i added since its previous call and the logprobs of the tokens decoded
 // meanwhile (when asked); its last call for i, once the sample is done,
-// carries the FinishReason (a canceled request has no last call).
+// carries the FinishReason and Stop (a canceled request has no last call).
 // Text that may still become the start of a stop sequence is held back
 // until it cannot, so the deltas of sample i concatenate to exactly the
 // Text of completion i. emit runs on the decoding goroutine: a slow emit
@@ -345,7 +346,7 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 	out := make([]pareto.Completion, n)
 	for i, s := range samples {
 		s.flush()
-		out[i] = pareto.Completion{Text: s.text, FinishReason: s.finish, Logprobs: s.lps,
+		out[i] = pareto.Completion{Text: s.text, FinishReason: s.finish, Stop: s.stop, Logprobs: s.lps,
 			Usage: pareto.Usage{CompletionTokens: len(s.ids), DecodeFLOPs: s.flops}}
 		b.cache.Add(s.seq)
 	}
@@ -379,9 +380,9 @@ func (b *Backend) next(s *sample, logits []float32, id int, p pareto.Params, max
 	}
 	s.ids = append(s.ids, id)
 	s.add(b.piece(id))
-	if i := engine.FindStop(s.text, p.Stop); i >= 0 {
+	if i, stop := engine.MatchStop(s.text, p.Stop); i >= 0 {
 		s.text = s.text[:i]
-		s.done, s.finish = true, "stop"
+		s.done, s.finish, s.stop = true, "stop", stop
 		return
 	}
 	if len(s.ids) >= maxTok || s.seq.Len() >= ctxLen {
@@ -406,7 +407,7 @@ func (s *sample) stream(stops []string, emit func(int, pareto.Completion)) {
 	}
 	d := pareto.Completion{Text: s.text[s.sentLen:end], Logprobs: s.lps[s.sentLPs:]}
 	if s.done {
-		d.FinishReason = s.finish
+		d.FinishReason, d.Stop = s.finish, s.stop
 	}
 	s.sentLen, s.sentLPs = end, len(s.lps)
 	emit(s.index, d)

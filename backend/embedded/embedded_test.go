@@ -195,8 +195,11 @@ func TestStopAndLogprobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := got[0]
-	if c.Text != text[:cut] || c.FinishReason != "stop" {
-		t.Fatalf("with stop %q: text %q (%s), want %q", stop, c.Text, c.FinishReason, text[:cut])
+	if c.Text != text[:cut] || c.FinishReason != "stop" || c.Stop != stop {
+		t.Fatalf("with stop %q: text %q (%s, stop %q), want %q", stop, c.Text, c.FinishReason, c.Stop, text[:cut])
+	}
+	if full[0].Stop != "" {
+		t.Fatalf("without stop strings: Stop = %q (%s), want empty", full[0].Stop, full[0].FinishReason)
 	}
 	if len(c.Logprobs) != c.Usage.CompletionTokens {
 		t.Fatalf("%d logprobs for %d tokens", len(c.Logprobs), c.Usage.CompletionTokens)

@@ -94,6 +94,17 @@ func TestStreamHoldsBackStopPrefix(t *testing.T) {
 	if out[0].Text != want || got.String() != want || out[0].FinishReason != "stop" {
 		t.Fatalf("stop %q: completion %q (%s), streamed %q, want %q", stop, out[0].Text, out[0].FinishReason, got.String(), want)
 	}
+	// The stop that matched, not merely the first requested, is reported,
+	// on the completion and on the last delta only.
+	ds := deltas[0]
+	if out[0].Stop != stop || ds[len(ds)-1].Stop != stop {
+		t.Fatalf("Stop: completion %q, last delta %q, want %q", out[0].Stop, ds[len(ds)-1].Stop, stop)
+	}
+	for j, d := range ds[:len(ds)-1] {
+		if d.Stop != "" {
+			t.Fatalf("delta %d of %d carries Stop %q before the end", j, len(ds), d.Stop)
+		}
+	}
 }
 
 func TestStopPrefix(t *testing.T) {

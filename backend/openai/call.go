@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ type choice struct {
 	index     int64
 	text      string
 	finish    string
+	stop      string // the requested stop string that ended it, when the server says
 	logprobs  []pareto.TokenLogprob
 	tokens    int  // completion tokens of this choice, when the server says
 	hasTokens bool // whether tokens was reported
@@ -82,8 +84,8 @@ type answer struct {
 	choices  []choice
 	reported bool // usage present
 	prompt   int
-	complete int
-	hidden   int
+	complete int // the server's completion_tokens: visible and reasoning
+	hidden   int // of which reasoning, never more than complete
 	cached   int
 }
 
@@ -99,16 +101,16 @@ func (r *replica) call(ctx context.Context, cfg Config, chat bool, req pareto.Re
 	if chat {
 		p, perr := chatParams(cfg.Model, req, n, seed)
 		if perr != nil {
-			return nil, fmt.Errorf("backend %s: model %q: %w", r.url, cfg.Model, perr)
+			return nil, fmt.Errorf("%s: %w", where(r.url, cfg.Model), perr)
 		}
 		var resp *oai.ChatCompletion
 		if resp, err = r.chat.Completions.New(actx, p, mw); err == nil {
-			ans, err = fromChat(resp, wantTop)
+			ans, err = fromChat(resp, wantTop, req.Stop)
 		}
 	} else {
 		var resp *oai.Completion
 		if resp, err = r.completions.New(actx, completionParams(cfg.Model, req, n, seed), mw); err == nil {
-			ans, err = fromCompletion(resp, wantTop)
+			ans, err = fromCompletion(resp, wantTop, req.Stop)
 		}
 	}
 	if err != nil {
@@ -120,11 +122,11 @@ func (r *replica) call(ctx context.Context, cfg Config, chat bool, req pareto.Re
 // classify turns an attempt's failure into a StatusError, a malformed
 // response error, a transportError (retryable) or the context's error.
 func (r *replica) classify(ctx, actx context.Context, cfg Config, x *exchange, err error) error {
-	where := fmt.Sprintf("backend %s: model %q", r.url, cfg.Model)
+	at := where(r.url, cfg.Model)
 	var te *transportError
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", where, ctx.Err())
+		return fmt.Errorf("%s: %w", at, ctx.Err())
 	case errors.Is(err, errStatus):
 		return &StatusError{
 			URL: r.url, Model: cfg.Model, StatusCode: x.status,
@@ -132,18 +134,18 @@ func (r *replica) classify(ctx, actx context.Context, cfg Config, x *exchange, e
 			RetryAfter: retryAfter(x.header, time.Now()),
 		}
 	case errors.Is(err, errNotJSON):
-		return fmt.Errorf("backend %s returned %w: not JSON: %q", r.url, ErrMalformed, snippet(x.body))
+		return fmt.Errorf("%s: %w: not JSON: %q", at, ErrMalformed, snippet(x.body))
 	case errors.Is(err, ErrMalformed):
-		return fmt.Errorf("backend %s returned %w", r.url, err)
+		return fmt.Errorf("%s: %w", at, err)
 	case actx.Err() != nil:
-		return fmt.Errorf("%s: %w", where, &transportError{err: fmt.Errorf("attempt timed out after %v", cfg.Timeout), timeout: true})
+		return fmt.Errorf("%s: %w", at, &transportError{err: fmt.Errorf("attempt timed out after %v", cfg.Timeout), timeout: true})
 	case errors.As(err, &te):
-		return fmt.Errorf("%s: %w", where, te)
+		return fmt.Errorf("%s: %w", at, te)
 	case x.answered():
 		// A 2xx JSON body the library could not decode.
-		return fmt.Errorf("backend %s returned %w: %v", r.url, ErrMalformed, err)
+		return fmt.Errorf("%s: %w: %v", at, ErrMalformed, err)
 	default:
-		return fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", at, err)
 	}
 }
 
@@ -223,8 +225,9 @@ func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatC
 	return p, nil
 }
 
-// fromCompletion decodes a /completions response.
-func fromCompletion(resp *oai.Completion, wantTop bool) (*answer, error) {
+// fromCompletion decodes a /completions response to a request with the
+// given stop strings.
+func fromCompletion(resp *oai.Completion, wantTop bool, stops []string) (*answer, error) {
 	if resp == nil || len(resp.Choices) == 0 {
 		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, snippet([]byte(rawOf(resp))))
 	}
@@ -232,6 +235,7 @@ func fromCompletion(resp *oai.Completion, wantTop bool) (*answer, error) {
 	for _, c := range resp.Choices {
 		ch := choice{index: c.Index, text: c.Text, finish: string(c.FinishReason)}
 		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
+		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), stops)
 		lp := c.Logprobs
 		for i, tok := range lp.Tokens {
 			t := pareto.TokenLogprob{Token: tok}
@@ -251,8 +255,9 @@ func fromCompletion(resp *oai.Completion, wantTop bool) (*answer, error) {
 	return a, nil
 }
 
-// fromChat decodes a /chat/completions response.
-func fromChat(resp *oai.ChatCompletion, wantTop bool) (*answer, error) {
+// fromChat decodes a /chat/completions response to a request with the
+// given stop strings.
+func fromChat(resp *oai.ChatCompletion, wantTop bool, stops []string) (*answer, error) {
 	if resp == nil || len(resp.Choices) == 0 {
 		raw := ""
 		if resp != nil {
@@ -264,6 +269,7 @@ func fromChat(resp *oai.ChatCompletion, wantTop bool) (*answer, error) {
 	for _, c := range resp.Choices {
 		ch := choice{index: c.Index, text: c.Message.Content, finish: c.FinishReason}
 		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
+		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), stops)
 		for _, tl := range c.Logprobs.Content {
 			t := pareto.TokenLogprob{Token: tl.Token, Logprob: tl.Logprob}
 			if wantTop && len(tl.TopLogprobs) > 0 {
@@ -294,10 +300,56 @@ func usageOf(field respjson.Field, u oai.CompletionUsage) *answer {
 	}
 	a.reported = true
 	a.prompt = int(u.PromptTokens)
-	a.complete = int(u.CompletionTokens)
-	a.hidden = int(u.CompletionTokensDetails.ReasoningTokens)
+	a.complete = max(0, int(u.CompletionTokens))
+	// By OpenAI's definition completion_tokens already include the
+	// reasoning_tokens. A server reporting more reasoning than completion
+	// tokens contradicts itself; completion_tokens is the figure it bills,
+	// so the reasoning is capped at it (every generated token hidden)
+	// rather than leaving a negative count of visible tokens.
+	a.hidden = min(max(0, int(u.CompletionTokensDetails.ReasoningTokens)), a.complete)
 	a.cached = int(u.PromptTokensDetails.CachedTokens)
 	return a
+}
+
+// stopFields are the choice fields in which servers name the stop string
+// that ended a choice: vLLM's stop_reason, SGLang's matched_stop and
+// llama.cpp's stopping_word. vLLM and SGLang put a stop token's id (a
+// number) in the same field; that is no stop string.
+var stopFields = []string{"stop_reason", "matched_stop", "stopping_word"}
+
+// stopOf reads which of the requested stops ended a choice from the
+// choice's extra fields or, for a response of one choice, from llama.cpp's
+// "__verbose" copy of its native answer (sent when the server runs with
+// --verbose). A string that is not one of stops is not taken: Stop names a
+// requested stop, and nothing is guessed.
+func stopOf(choiceExtra, respExtra map[string]respjson.Field, choices int, stops []string) string {
+	if len(stops) == 0 {
+		return ""
+	}
+	for _, name := range stopFields {
+		if s := stopString(choiceExtra[name].Raw(), stops); s != "" {
+			return s
+		}
+	}
+	if choices != 1 {
+		return ""
+	}
+	var v struct {
+		StoppingWord json.RawMessage `json:"stopping_word"`
+	}
+	if f, ok := respExtra["__verbose"]; ok && json.Unmarshal([]byte(f.Raw()), &v) == nil {
+		return stopString(string(v.StoppingWord), stops)
+	}
+	return ""
+}
+
+// stopString is raw when it is a JSON string equal to one of stops.
+func stopString(raw string, stops []string) string {
+	var s string
+	if raw == "" || json.Unmarshal([]byte(raw), &s) != nil || s == "" || !slices.Contains(stops, s) {
+		return ""
+	}
+	return s
 }
 
 // choiceTokens reads a per-choice completion token count, which some
@@ -324,40 +376,40 @@ func choiceTokens(extra map[string]respjson.Field) (int, bool) {
 
 // completions turns the answer into at most n completions carrying the
 // call's usage: prompt and cached tokens, the call and its latency go to the
-// first completion; completion and hidden tokens are per choice when the
-// server says, otherwise split evenly with the remainder to the first.
-// Choices beyond n (a server returning too many) are dropped but their
-// tokens are charged to the first completion so sums stay exact.
+// first completion. The server's completion tokens are shared among the
+// choices in proportion to the per-choice counts when the server gives
+// them, otherwise evenly with the remainder to the first; the reasoning
+// tokens among them in proportion to those shares. Each completion's
+// CompletionTokens are its visible tokens, its share less its hidden ones,
+// so visible plus hidden over the call is the server's completion_tokens
+// exactly and no share is negative. Choices beyond n (a server returning
+// too many) are dropped but their tokens are charged to the first
+// completion so sums stay exact.
 func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 	cs := a.choices
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].index < cs[j].index })
 	k := len(cs)
 	out := make([]pareto.Completion, k)
-	perChoice := true
-	for _, c := range cs {
-		perChoice = perChoice && c.hasTokens
-	}
-	comp, hid := split(a.complete, k), split(a.hidden, k)
 	for i, c := range cs {
-		out[i] = pareto.Completion{Text: c.text, FinishReason: c.finish, Logprobs: c.logprobs}
-		if !a.reported {
-			continue
-		}
-		out[i].Usage.CompletionTokens = comp[i]
-		if perChoice {
-			out[i].Usage.CompletionTokens = c.tokens
-		}
-		out[i].Usage.HiddenTokens = hid[i]
+		out[i] = pareto.Completion{Text: c.text, FinishReason: c.finish, Stop: c.stop, Logprobs: c.logprobs}
 	}
 	first := &out[0].Usage
 	first.Calls = 1
 	first.Latency = latency
 	if !a.reported {
 		first.Unreported = 1 // counts calls, like Calls
+		return out[:min(k, n)]
 	}
-	if a.reported {
-		first.PromptTokens = a.prompt
-		first.CachedTokens = a.cached
+	first.PromptTokens = a.prompt
+	first.CachedTokens = a.cached
+	gen := split(a.complete, k)
+	if weights, ok := choiceWeights(cs); ok {
+		gen = apportion(a.complete, weights)
+	}
+	hid := apportion(a.hidden, gen)
+	for i := range out {
+		out[i].Usage.CompletionTokens = gen[i] - hid[i]
+		out[i].Usage.HiddenTokens = hid[i]
 	}
 	if k > n {
 		for _, c := range out[n:] {
@@ -367,6 +419,19 @@ func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 		out = out[:n]
 	}
 	return out
+}
+
+// choiceWeights are the per-choice completion token counts, when the server
+// gave one for every choice.
+func choiceWeights(cs []choice) ([]int, bool) {
+	w := make([]int, len(cs))
+	for i, c := range cs {
+		if !c.hasTokens {
+			return nil, false
+		}
+		w[i] = c.tokens
+	}
+	return w, true
 }
 
 // split divides total into k shares summing to total, the remainder going
@@ -380,6 +445,36 @@ func split(total, k int) []int {
 		s[i] = total / k
 	}
 	s[0] += total % k
+	return s
+}
+
+// apportion divides total >= 0 into shares proportional to the weights
+// (>= 0) that sum to total exactly: each share is rounded down, and the
+// units left go to the largest remainders, earlier shares first on ties.
+// A share never exceeds its weight while total is at most the weights'
+// sum, since only a share with a remainder, so below its exact quotient,
+// gets a unit. Weights summing to zero split total evenly.
+func apportion(total int, weights []int) []int {
+	sum := 0
+	for _, w := range weights {
+		sum += w
+	}
+	if sum <= 0 {
+		return split(total, len(weights))
+	}
+	s := make([]int, len(weights))
+	rem := make([]int, len(weights))
+	order := make([]int, len(weights))
+	left := total
+	for i, w := range weights {
+		s[i], rem[i] = total*w/sum, total*w%sum
+		left -= s[i]
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return rem[order[i]] > rem[order[j]] })
+	for _, i := range order[:left] {
+		s[i]++
+	}
 	return s
 }
 

@@ -19,6 +19,11 @@ type fake struct {
 	noUsage bool          // omit the usage block
 	perTok  bool          // attach per-choice completion token counts
 	delay   time.Duration // wait before answering (aborted by the client)
+	// usage, when set, is the usage block sent instead of the computed one.
+	usage map[string]any
+	// choiceExtra[i] are fields added to choice i; respExtra to the response.
+	choiceExtra []map[string]any
+	respExtra   map[string]any
 	// script, when set, may answer a hit itself (returning true).
 	script func(hit int, w http.ResponseWriter, r *http.Request) bool
 
@@ -150,18 +155,29 @@ func (f *fake) answer(chat bool, body map[string]any, hit int) map[string]any {
 		if f.perTok {
 			c["usage"] = map[string]any{"completion_tokens": fakeTokens(i)}
 		}
+		if i < len(f.choiceExtra) {
+			for k, v := range f.choiceExtra[i] {
+				c[k] = v
+			}
+		}
 		choices = append(choices, c)
 	}
 	resp := map[string]any{"id": "x", "object": "text_completion", "created": 1, "model": body["model"], "choices": choices}
 	if chat {
 		resp["object"] = "chat.completion"
 	}
-	if !f.noUsage {
+	switch {
+	case f.usage != nil:
+		resp["usage"] = f.usage
+	case !f.noUsage:
 		resp["usage"] = map[string]any{
 			"prompt_tokens": fakePrompt, "completion_tokens": total, "total_tokens": fakePrompt + total,
 			"prompt_tokens_details":     map[string]any{"cached_tokens": fakeCached},
 			"completion_tokens_details": map[string]any{"reasoning_tokens": fakeReasoning},
 		}
+	}
+	for k, v := range f.respExtra {
+		resp[k] = v
 	}
 	return resp
 }

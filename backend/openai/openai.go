@@ -78,14 +78,31 @@ type Backend struct {
 
 var _ pareto.Generator = (*Backend)(nil)
 
+// errPrefix starts every error the package returns (through errorf or
+// where), so that messages read alike whichever path they come from; one
+// that concerns a server goes on with its URL and the model, and a
+// StatusError then with the HTTP status.
+const errPrefix = "openai: "
+
+// errorf is fmt.Errorf with the package's prefix.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf(errPrefix+format, args...)
+}
+
+// where names a server and model at the start of an error message:
+// `openai: http://host/v1: model "m"`.
+func where(url, model string) string {
+	return fmt.Sprintf("%s%s: model %q", errPrefix, url, model)
+}
+
 // New checks cfg, fills defaults and prepares one client per replica. It
 // does no network I/O; call Ping to fail fast on a dead server.
 func New(cfg Config) (*Backend, error) {
 	if len(cfg.URLs) == 0 {
-		return nil, errors.New("openai.New: Config.URLs is empty")
+		return nil, errorf("Config.URLs is empty")
 	}
 	if strings.TrimSpace(cfg.Model) == "" {
-		return nil, errors.New("openai.New: Config.Model is empty")
+		return nil, errorf("Config.Model is empty")
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
@@ -119,10 +136,10 @@ func New(cfg Config) (*Backend, error) {
 	for i, raw := range cfg.URLs {
 		u, err := normalizeURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("openai.New: Config.URLs[%d]: %w", i, err)
+			return nil, errorf("Config.URLs[%d]: %w", i, err)
 		}
 		if seen[u] {
-			return nil, fmt.Errorf("openai.New: Config.URLs[%d]: %q listed twice", i, u)
+			return nil, errorf("Config.URLs[%d]: %q listed twice", i, u)
 		}
 		seen[u] = true
 		b.replicas = append(b.replicas, newReplica(u, cfg, b.apiKey))
@@ -179,13 +196,13 @@ func (b *Backend) Stats() Stats {
 // n it fans out single-sample requests (seeds seed+i when a seed is set).
 func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
 	if req.Prompt != "" && len(req.Messages) > 0 {
-		return nil, fmt.Errorf("openai: model %q: request has both Prompt and Messages", b.cfg.Model)
+		return nil, errorf("model %q: request has both Prompt and Messages", b.cfg.Model)
 	}
 	if req.Prompt == "" && len(req.Messages) == 0 {
-		return nil, fmt.Errorf("openai: model %q: request has neither Prompt nor Messages", b.cfg.Model)
+		return nil, errorf("model %q: request has neither Prompt nor Messages", b.cfg.Model)
 	}
 	if req.N < 0 || req.MaxTokens < 0 || req.TopLogprobs < 0 {
-		return nil, fmt.Errorf("openai: model %q: negative N, MaxTokens or TopLogprobs", b.cfg.Model)
+		return nil, errorf("model %q: negative N, MaxTokens or TopLogprobs", b.cfg.Model)
 	}
 	n := max(req.N, 1)
 	out := make([]pareto.Completion, 0, n)
@@ -233,7 +250,7 @@ func (b *Backend) do(ctx context.Context, req pareto.Request, n int, seed *int64
 	for attempt := 0; ; attempt++ {
 		rep, err := b.acquire(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("openai: model %q: waiting for a free slot: %w", b.cfg.Model, err)
+			return nil, errorf("model %q: waiting for a free slot: %w", b.cfg.Model, err)
 		}
 		b.attempts.Add(1)
 		if attempt > 0 {
@@ -245,16 +262,17 @@ func (b *Backend) do(ctx context.Context, req pareto.Request, n int, seed *int64
 			return got, nil
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("backend %s: model %q: %w", rep.url, b.cfg.Model, ctx.Err())
+			return nil, fmt.Errorf("%s: %w", where(rep.url, b.cfg.Model), ctx.Err())
 		}
 		if !retryable(err) {
 			return nil, err
 		}
 		if attempt >= b.cfg.MaxRetries {
+			// err starts with where: the suffix keeps the prefix first.
 			return nil, fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
 		}
 		if err := sleep(ctx, b.backoff(attempt, err)); err != nil {
-			return nil, fmt.Errorf("backend %s: model %q: backing off: %w", rep.url, b.cfg.Model, err)
+			return nil, fmt.Errorf("%s: backing off: %w", where(rep.url, b.cfg.Model), err)
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/compute"
 )
 
 // quick returns a Config with test-sized backoff for the given URLs.
@@ -82,9 +85,13 @@ func TestCompletionRequestAndUsage(t *testing.T) {
 		t.Errorf("completion = %+v", got[0])
 	}
 	u := got[0].Usage
-	if u.Calls != 1 || u.PromptTokens != fakePrompt || u.CompletionTokens != fakeTokens(0) ||
+	// The server's completion_tokens include its reasoning_tokens.
+	if u.Calls != 1 || u.PromptTokens != fakePrompt || u.CompletionTokens != fakeTokens(0)-fakeReasoning ||
 		u.HiddenTokens != fakeReasoning || u.CachedTokens != fakeCached || u.Unreported != 0 {
 		t.Errorf("usage = %+v", u)
+	}
+	if got[0].Stop != "" {
+		t.Errorf("Stop = %q from a server that names no stop", got[0].Stop)
 	}
 	if u.Latency <= 0 {
 		t.Errorf("latency = %v, want > 0", u.Latency)
@@ -205,8 +212,8 @@ func TestNHonouredSplitsUsage(t *testing.T) {
 			}
 			s := sumUsage(got)
 			if s.Calls != 1 || s.PromptTokens != fakePrompt || s.CachedTokens != fakeCached ||
-				s.CompletionTokens != total || s.HiddenTokens != fakeReasoning {
-				t.Errorf("summed usage = %+v, want prompt %d completion %d", s, fakePrompt, total)
+				s.CompletionTokens+s.HiddenTokens != total || s.HiddenTokens != fakeReasoning {
+				t.Errorf("summed usage = %+v, want prompt %d, visible+hidden %d of which hidden %d", s, fakePrompt, total, fakeReasoning)
 			}
 			for i := 1; i < n; i++ {
 				if u := got[i].Usage; u.PromptTokens != 0 || u.CachedTokens != 0 || u.Calls != 0 {
@@ -221,8 +228,8 @@ func TestNHonouredSplitsUsage(t *testing.T) {
 				if perTok {
 					want = fakeTokens(i)
 				}
-				if got[i].Usage.CompletionTokens != want {
-					t.Errorf("completion %d tokens = %d, want %d", i, got[i].Usage.CompletionTokens, want)
+				if u := got[i].Usage; u.CompletionTokens+u.HiddenTokens != want || u.CompletionTokens < 0 || u.HiddenTokens < 0 {
+					t.Errorf("completion %d: %d visible + %d hidden tokens, want %d in all", i, u.CompletionTokens, u.HiddenTokens, want)
 				}
 			}
 		})
@@ -329,7 +336,7 @@ func TestServerErrorsExhaustRetries(t *testing.T) {
 	if !errors.As(err, &se) || se.StatusCode != 500 || se.Message != "engine dead" {
 		t.Errorf("error %v is not a 500 StatusError with the server message", err)
 	}
-	want := fmt.Sprintf(`backend %s: model "m": 500 Internal Server Error: engine dead (gave up after 4 attempts)`, f.url())
+	want := fmt.Sprintf(`openai: %s: model "m": 500 Internal Server Error: engine dead (gave up after 4 attempts)`, f.url())
 	if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}
@@ -354,7 +361,7 @@ func TestClientErrorsNotRetried(t *testing.T) {
 			}})
 			b := mustNew(t, quick(f.url()))
 			_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
-			want := fmt.Sprintf(`backend %s: model "m": %d %s: %s`, f.url(), tc.code, http.StatusText(tc.code), tc.msg)
+			want := fmt.Sprintf(`openai: %s: model "m": %d %s: %s`, f.url(), tc.code, http.StatusText(tc.code), tc.msg)
 			if err == nil || err.Error() != want {
 				t.Errorf("error = %v\nwant    %s", err, want)
 			}
@@ -479,7 +486,7 @@ func TestMalformedResponses(t *testing.T) {
 			}})
 			b := mustNew(t, quick(f.url()))
 			_, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
-			if !errors.Is(err, ErrMalformed) || !has(err.Error(), "backend "+f.url()+" returned malformed response: ") {
+			if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), "openai: "+f.url()+`: model "m": malformed response: `) {
 				t.Errorf("error = %v, want a malformed response error naming the URL", err)
 			}
 			if f.hits.Load() != 1 {
@@ -620,7 +627,7 @@ func TestPing(t *testing.T) {
 	deadURL := dead.URL + "/v1"
 	dead.Close()
 	err := mustNew(t, quick(deadURL)).Ping(t.Context())
-	want := "backend " + deadURL + " unreachable: connection refused"
+	want := "openai: " + deadURL + `: model "m": unreachable: connection refused`
 	if err == nil || err.Error() != want {
 		t.Errorf("Ping dead = %v, want %q", err, want)
 	}
@@ -717,5 +724,198 @@ func TestReplicaComesBackAfterCoolOff(t *testing.T) {
 	}
 	if flaky.hits.Load()-before != 2 {
 		t.Errorf("recovered replica served %d of 4 calls, want 2", flaky.hits.Load()-before)
+	}
+}
+
+// A server's completion_tokens include its reasoning_tokens (OpenAI's
+// definition): the completions must carry them as visible plus hidden
+// tokens adding up to the server's figure, call for call, so that FLOPs
+// and money charge every generated token once.
+func TestReasoningTokensCountedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		n                     int
+		perTok                bool
+		completion, reasoning int
+		wantHidden            int
+	}{
+		{"one", 1, false, 10, 4, 4},
+		{"nSplit", 3, false, 10, 7, 7},
+		{"nPerChoice", 3, true, 21, 20, 20}, // fakeTokens 5+7+9 = 21
+		{"nPerChoiceDisagrees", 3, true, 12, 5, 5},
+		{"noReasoning", 2, false, 9, 0, 0},
+		// A buggy server reporting more reasoning than completion tokens:
+		// all of the completion tokens are hidden, none negative.
+		{"reasoningExceeds", 2, false, 10, 15, 10},
+	} {
+		for _, chat := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/chat=%v", tc.name, chat), func(t *testing.T) {
+				usage := map[string]any{
+					"prompt_tokens": fakePrompt, "completion_tokens": tc.completion, "total_tokens": fakePrompt + tc.completion,
+				}
+				if tc.reasoning > 0 {
+					usage["completion_tokens_details"] = map[string]any{"reasoning_tokens": tc.reasoning}
+				}
+				f := newFake(t, &fake{usage: usage, perTok: tc.perTok})
+				cfg := quick(f.url())
+				cfg.Chat = chat
+				b := mustNew(t, cfg)
+				got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: tc.n, Temperature: 1}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != tc.n {
+					t.Fatalf("%d completions, want %d", len(got), tc.n)
+				}
+				for i, c := range got {
+					if c.Usage.CompletionTokens < 0 || c.Usage.HiddenTokens < 0 {
+						t.Errorf("completion %d: negative share %+v", i, c.Usage)
+					}
+				}
+				s := sumUsage(got)
+				if s.CompletionTokens+s.HiddenTokens != tc.completion || s.HiddenTokens != tc.wantHidden {
+					t.Errorf("%d visible + %d hidden, want %d of which %d hidden", s.CompletionTokens, s.HiddenTokens, tc.completion, tc.wantHidden)
+				}
+				if tc.perTok && tc.completion == 21 {
+					for i, c := range got {
+						if c.Usage.CompletionTokens+c.Usage.HiddenTokens != fakeTokens(i) {
+							t.Errorf("completion %d: %+v, want %d generated as the server says", i, c.Usage, fakeTokens(i))
+						}
+					}
+				}
+
+				// Charged as the run charges them: decode FLOPs (linear here,
+				// without attention) and money for the server's completion
+				// tokens exactly once.
+				acc := compute.Accountant{Arch: compute.Arch{Params: 1000}, Price: compute.Price{InPerM: 1, OutPerM: 4}}
+				var flops, cost float64
+				for _, c := range got {
+					u := c.Usage
+					acc.Charge(&u, fakePrompt)
+					flops += u.DecodeFLOPs
+					cost += u.CostUSD
+				}
+				if want := 2 * 1000 * float64(tc.completion); flops != want {
+					t.Errorf("decode FLOPs = %g, want %g", flops, want)
+				}
+				if want := (fakePrompt*1 + float64(tc.completion)*4) / 1e6; math.Abs(cost-want) > 1e-15 {
+					t.Errorf("cost = %g USD, want %g", cost, want)
+				}
+			})
+		}
+	}
+}
+
+// The stop string that ended a choice is read from the fields servers name
+// it in; stop token ids, unrequested strings and silence leave Stop empty.
+func TestStopFromServer(t *testing.T) {
+	stops := []string{"\n\n", "Q:"}
+	verbose := func(word string) map[string]any {
+		return map[string]any{"__verbose": map[string]any{"stop_type": "word", "stopping_word": word}}
+	}
+	for _, tc := range []struct {
+		name   string
+		n      int
+		stops  []string
+		choice []map[string]any
+		resp   map[string]any
+		want   []string // per choice
+	}{
+		{name: "vllmString", choice: []map[string]any{{"stop_reason": "Q:"}}, want: []string{"Q:"}},
+		{name: "vllmTokenID", choice: []map[string]any{{"stop_reason": 151643}}, want: []string{""}},
+		{name: "vllmNull", choice: []map[string]any{{"stop_reason": nil}}, want: []string{""}},
+		{name: "sglangString", choice: []map[string]any{{"matched_stop": "\n\n"}}, want: []string{"\n\n"}},
+		{name: "sglangTokenID", choice: []map[string]any{{"matched_stop": 2}}, want: []string{""}},
+		{name: "stoppingWord", choice: []map[string]any{{"stopping_word": "Q:"}}, want: []string{"Q:"}},
+		{name: "llamacppVerbose", resp: verbose("Q:"), want: []string{"Q:"}},
+		{name: "llamacppVerboseEmpty", resp: verbose(""), want: []string{""}},
+		{name: "notRequested", choice: []map[string]any{{"stop_reason": "###"}}, want: []string{""}},
+		{name: "noStopsAsked", stops: []string{}, choice: []map[string]any{{"stop_reason": "Q:"}}, want: []string{""}},
+		{name: "silent", want: []string{""}},
+		{name: "perChoice", n: 2, choice: []map[string]any{{"stop_reason": "Q:"}, {"stop_reason": nil}}, want: []string{"Q:", ""}},
+		{name: "perChoiceSGLang", n: 2, choice: []map[string]any{{"matched_stop": 7}, {"matched_stop": "\n\n"}}, want: []string{"", "\n\n"}},
+		// __verbose describes one completion: with two it says nothing of either.
+		{name: "verboseWithTwo", n: 2, resp: verbose("Q:"), want: []string{"", ""}},
+	} {
+		for _, chat := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/chat=%v", tc.name, chat), func(t *testing.T) {
+				f := newFake(t, &fake{choiceExtra: tc.choice, respExtra: tc.resp})
+				cfg := quick(f.url())
+				cfg.Chat = chat
+				b := mustNew(t, cfg)
+				req := pareto.Request{Prompt: "x", Params: pareto.Params{N: max(tc.n, 1), Stop: stops}}
+				if tc.stops != nil {
+					req.Stop = tc.stops
+				}
+				got, err := b.Generate(t.Context(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, c := range got {
+					if c.Stop != tc.want[i] {
+						t.Errorf("completion %d: Stop = %q, want %q", i, c.Stop, tc.want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// Every error the package returns starts alike, and those about a server
+// name it and the model.
+func TestErrorsShareOnePrefix(t *testing.T) {
+	status := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, "no", http.StatusBadRequest)
+		return true
+	}})
+	html := newFake(t, &fake{script: func(hit int, w http.ResponseWriter, r *http.Request) bool {
+		fmt.Fprint(w, "<html>")
+		return true
+	}})
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/v1"
+	dead.Close()
+	slow := newFake(t, &fake{delay: 10 * time.Second})
+
+	type result struct {
+		err error
+		url string // the server the error must name, if any
+	}
+	var results []result
+	_, err := New(Config{Model: "m"})
+	results = append(results, result{err, ""})
+	_, err = New(Config{URLs: []string{"ftp://h"}, Model: "m"})
+	results = append(results, result{err, ""})
+	_, err = mustNew(t, quick(status.url())).Generate(t.Context(), pareto.Request{})
+	results = append(results, result{err, ""})
+	_, err = mustNew(t, quick(status.url())).Generate(t.Context(), pareto.Request{Messages: []pareto.Message{{Role: "wizard"}}})
+	results = append(results, result{err, status.url()})
+	_, err = mustNew(t, quick(status.url())).Generate(t.Context(), pareto.Request{Prompt: "x"})
+	results = append(results, result{err, status.url()})
+	_, err = mustNew(t, quick(html.url())).Generate(t.Context(), pareto.Request{Prompt: "x"})
+	results = append(results, result{err, html.url()})
+	cfg := quick(deadURL)
+	cfg.MaxRetries = 1
+	_, err = mustNew(t, cfg).Generate(t.Context(), pareto.Request{Prompt: "x"})
+	results = append(results, result{err, deadURL})
+	results = append(results, result{mustNew(t, quick(deadURL)).Ping(t.Context()), deadURL})
+	results = append(results, result{mustNew(t, quick(status.url())).Ping(t.Context()), status.url()})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = mustNew(t, quick(slow.url())).Generate(ctx, pareto.Request{Prompt: "x"})
+	results = append(results, result{err, slow.url()})
+
+	for i, r := range results {
+		if r.err == nil {
+			t.Errorf("case %d: no error", i)
+			continue
+		}
+		want := "openai: "
+		if r.url != "" {
+			want += r.url + `: model "m": `
+		}
+		if !strings.HasPrefix(r.err.Error(), want) {
+			t.Errorf("case %d: error %q does not start with %q", i, r.err, want)
+		}
 	}
 }

@@ -121,10 +121,10 @@ func (r *replica) ping(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("backend %s: ping: %w", r.url, ctx.Err())
+		return fmt.Errorf("%s: ping: %w", where(r.url, cfg.Model), ctx.Err())
 	}
 	if !x.answered() {
-		return fmt.Errorf("backend %s unreachable: %w", r.url, rootCause(err))
+		return fmt.Errorf("%s: unreachable: %w", where(r.url, cfg.Model), rootCause(err))
 	}
 	// The server answers but has no usable /models: ask for one token.
 	ping := pareto.Request{Prompt: "ping", Params: pareto.Params{MaxTokens: 1}}
@@ -132,9 +132,9 @@ func (r *replica) ping(ctx context.Context, cfg Config) error {
 	if err != nil {
 		var te *transportError
 		if errors.As(err, &te) {
-			return fmt.Errorf("backend %s unreachable: %w", r.url, rootCause(te.err))
+			return fmt.Errorf("%s: unreachable: %w", where(r.url, cfg.Model), rootCause(te.err))
 		}
-		return fmt.Errorf("ping: %w", err)
+		return err // already names the server, model and failure
 	}
 	return nil
 }

@@ -33,9 +33,9 @@ type StatusError struct {
 	RetryAfter time.Duration // from Retry-After(-Ms); 0 when absent
 }
 
-// Error reads like `backend http://host/v1: model "x": 404 Not Found: msg`.
+// Error reads like `openai: http://host/v1: model "x": 404 Not Found: msg`.
 func (e *StatusError) Error() string {
-	s := fmt.Sprintf("backend %s: model %q: %d %s", e.URL, e.Model, e.StatusCode, http.StatusText(e.StatusCode))
+	s := fmt.Sprintf("%s: %d %s", where(e.URL, e.Model), e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
 		s += ": " + e.Message
 	}

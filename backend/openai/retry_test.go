@@ -111,14 +111,59 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+func TestApportion(t *testing.T) {
+	for _, tc := range []struct {
+		total   int
+		weights []int
+		want    []int
+	}{
+		{7, []int{5, 7, 9}, []int{2, 2, 3}}, // 1.67, 2.33, 3: the largest remainder gets the unit
+		{2, []int{1, 1, 1}, []int{1, 1, 0}}, // ties go to the earlier shares
+		{3, []int{1, 1, 1}, []int{1, 1, 1}}, // total = sum: the weights themselves
+		{9, []int{2, 0, 7}, []int{2, 0, 7}},
+		{0, []int{4, 4}, []int{0, 0}},
+		{5, []int{0, 0}, []int{3, 2}}, // no weight: split, the remainder first
+		{4, nil, []int{}},
+	} {
+		got := apportion(tc.total, tc.weights)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("apportion(%d, %v) = %v, want %v", tc.total, tc.weights, got, tc.want)
+		}
+	}
+	// Exhaustively over small cases: exact sums, no share above its weight.
+	for total := 0; total <= 12; total++ {
+		for a := range 5 {
+			for b := range 5 {
+				for c := range 5 {
+					w := []int{a, b, c}
+					if a+b+c < total {
+						continue
+					}
+					sum := 0
+					for i, v := range apportion(total, w) {
+						sum += v
+						if v < 0 || v > w[i] {
+							t.Fatalf("apportion(%d, %v)[%d] = %d, outside [0, %d]", total, w, i, v, w[i])
+						}
+					}
+					if sum != total {
+						t.Fatalf("apportion(%d, %v) sums to %d", total, w, sum)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestTooManyChoicesKeepsSums(t *testing.T) {
 	a := &answer{reported: true, prompt: 5, complete: 9, hidden: 3, choices: []choice{{index: 2, text: "c"}, {index: 0, text: "a"}, {index: 1, text: "b"}}}
 	cs := a.completions(2, time.Second)
 	if len(cs) != 2 || cs[0].Text != "a" || cs[1].Text != "b" {
 		t.Fatalf("completions = %+v", cs)
 	}
-	if got := cs[0].Usage.CompletionTokens + cs[1].Usage.CompletionTokens; got != 9 {
-		t.Errorf("completion tokens sum = %d, want 9", got)
+	// Of the server's 9 completion tokens 3 are reasoning: 6 visible.
+	if got := cs[0].Usage.CompletionTokens + cs[1].Usage.CompletionTokens; got != 6 {
+		t.Errorf("visible tokens sum = %d, want 6", got)
 	}
 	if got := cs[0].Usage.HiddenTokens + cs[1].Usage.HiddenTokens; got != 3 {
 		t.Errorf("hidden tokens sum = %d, want 3", got)
