@@ -1,6 +1,8 @@
 //go:build integration
 
-package models
+// An external test package: reward, whose PRM format the PRM test uses,
+// imports models.
+package models_test
 
 import (
 	"context"
@@ -9,7 +11,9 @@ import (
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/internal/ollamatest"
-	"github.com/pareto-llm/pareto/shepherd"
+	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/reward"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -19,15 +23,15 @@ func TestMain(m *testing.M) { ollamatest.Main(m) }
 // pareto's engine and checks that greedy solutions of 10 synth test
 // problems are identical.
 func TestShippedPolicyMatchesOllama(t *testing.T) {
-	matchOllama(t, Default, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+	matchOllama(t, models.Default, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
 }
 
 // TestShippedPRMMatchesOllama does the same for the shipped PRM, on its
 // own input: a question and the first step of its reference solution, at
 // whose end the PRM's next token is its verdict ("+" or "-").
 func TestShippedPRMMatchesOllama(t *testing.T) {
-	matchOllama(t, DefaultPRM, 8, func(p synth.Problem) string {
-		return shepherd.Prompt(shepherd.PromptTemplate, p.Question) + shepherd.Lines(p.Solution)[0] + "\n"
+	matchOllama(t, models.DefaultPRM, 8, func(p synth.Problem) string {
+		return reward.Prompt(reward.PromptTemplate, p.Question) + step.Split(p.Solution)[0] + reward.StepSeparator
 	})
 }
 
@@ -37,7 +41,7 @@ func TestShippedPRMMatchesOllama(t *testing.T) {
 func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Problem) string) {
 	srv := ollamatest.Shared(t)
 	ctx := context.Background()
-	path, err := Path(name)
+	path, err := models.Path(name)
 	if err != nil {
 		t.Fatal(err)
 	}

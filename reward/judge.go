@@ -14,14 +14,12 @@ import (
 // Judge asks an LLM, through any backend, whether a solution is correct so
 // far, and reads the probability of "Yes" from the logprobs of its one-token
 // reply. A backend that returns no logprobs still works: the reply itself
-// counts as 1 (yes) or 0 (no), which is coarser, and JudgeUsage says so by
-// counting such calls as Unreported-logprob calls in the log.
+// counts as 1 (yes) or 0 (no), which is coarser.
+//
+// Like every scorer it scores each step: step k's score is the judge's
+// verdict on steps[:k+1], one call per step, so n steps cost n calls.
 type Judge struct {
 	Gen pareto.Generator
-	// PerStep asks once per step prefix (a step-level score, n calls for n
-	// steps); otherwise once per solution, and the score is used as the
-	// last step's score.
-	PerStep bool
 }
 
 // Score implements pareto.Scorer.
@@ -30,21 +28,17 @@ func (j Judge) Score(ctx context.Context, question string, steps []string) ([]fl
 	if len(steps) == 0 {
 		return nil, total, fmt.Errorf("judge: no steps to score")
 	}
-	upto := []int{len(steps)}
-	if j.PerStep {
-		upto = upto[:0]
-		for k := 1; k <= len(steps); k++ {
-			upto = append(upto, k)
+	scores := make([]float64, len(steps))
+	for k := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, total, err
 		}
-	}
-	scores := make([]float64, 0, len(upto))
-	for _, k := range upto {
-		p, u, err := j.ask(ctx, question, steps[:k])
+		p, u, err := j.ask(ctx, question, steps[:k+1])
 		if err != nil {
 			return nil, total, err
 		}
 		total.Add(u)
-		scores = append(scores, p)
+		scores[k] = p
 	}
 	return scores, total, nil
 }

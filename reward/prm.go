@@ -2,46 +2,53 @@ package reward
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/engine"
 	"github.com/pareto-llm/pareto/gguf"
-	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
 // PRM is a process reward model run in-process by the embedded engine: a
 // llama GGUF trained (see configs/prm.yaml) to predict a good or a bad
-// token after the newline that ends each step. A step's score is
-// P(good) / (P(good) + P(bad)) there. One forward pass over the prompt and
-// the steps scores every step; prompts seen before come from a prefix
-// cache, so the N candidates of one question pay for its prompt once.
+// token after the separator that ends each step (see Encode). A step's
+// score is P(good) / (P(good) + P(bad)) there. One forward pass over the
+// prompt and the steps scores every step. Nothing is computed twice: the
+// KV of a sequence scored before comes from a prefix cache, so the N
+// candidates of one question pay for its prompt once, and the scores of
+// steps scored before are remembered, so a tree search that scores a
+// question's steps[:1], then steps[:2], ... forwards each step once.
 type PRM struct {
 	m         *engine.Model
 	tok       *tokenizer.Tokenizer
 	prompt    string
 	good, bad int
 	cache     *engine.PrefixCache
+	scores    *scoreCache
 }
 
 // LoadPRM opens a PRM GGUF file. The file says how it reads steps in its
-// pareto.prm.* metadata; a model without it is not a PRM and is refused.
+// pareto.prm.* metadata (KeyPrompt and the others); a model without it is
+// not a PRM and is refused.
 func LoadPRM(path string) (*PRM, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("prm: %w", err)
 	}
 	defer f.Close()
-	prompt, ok := f.String("pareto.prm.prompt")
+	prompt, ok := f.String(KeyPrompt)
 	if !ok {
-		return nil, fmt.Errorf("prm: %s has no pareto.prm.prompt metadata: not a process reward model", path)
+		return nil, fmt.Errorf("prm: %s has no %s metadata: not a process reward model", path, KeyPrompt)
 	}
-	for key, want := range map[string]string{"pareto.prm.good_token": shepherd.Good, "pareto.prm.bad_token": shepherd.Bad, "pareto.prm.step_separator": "\n"} {
-		if v, _ := f.String(key); v != want {
-			return nil, fmt.Errorf("prm: %s: metadata %s = %q, this reader knows %q", path, key, v, want)
+	for _, kv := range [][2]string{{KeyGoodToken, Good}, {KeyBadToken, Bad}, {KeyStepSeparator, StepSeparator}} {
+		if v, _ := f.String(kv[0]); v != kv[1] {
+			return nil, fmt.Errorf("prm: %s: metadata %s = %q, this reader knows %q", path, kv[0], v, kv[1])
 		}
 	}
 	m, err := engine.LoadFile(f)
@@ -52,11 +59,12 @@ func LoadPRM(path string) (*PRM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
-	good, bad, err := shepherd.LabelIDs(tok)
+	good, bad, err := LabelIDs(tok)
 	if err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
-	return &PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad, cache: engine.NewPrefixCache(64 << 20)}, nil
+	return &PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad,
+		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}, nil
 }
 
 // Params is the model's parameter count.
@@ -65,32 +73,49 @@ func (p *PRM) Params() int { return p.m.Params() }
 var _ pareto.Scorer = (*PRM)(nil)
 
 // Score implements pareto.Scorer. The usage it returns is the PRM's own
-// forward compute, so strategies that score count it.
+// forward compute, so strategies that score count it: the tokens it
+// prefilled, the rest (a cached prefix, steps scored before) counted as
+// CachedTokens. It is safe for concurrent use.
 func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]float64, pareto.Usage, error) {
 	start := time.Now()
 	var u pareto.Usage
 	if len(steps) == 0 {
 		return nil, u, fmt.Errorf("prm: no steps to score")
 	}
-	prompt := shepherd.Prompt(p.prompt, question)
-	tokens, ends, head := shepherd.Encode(p.tok, prompt, steps)
+	if err := ctx.Err(); err != nil { // even when every score is remembered
+		return nil, u, err
+	}
+	tokens, ends, _ := Encode(p.tok, Prompt(p.prompt, question), steps)
 	if n := len(tokens); n > p.m.Config.Context {
 		return nil, u, fmt.Errorf("prm: prompt and %d steps are %d tokens, more than the model's context of %d", len(steps), n, p.m.Config.Context)
 	}
-	seq, cached := p.cache.Lookup(p.m, tokens[:head], head-1)
-	u.Calls, u.PromptTokens, u.CachedTokens = 1, len(tokens), cached
-	f, err := p.m.Prefill(seq, tokens[cached:head])
-	u.PrefillFLOPs += f
-	if err != nil {
-		return nil, u, fmt.Errorf("prm: %w", err)
-	}
-	p.cache.Add(seq)
+	u.Calls, u.PromptTokens = 1, len(tokens)
+	keys := stepKeys(tokens, ends)
 	scores := make([]float64, len(steps))
-	at := head
-	for k, end := range ends {
+	// The steps scored before need no forward pass; the prefill starts
+	// with the first one that was not.
+	first := len(steps)
+	for k, key := range keys {
+		s, ok := p.scores.get(key)
+		if !ok {
+			first = k
+			break
+		}
+		scores[k] = s
+	}
+	if first == len(steps) {
+		u.CachedTokens, u.Latency = len(tokens), time.Since(start)
+		return scores, u, nil
+	}
+	// Up to that step's last token the KV may be cached; that token itself
+	// must be forwarded for its logits.
+	seq, at := p.cache.Lookup(p.m, tokens, ends[first])
+	u.CachedTokens = at
+	for k := first; k < len(steps); k++ {
 		if err := ctx.Err(); err != nil {
 			return nil, u, err
 		}
+		end := ends[k]
 		if end < at { // a step that adds no token scores as the one before
 			scores[k] = scores[max(k-1, 0)]
 			continue
@@ -104,7 +129,67 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 		lg := seq.Logits()
 		g, b := float64(lg[p.good]), float64(lg[p.bad])
 		scores[k] = 1 / (1 + math.Exp(b-g))
+		p.scores.put(keys[k], scores[k])
 	}
+	p.cache.Add(seq)
 	u.Latency = time.Since(start)
 	return scores, u, nil
+}
+
+// stepKeys names each step's score by the tokens up to and including the
+// step's end, all the score depends on: by their SHA-256, so that a key
+// is small however long the solution.
+func stepKeys(tokens, ends []int) []string {
+	h := sha256.New()
+	var buf []byte
+	keys := make([]string, len(ends))
+	at := 0
+	for k, end := range ends {
+		for ; at <= end && at < len(tokens); at++ {
+			buf = binary.LittleEndian.AppendUint32(buf[:0], uint32(tokens[at]))
+			h.Write(buf)
+		}
+		keys[k] = string(h.Sum(nil)) // Sum leaves the hash running
+	}
+	return keys
+}
+
+// scoreCache remembers step scores by key, safe for concurrent use. It
+// holds two generations of at most size entries: when the newer fills up,
+// the older is dropped and a new one started, so an entry read since the
+// last turn survives it (an LRU's effect without its bookkeeping).
+type scoreCache struct {
+	mu       sync.Mutex
+	size     int
+	cur, old map[string]float64
+}
+
+func newScoreCache(size int) *scoreCache {
+	return &scoreCache{size: size, cur: map[string]float64{}}
+}
+
+func (c *scoreCache) get(key string) (float64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.cur[key]; ok {
+		return v, true
+	}
+	v, ok := c.old[key]
+	if ok {
+		c.putLocked(key, v)
+	}
+	return v, ok
+}
+
+func (c *scoreCache) put(key string, v float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(key, v)
+}
+
+func (c *scoreCache) putLocked(key string, v float64) {
+	if len(c.cur) >= c.size {
+		c.old, c.cur = c.cur, map[string]float64{}
+	}
+	c.cur[key] = v
 }

@@ -4,11 +4,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/run"
-	"github.com/pareto-llm/pareto/shepherd"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -56,7 +58,7 @@ func TestPRMRanksRightStepsAboveWrongOnes(t *testing.T) {
 		if i%20 != 0 || prob.Level < 2 {
 			continue
 		}
-		steps := shepherd.Lines(prob.Solution)
+		steps := step.Split(prob.Solution)
 		k := i % (len(steps) - 1)
 		bad := corrupt(steps, k)
 		if bad == nil {
@@ -96,7 +98,7 @@ func TestPRMRanksRightStepsAboveWrongOnes(t *testing.T) {
 func TestPRMScoresAreDeterministic(t *testing.T) {
 	p := shippedPRM(t)
 	prob := synth.TestSet()[450]
-	steps := shepherd.Lines(prob.Solution)
+	steps := step.Split(prob.Solution)
 	a, _, err := p.Score(t.Context(), prob.Question, steps)
 	if err != nil {
 		t.Fatal(err)
@@ -105,18 +107,157 @@ func TestPRMScoresAreDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The second call reads the prompt from the prefix cache and forwards
-	// its last token alone; batch-1 and batched kernels sum in different
-	// orders, so the scores agree to float32 rounding, not bit for bit.
+	// The second call finds every step's score remembered and forwards
+	// nothing.
 	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-5 {
+		if a[i] != b[i] {
 			t.Fatalf("step %d scored %g, then %g", i, a[i], b[i])
 		}
 	}
-	if u.CachedTokens == 0 {
-		t.Error("the second scoring of one question paid for its prompt again")
+	if u.CachedTokens != u.PromptTokens || u.PrefillFLOPs != 0 {
+		t.Errorf("the second scoring of the same steps computed again: %+v", u)
 	}
 	if _, _, err := p.Score(t.Context(), prob.Question, nil); err == nil {
 		t.Error("no steps: want an error")
+	}
+}
+
+// coldScores scores steps with p's model as a PRM that has seen nothing
+// before: no prefix cache, no scores remembered.
+func coldScores(t *testing.T, p *PRM, question string, steps []string) ([]float64, pareto.Usage) {
+	t.Helper()
+	cold := *p
+	cold.cache, cold.scores = nil, newScoreCache(1)
+	s, u, err := cold.Score(t.Context(), question, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, u
+}
+
+// TestPRMReusesEarlierSteps scores a solution's steps[:1], [:2], [:3] in
+// turn, as a tree search does: each call forwards only the new step's
+// tokens, charges only their FLOPs, and scores as a PRM with no cache does.
+func TestPRMReusesEarlierSteps(t *testing.T) {
+	p := shippedPRM(t)
+	prob := synth.TestSet()[450]
+	steps := step.Split(prob.Solution)
+	if len(steps) < 3 {
+		t.Fatalf("%d steps, the test wants 3", len(steps))
+	}
+	prev := 0 // tokens of the sequence scored before
+	for k := 1; k <= 3; k++ {
+		got, u, err := p.Score(t.Context(), prob.Question, steps[:k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, cu := coldScores(t, p, prob.Question, steps[:k])
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-5 {
+				t.Errorf("steps[:%d]: step %d scored %g, a cold PRM %g", k, i+1, got[i], want[i])
+			}
+		}
+		tokens, _, _ := Encode(p.tok, Prompt(p.prompt, prob.Question), steps[:k])
+		if u.Calls != 1 || u.PromptTokens != len(tokens) || u.CachedTokens != prev {
+			t.Errorf("steps[:%d]: usage %+v, want %d prompt tokens of which %d cached", k, u, len(tokens), prev)
+		}
+		// The FLOPs of forwarding the new tokens after the old ones.
+		seq := p.m.NewSeq()
+		if _, err := p.m.Prefill(seq, tokens[:prev]); err != nil {
+			t.Fatal(err)
+		}
+		f, err := p.m.Prefill(seq, tokens[prev:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(u.PrefillFLOPs-f) > 1e-9*f {
+			t.Errorf("steps[:%d]: %g prefill FLOPs, forwarding the new tokens costs %g", k, u.PrefillFLOPs, f)
+		}
+		if k > 1 && u.PrefillFLOPs >= cu.PrefillFLOPs {
+			t.Errorf("steps[:%d]: %g prefill FLOPs, no fewer than a cold PRM's %g", k, u.PrefillFLOPs, cu.PrefillFLOPs)
+		}
+		prev = len(tokens)
+	}
+}
+
+// TestPRMConcurrentScores scores prefixes of several solutions from many
+// goroutines at once, each sharing a question and steps with others, and
+// checks every score against a cold PRM's.
+func TestPRMConcurrentScores(t *testing.T) {
+	p := shippedPRM(t)
+	type job struct {
+		question string
+		steps    []string
+	}
+	var jobs []job
+	for _, i := range []int{450, 451, 700} {
+		prob := synth.TestSet()[i]
+		steps := step.Split(prob.Solution)
+		for k := 1; k <= len(steps); k++ {
+			jobs = append(jobs, job{prob.Question, steps[:k]})
+		}
+		if bad := corrupt(steps, 0); bad != nil {
+			jobs = append(jobs, job{prob.Question, bad})
+		}
+	}
+	want := make([][]float64, len(jobs))
+	for i, j := range jobs {
+		want[i], _ = coldScores(t, p, j.question, j.steps)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4*len(jobs))
+	got := make([][]float64, 4*len(jobs))
+	for i := range got {
+		wg.Go(func() {
+			j := jobs[(i*7)%len(jobs)]
+			got[i], _, errs[i] = p.Score(t.Context(), j.question, j.steps)
+		})
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		w := want[(i*7)%len(jobs)]
+		if len(got[i]) != len(w) {
+			t.Fatalf("call %d: %d scores, want %d", i, len(got[i]), len(w))
+		}
+		for s := range w {
+			if math.Abs(got[i][s]-w[s]) > 1e-5 {
+				t.Errorf("call %d: step %d scored %g, a cold PRM %g", i, s+1, got[i][s], w[s])
+			}
+		}
+	}
+}
+
+func TestStepKeys(t *testing.T) {
+	a := stepKeys([]int{1, 2, 3, 4, 5}, []int{1, 3, 4})
+	b := stepKeys([]int{1, 2, 3, 4}, []int{1, 3})
+	c := stepKeys([]int{1, 2, 9, 4}, []int{1, 3})
+	if a[0] != b[0] || a[1] != b[1] {
+		t.Error("equal token prefixes have different keys")
+	}
+	if a[0] == a[1] || a[1] == a[2] || c[0] != a[0] || c[1] == a[1] {
+		t.Error("different token prefixes share a key")
+	}
+}
+
+func TestScoreCacheIsBounded(t *testing.T) {
+	c := newScoreCache(4)
+	c.put("kept", 0.5)
+	for i := range 20 {
+		c.put(strconv.Itoa(i), float64(i))
+		if _, ok := c.get("kept"); !ok {
+			t.Fatalf("an entry read after every put was dropped after %d puts", i+1)
+		}
+		if n := len(c.cur) + len(c.old); n > 8 {
+			t.Fatalf("%d entries, want at most 8", n)
+		}
+	}
+	if _, ok := c.get("0"); ok {
+		t.Error("an entry not read for 20 puts survived")
+	}
+	if v, ok := c.get("19"); !ok || v != 19 {
+		t.Errorf("latest entry = %v, %v", v, ok)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/compute"
 	"github.com/pareto-llm/pareto/grade"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
 )
@@ -237,7 +238,7 @@ func (r *Runner) label(q pareto.Question, cands []strategy.Candidate) {
 		if len(c.StepScores) == 0 {
 			continue
 		}
-		if ok, err := r.Verify(q.Text, strategy.SplitSteps(c.Text)); err == nil && len(ok) == len(c.StepScores) {
+		if ok, err := r.Verify(q.Text, step.Split(c.Text)); err == nil && len(ok) == len(c.StepScores) {
 			c.StepLabels = ok
 		}
 	}

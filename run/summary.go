@@ -14,9 +14,9 @@ import (
 // Tokens are token totals over a run.
 type Tokens struct {
 	Prompt     int `json:"prompt"`
-	Completion int `json:"completion"`
-	Hidden     int `json:"hidden"`
-	Cached     int `json:"cached"`
+	Completion int `json:"completion"` // visible generated tokens
+	Hidden     int `json:"hidden"`     // reasoning tokens generated but not shown
+	Cached     int `json:"cached"`     // prompt tokens served from a prefix cache
 }
 
 // Latency holds percentiles of per-question latency in seconds.

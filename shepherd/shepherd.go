@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -104,7 +105,7 @@ type Record struct {
 	Level    int      `json:"level"`
 	Question string   `json:"question"`
 	Answer   int64    `json:"answer"`
-	Steps    []string `json:"steps"` // the solution's lines, the "#### n" line last when present
+	Steps    []string `json:"steps"` // the solution's steps (step.Split), the "#### n" one last when present
 	// Labels are Math-Shepherd's: Labels[i] says some rollout from steps
 	// [0..i] reached the answer (for the "####" line: the answer is right).
 	Labels []bool `json:"labels"`
@@ -124,22 +125,6 @@ func (c Config) Problem(i int) synth.Problem {
 
 var mix = synth.Mix
 
-// Lines splits a model's solution into the steps a PRM scores: its non-empty
-// lines up to and including the "#### n" line.
-func Lines(solution string) []string {
-	var out []string
-	for _, l := range strings.Split(solution, "\n") {
-		if l = strings.TrimSpace(l); l == "" {
-			continue
-		}
-		out = append(out, l)
-		if strings.HasPrefix(l, synth.AnswerTag) {
-			break
-		}
-	}
-	return out
-}
-
 // Label labels the solutions of one problem: it samples cfg.Samples
 // solutions, and for each wrong one rolls out cfg.Rollouts continuations
 // from every step.
@@ -154,7 +139,7 @@ func Label(ctx context.Context, gen pareto.Generator, cfg Config, i int) ([]Reco
 	recs := make([]Record, len(sols))
 	seen := make(map[string][]bool) // a solution sampled twice is labelled once
 	for s, sol := range sols {
-		steps := Lines(sol)
+		steps := step.Split(sol)
 		r := Record{Problem: i, Sample: s, Level: p.Level, Question: p.Question, Answer: p.Answer,
 			Steps: steps, Correct: synth.CheckAnswer(p, sol)}
 		r.Oracle = oracle(p, steps)
@@ -227,7 +212,7 @@ func labelSteps(steps []string, correct bool, search string, good func(k int) (b
 		return labels, nil
 	}
 	calc := len(steps) // the steps before the "####" line
-	if calc > 0 && strings.HasPrefix(steps[calc-1], synth.AnswerTag) {
+	if calc > 0 && step.HasAnswer(steps[calc-1]) {
 		calc--
 	}
 	if search == SearchFirstError {
@@ -273,7 +258,7 @@ type stepChange func(steps []string, k int, h uint64) (string, bool)
 func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Problem, prompt string, steps []string, change stepChange, h uint64, seed int64) (*Record, error) {
 	var calc []int
 	for k, st := range steps {
-		if !strings.HasPrefix(st, synth.AnswerTag) && strings.LastIndex(st, "= ") > 0 {
+		if !step.HasAnswer(st) && strings.LastIndex(st, "= ") > 0 {
 			calc = append(calc, k)
 		}
 	}
@@ -301,7 +286,7 @@ func perturbed(ctx context.Context, gen pareto.Generator, cfg Config, p synth.Pr
 	}
 	labels[k] = reaches(p, outs)
 	if !labels[k] && len(outs) > 0 {
-		rest := Lines(outs[0])
+		rest := step.Split(outs[0])
 		out = append(out, rest...)
 		labels = append(labels, make([]bool, len(rest))...)
 	}
@@ -654,64 +639,4 @@ func Read(path string) ([]Record, error) {
 		}
 		good += int64(len(b))
 	}
-}
-
-// The PRM's data format, shared by the trainer and the scorer so that both
-// read the same positions. At the newline that ends each step the PRM
-// predicts Good or Bad as its next token, as Math-Shepherd's PRM does with
-// its step tag.
-const (
-	Good = "+"
-	Bad  = "-"
-	// PromptTemplate is the PRM's input before the steps; {question} is
-	// replaced by the question. It is the policy's reasoning prompt.
-	PromptTemplate = "Question: {question}\nAnswer (step by step):\n"
-)
-
-// Prompt fills PromptTemplate (or another template) with a question.
-func Prompt(template, question string) string {
-	return strings.ReplaceAll(template, "{question}", question)
-}
-
-// Encoder turns text into token ids, optionally after a BOS token.
-type Encoder interface {
-	Encode(text string, bos bool) []int
-}
-
-// Encode tokenizes prompt and steps, one step a line, and returns the
-// tokens; for each step, the position of its last token (its newline): the
-// position whose next-token prediction scores the step; and head, the
-// number of tokens of the prompt alone (the solution starts there).
-// Each end comes from encoding the text up to it rather than from adding
-// up the steps' own tokens, since a piece's tokens can depend on what
-// precedes it; for solutions of a few lines the repeated encoding costs
-// far less than one forward pass.
-func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int, head int) {
-	head = len(tok.Encode(prompt, true))
-	text := prompt
-	ends = make([]int, len(steps))
-	for k, s := range steps {
-		text += strings.ReplaceAll(s, "\n", " ") + "\n"
-		ends[k] = len(tok.Encode(text, true)) - 1
-	}
-	tokens = tok.Encode(text, true)
-	return tokens, ends, head
-}
-
-// LabelIDs are the token ids of Good and Bad in tok's vocabulary.
-func LabelIDs(tok Encoder) (good, bad int, err error) {
-	one := func(s string) (int, error) {
-		ids := tok.Encode(s, false)
-		if len(ids) != 1 {
-			return 0, fmt.Errorf("label %q is %d tokens in this vocabulary, want 1", s, len(ids))
-		}
-		return ids[0], nil
-	}
-	if good, err = one(Good); err != nil {
-		return 0, 0, err
-	}
-	if bad, err = one(Bad); err != nil {
-		return 0, 0, err
-	}
-	return good, bad, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -92,7 +93,7 @@ func TestLabelInvariants(t *testing.T) {
 				t.Fatalf("record %+v: lengths disagree", r)
 			}
 			last := r.Steps[len(r.Steps)-1]
-			if strings.HasPrefix(last, synth.AnswerTag) && r.Labels[len(r.Labels)-1] != r.Correct {
+			if step.HasAnswer(last) && r.Labels[len(r.Labels)-1] != r.Correct {
 				t.Errorf("record %+v: answer line label %v but correct %v", r, r.Labels[len(r.Labels)-1], r.Correct)
 			}
 			if r.Correct {
@@ -225,9 +226,9 @@ func TestLabelStepsFirstError(t *testing.T) {
 
 func TestMisreadIsRightArithmeticOnAnotherQuantity(t *testing.T) {
 	p := synth.TestSet()[450]
-	t.Run("bare", func(t *testing.T) { testMisread(t, p, Lines(p.Solution)) })
+	t.Run("bare", func(t *testing.T) { testMisread(t, p, step.Split(p.Solution)) })
 	t.Run("symbolic", func(t *testing.T) {
-		if testMisread(t, p, Lines(synth.SymbolicSolutions(p, 1, 1)[0])) == 0 {
+		if testMisread(t, p, step.Split(synth.SymbolicSolutions(p, 1, 1)[0])) == 0 {
 			t.Error("no misread of a step with names")
 		}
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/grade"
+	"github.com/pareto-llm/pareto/step"
 )
 
 func init() {
@@ -125,7 +126,7 @@ func (v *vote) Solve(ctx context.Context, env Env, q pareto.Question) (Result, e
 		}
 		agg, _ := aggregator(v.opts.Aggregate)
 		for i := range cands {
-			steps := SplitSteps(cands[i].Text)
+			steps := step.Split(cands[i].Text)
 			if len(steps) == 0 {
 				zero := 0.0
 				cands[i].Score = &zero

@@ -223,23 +223,6 @@ func aggregator(name string) (func([]float64) float64, error) {
 	return nil, fmt.Errorf("unknown score aggregation %q (want min, last, prod or mean)", name)
 }
 
-// SplitSteps cuts a solution into steps: at blank lines when it has any,
-// otherwise at line ends. Empty steps are dropped.
-func SplitSteps(text string) []string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	sep := "\n"
-	if strings.Contains(strings.TrimSpace(text), "\n\n") {
-		sep = "\n\n"
-	}
-	var steps []string
-	for _, s := range strings.Split(text, sep) {
-		if s = strings.TrimSpace(s); s != "" {
-			steps = append(steps, s)
-		}
-	}
-	return steps
-}
-
 // WithBudget returns o with the strategy's budget option set to v; a
 // strategy of fixed cost gets o unchanged.
 func (s Spec) WithBudget(o Options, v int) Options {

@@ -112,15 +112,6 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-func TestSplitSteps(t *testing.T) {
-	if got := SplitSteps("a\nb\n\nc"); len(got) != 2 || got[0] != "a\nb" {
-		t.Fatalf("blank-line steps: %q", got)
-	}
-	if got := SplitSteps("a\r\nb\n"); len(got) != 2 || got[1] != "b" {
-		t.Fatalf("line steps: %q", got)
-	}
-}
-
 func TestPrompts(t *testing.T) {
 	p, stop, err := DefaultPrompts.Prompt(pareto.Question{Text: "Q?", Format: pareto.FormatGSM8K}, Style{Reasoning: true, Shots: 2})
 	if err != nil || strings.Count(p, "Question:") != 3 || strings.Contains(p, "<<") || len(stop) == 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/step"
 )
 
 func TestGenerateDeterministic(t *testing.T) {
@@ -119,8 +120,8 @@ func TestReferenceSolutionsVerify(t *testing.T) {
 		if !CheckAnswer(p, p.Solution) {
 			t.Fatalf("%s: reference solution fails CheckAnswer: %q", p.ID, p.Solution)
 		}
-		if got := SplitSteps(p.Solution); !reflect.DeepEqual(got, p.Steps) {
-			t.Fatalf("%s: SplitSteps(Solution) = %q, want %q", p.ID, got, p.Steps)
+		if got, want := step.Split(p.Solution), append(slices.Clone(p.Steps), Direct(p)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: step.Split(Solution) = %q, want %q", p.ID, got, want)
 		}
 		last := p.Steps[len(p.Steps)-1]
 		if !strings.HasSuffix(last, "= "+strconv.FormatInt(p.Answer, 10)) {
@@ -263,9 +264,9 @@ func TestSolutions(t *testing.T) {
 				t.Fatalf("%s: duplicate solution %q", p.ID, s)
 			}
 			seen[s] = true
-			steps := SplitSteps(s)
-			if len(steps) != len(p.Steps) {
-				t.Fatalf("%s: solution %q has %d steps, reference %d", p.ID, s, len(steps), len(p.Steps))
+			steps := step.Split(s) // the answer line last
+			if len(steps) != len(p.Steps)+1 {
+				t.Fatalf("%s: solution %q has %d steps, reference %d and an answer line", p.ID, s, len(steps), len(p.Steps))
 			}
 			for j, ok := range VerifySteps(p, steps) {
 				if !ok {

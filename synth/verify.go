@@ -26,7 +26,8 @@ func VerifySteps(p Problem, steps []string) []bool {
 }
 
 // VerifyQuestion says which steps of a solution to a question are right. The
-// question may be a bare question or a whole Prompt.
+// question may be a bare question or a whole Prompt. The steps are those
+// step.Split cuts a solution into, the "#### n" line among them.
 //
 // A step is a line "[label =] [names =] expression = result [words]": an
 // optional label without digits, optional names for the operands with at
@@ -56,7 +57,8 @@ func VerifySteps(p Problem, steps []string) []bool {
 // later steps are judged as if it were absent, so a step using its result
 // is wrong too. A line "#### n" is right when n is the answer and an earlier
 // right step computed it. When equal numbers make a step ambiguous every
-// reading is kept (up to 64).
+// reading is kept (up to 64). A step of several lines (a paragraph) is
+// right when each of its lines is, judged in turn.
 func VerifyQuestion(question string, steps []string) ([]bool, error) {
 	sp, err := parseSpec(question)
 	if err != nil {
@@ -71,33 +73,52 @@ func VerifyQuestion(question string, steps []string) ([]bool, error) {
 	out := make([]bool, len(steps))
 	states := []*state{g.start()}
 	for i, s := range steps {
-		if t := strings.TrimSpace(s); strings.HasPrefix(t, AnswerTag) {
-			v, ok := ExtractAnswer(t)
-			out[i] = ok && v == ans && anyDone(states, g.root)
-			continue
-		}
-		e, claimed, err := parseStep(s)
-		if err != nil || e.op == 0 {
-			continue
-		}
-		if v, ok := e.eval(); !ok || v != claimed {
-			continue
-		}
-		var next []*state
-		seen := map[string]bool{}
-		for _, st := range states {
-			for _, c := range g.play(st, e) {
-				if k := c.st.key(); !seen[k] && len(next) < maxStates {
-					seen[k] = true
-					next = append(next, c.st)
-				}
+		// A wrong line makes the whole step wrong, and a wrong step
+		// changes nothing, so the lines play on a copy of the states.
+		next, n := states, 0
+		for l := range strings.SplitSeq(s, "\n") {
+			if strings.TrimSpace(l) == "" && n > 0 {
+				continue // a line of spaces inside a paragraph
+			}
+			n++
+			if next = g.judge(next, l, ans); next == nil {
+				break
 			}
 		}
-		if len(next) > 0 {
+		if next != nil {
 			out[i], states = true, next
 		}
 	}
 	return out, nil
+}
+
+// judge returns the readings of the solution after one more line, or nil
+// when the line is wrong given states; see VerifyQuestion for the rule.
+func (g *graph) judge(states []*state, line string, ans int64) []*state {
+	if t := strings.TrimSpace(line); strings.HasPrefix(t, AnswerTag) {
+		if v, ok := ExtractAnswer(t); ok && v == ans && anyDone(states, g.root) {
+			return states
+		}
+		return nil
+	}
+	e, claimed, err := parseStep(line)
+	if err != nil || e.op == 0 {
+		return nil
+	}
+	if v, ok := e.eval(); !ok || v != claimed {
+		return nil
+	}
+	var next []*state
+	seen := map[string]bool{}
+	for _, st := range states {
+		for _, c := range g.play(st, e) {
+			if k := c.st.key(); !seen[k] && len(next) < maxStates {
+				seen[k] = true
+				next = append(next, c.st)
+			}
+		}
+	}
+	return next
 }
 
 func anyDone(states []*state, root int) bool {
@@ -363,26 +384,6 @@ func CheckAnswer(p Problem, output string) bool {
 	return ok && v == p.Answer
 }
 
-// SplitSteps splits a solution into its step lines, trimmed, without empty
-// lines; it stops at the "####" answer line (text before "####" on that line
-// is kept as a step).
-func SplitSteps(solution string) []string {
-	var out []string
-	for _, line := range strings.Split(solution, "\n") {
-		i := strings.Index(line, AnswerTag)
-		if i >= 0 {
-			line = line[:i]
-		}
-		if t := strings.TrimSpace(line); t != "" {
-			out = append(out, t)
-		}
-		if i >= 0 {
-			break
-		}
-	}
-	return out
-}
-
 // Oracle is an exact process reward model for synth questions: it scores a
 // step 1 when it and every step before it are right (VerifyQuestion) and 0
 // otherwise. It costs no compute and reports zero usage.
@@ -394,6 +395,9 @@ var _ pareto.Scorer = Oracle{}
 func (Oracle) Score(ctx context.Context, question string, steps []string) ([]float64, pareto.Usage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, pareto.Usage{}, err
+	}
+	if len(steps) == 0 {
+		return nil, pareto.Usage{}, fmt.Errorf("synth oracle: no steps to score")
 	}
 	ok, err := VerifyQuestion(question, steps)
 	if err != nil {

@@ -3,8 +3,11 @@ package synth
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pareto-llm/pareto/step"
 )
 
 func TestVerifyRules(t *testing.T) {
@@ -146,19 +149,49 @@ func TestExtractAndCheckAnswer(t *testing.T) {
 	}
 }
 
-func TestSplitSteps(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want []string
-	}{
-		{"5 + 3 = 8\n\n 8 * 2 = 16 \n#### 16", []string{"5 + 3 = 8", "8 * 2 = 16"}},
-		{"5 + 3 = 8\n8 * 2 = 16 #### 16\nignored", []string{"5 + 3 = 8", "8 * 2 = 16"}},
-		{"#### 3", nil},
-		{"5 + 3 = 8", []string{"5 + 3 = 8"}},
-	} {
-		if got := SplitSteps(c.in); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("SplitSteps(%q) = %q, want %q", c.in, got, c.want)
-		}
+// TestVerifySplitSolutions checks the verifier on the steps step.Split
+// makes of whole solutions: the answer line is a step, right after a right
+// solution, and a solution written in paragraphs is judged paragraph by
+// paragraph, a paragraph right when all its lines are.
+func TestVerifySplitSolutions(t *testing.T) {
+	p := Generate(7, 5)
+	if len(p.Steps) < 4 {
+		t.Fatalf("%s: %d steps, the test wants 4", p.ID, len(p.Steps))
+	}
+	lines := step.Split(p.Solution)
+	if ok := VerifySteps(p, lines); len(ok) != len(p.Steps)+1 || slices.Contains(ok, false) {
+		t.Fatalf("%s: reference solution with its answer line verifies as %v", p.ID, ok)
+	}
+	// Paragraphs of two lines each, the answer line alone at the end.
+	var paras []string
+	for i := 0; i < len(p.Steps); i += 2 {
+		paras = append(paras, strings.Join(p.Steps[i:min(i+2, len(p.Steps))], "\n"))
+	}
+	text := strings.Join(paras, "\n\n") + "\n\n" + Direct(p) + "\n\nQuestion: ignored"
+	steps := step.Split(text)
+	if !reflect.DeepEqual(steps, append(slices.Clone(paras), Direct(p))) {
+		t.Fatalf("step.Split(%q) = %q", text, steps)
+	}
+	if ok := VerifySteps(p, steps); slices.Contains(ok, false) {
+		t.Errorf("%s: right paragraphs verify as %v", p.ID, ok)
+	}
+	// A wrong second line makes its paragraph wrong, right first line and
+	// all: without that line's result the solution never completes, so its
+	// answer line is wrong too.
+	bad := slices.Clone(steps)
+	bad[0] = p.Steps[0] + "\n1 + 1 = 3"
+	ok := VerifySteps(p, bad)
+	if ok[0] || ok[len(ok)-1] {
+		t.Errorf("%s: paragraph with a wrong line: %v", p.ID, ok)
+	}
+	// The same paragraph with a line of spaces inside is still right.
+	spaced := slices.Clone(steps)
+	spaced[0] = strings.Replace(steps[0], "\n", "\n \n", 1)
+	if ok := VerifySteps(p, spaced); !reflect.DeepEqual(ok, VerifySteps(p, steps)) {
+		t.Errorf("%s: a line of spaces changed the verdicts to %v", p.ID, ok)
+	}
+	if ok := VerifySteps(p, []string{"", " "}); ok[0] || ok[1] {
+		t.Errorf("empty steps verify as %v", ok)
 	}
 }
 
@@ -228,7 +261,7 @@ func FuzzVerifyQuestion(f *testing.F) {
 	}
 	f.Add("Mia has 0 apples. Mia shares them equally among 0 friends. How many apples does each friend get?", "0 / 0 = 0")
 	f.Fuzz(func(t *testing.T, q, solution string) {
-		steps := SplitSteps(solution)
+		steps := step.Split(solution)
 		ok, err := VerifyQuestion(q, steps)
 		if err == nil && len(ok) != len(steps) {
 			t.Fatalf("%d verdicts for %d steps", len(ok), len(steps))

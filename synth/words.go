@@ -3,12 +3,15 @@ package synth
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pareto-llm/pareto/step"
 )
 
-// Special tokens of the vocabulary.
+// Special tokens of the vocabulary. AnswerTag is the step splitter's, so
+// that a solution's answer line ends its steps.
 const (
 	Newline   = "\n"
-	AnswerTag = "####"
+	AnswerTag = step.AnswerTag
 )
 
 var (

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pareto-llm/pareto/gguf"
-	"github.com/pareto-llm/pareto/shepherd"
+	"github.com/pareto-llm/pareto/reward"
 )
 
 // ExportGGUF writes the current parameters as a llama-architecture GGUF
@@ -34,13 +34,13 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	b.Set(a+".rope.freq_base", float32(10000))
 	setVocab(b)
 	if t.cfg.Data.Kind == KindPRM {
-		// What a PRM reader needs to score steps: the prompt, and the
-		// tokens read at each step's line end (see package shepherd).
+		// What a PRM reader (reward.LoadPRM) needs to score steps: the
+		// prompt, and the tokens read at each step's end.
 		b.Set("general.name", fmt.Sprintf("pareto-synth-prm-d%d-l%d", c.DModel, c.Layers))
-		b.Set("pareto.prm.prompt", shepherd.PromptTemplate)
-		b.Set("pareto.prm.step_separator", "\n")
-		b.Set("pareto.prm.good_token", shepherd.Good)
-		b.Set("pareto.prm.bad_token", shepherd.Bad)
+		b.Set(reward.KeyPrompt, reward.PromptTemplate)
+		b.Set(reward.KeyStepSeparator, reward.StepSeparator)
+		b.Set(reward.KeyGoodToken, reward.Good)
+		b.Set(reward.KeyBadToken, reward.Bad)
 	}
 	for _, tn := range t.mdl.tensors {
 		data := tn.of(t.params)

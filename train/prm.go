@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/pareto-llm/pareto/reward"
 	"github.com/pareto-llm/pareto/shepherd"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
@@ -20,8 +21,9 @@ type prmExample struct {
 }
 
 // PRMSource feeds a process reward model: labelled solutions (see package
-// shepherd) packed into sequences, with the loss only at each step's last
-// token, whose target is shepherd.Good or shepherd.Bad. Examples are
+// shepherd) packed into sequences in the PRM's input format (see
+// reward.Encode), with the loss only at each step's last token, whose
+// target is reward.Good or reward.Bad. Examples are
 // visited in a fresh seeded order each epoch; the cursor counts examples.
 type PRMSource struct {
 	ex        []prmExample
@@ -49,7 +51,7 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense flo
 		return nil, fmt.Errorf("train: prm: lm_weight and dense both want the steps' tokens")
 	}
 	s := &PRMSource{seed: uint64(seed), epoch: -1, lmWeight: float32(lmWeight), dense: float32(dense)}
-	g, b, err := shepherd.LabelIDs(tok)
+	g, b, err := reward.LabelIDs(tok)
 	if err != nil {
 		return nil, fmt.Errorf("train: prm: %w", err)
 	}
@@ -58,7 +60,7 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense flo
 		if len(r.Steps) == 0 {
 			continue
 		}
-		ids, ends, head := shepherd.Encode(tok, shepherd.Prompt(shepherd.PromptTemplate, r.Question), r.Steps)
+		ids, ends, head := reward.Encode(tok, reward.Prompt(reward.PromptTemplate, r.Question), r.Steps)
 		if len(ids) > seqLen {
 			continue
 		}
@@ -77,9 +79,6 @@ func NewPRMSource(recs []shepherd.Record, weights []float64, lmWeight, dense flo
 	}
 	return s, nil
 }
-
-// Examples is the number of usable labelled solutions.
-func (s *PRMSource) Examples() int { return len(s.ex) }
 
 // Cursor implements Source.
 func (s *PRMSource) Cursor() uint64 { return s.cursor }

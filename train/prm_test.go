@@ -1,9 +1,16 @@
 package train
 
 import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/pareto-llm/pareto/reward"
 	"github.com/pareto-llm/pareto/shepherd"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
@@ -26,10 +33,10 @@ func newPRMFixture(t *testing.T) prmFixture {
 		t.Fatal(err)
 	}
 	p := synth.TestSet()[450]
-	f := prmFixture{tok: tok, question: p.Question, steps: shepherd.Lines(p.Solution)}
-	prompt := shepherd.Prompt(shepherd.PromptTemplate, p.Question)
-	f.ids, f.ends, f.start = shepherd.Encode(tok, prompt, f.steps)
-	if f.good, f.bad, err = shepherd.LabelIDs(tok); err != nil {
+	f := prmFixture{tok: tok, question: p.Question, steps: step.Split(p.Solution)}
+	prompt := reward.Prompt(reward.PromptTemplate, p.Question)
+	f.ids, f.ends, f.start = reward.Encode(tok, prompt, f.steps)
+	if f.good, f.bad, err = reward.LabelIDs(tok); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -167,5 +174,56 @@ func TestPRMSourceDense(t *testing.T) {
 	}
 	if _, err := NewPRMSource(recs, nil, 0.5, 0.5, tok, len(ids), 1); err == nil {
 		t.Fatal("lm_weight and dense together: no error")
+	}
+}
+
+// TestExportedPRMScores trains a tiny PRM a few steps, exports it and loads
+// it as a scorer: the file carries the metadata reward.LoadPRM reads, and
+// the scorer reads each step's score where training put its label, so its
+// scores are the trainer's own P(good) at the step ends.
+func TestExportedPRMScores(t *testing.T) {
+	f := newPRMFixture(t)
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "labels.jsonl")
+	var buf bytes.Buffer
+	rec := shepherd.Record{Question: f.question, Steps: f.steps, Labels: make([]bool, len(f.steps)),
+		Oracle: make([]bool, len(f.steps))}
+	rec.Labels[0] = true
+	if err := json.NewEncoder(&buf).Encode(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(labels, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(dir)
+	cfg.Model.SeqLen = 128
+	cfg.Data = DataConfig{Kind: KindPRM, Labels: labels, Levels: []int{1}, SolutionsPerProblem: 1, Seed: 1,
+		Shepherd: &shepherd.Config{Policy: "pareto-synth-policy", Problems: 1, Levels: []int{1}, Samples: 1,
+			Rollouts: 1, Temperature: 1, MaxTokens: 8}}
+	tr := stepped(t, cfg, 3)
+	path := filepath.Join(dir, "prm.gguf")
+	if err := tr.ExportGGUF(path, false); err != nil {
+		t.Fatal(err)
+	}
+	prm, err := reward.LoadPRM(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := prm.Score(t.Context(), f.question, f.steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(f.steps) {
+		t.Fatalf("%d scores for %d steps", len(got), len(f.steps))
+	}
+	for k, end := range f.ends {
+		lg, err := tr.Logits(f.ids[:end+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1 / (1 + math.Exp(float64(lg[f.bad]-lg[f.good])))
+		if math.Abs(got[k]-want) > 1e-5 {
+			t.Errorf("step %d: scorer %g, trainer P(good) %g", k+1, got[k], want)
+		}
 	}
 }

@@ -181,7 +181,6 @@ func TestRunEmbeddedEngine(t *testing.T) {
 	}
 }
 
-
 // On the embedded backend best-of-n scores with the shipped PRM by default,
 // and on synth the run reports how well it ranks the verifier's steps.
 func TestBestOfNUsesTheShippedPRM(t *testing.T) {
