@@ -378,7 +378,7 @@ func choiceTokens(extra map[string]respjson.Field) (int, bool) {
 // call's usage: prompt and cached tokens, the call and its latency go to the
 // first completion. The server's completion tokens are shared among the
 // choices in proportion to the per-choice counts when the server gives
-// them, otherwise evenly with the remainder to the first; the reasoning
+// them, otherwise evenly (see split); the reasoning
 // tokens among them in proportion to those shares. Each completion's
 // CompletionTokens are its visible tokens, its share less its hidden ones,
 // so visible plus hidden over the call is the server's completion_tokens
@@ -434,17 +434,17 @@ func choiceWeights(cs []choice) ([]int, bool) {
 	return w, true
 }
 
-// split divides total into k shares summing to total, the remainder going
-// to the first share.
+// split divides total into k shares summing to total that differ by at
+// most one, the larger ones first. No share exceeds the longest choice, so
+// none exceeds max_tokens.
 func split(total, k int) []int {
 	s := make([]int, k)
-	if k == 0 {
-		return s
-	}
 	for i := range s {
 		s[i] = total / k
+		if i < total%k {
+			s[i]++
+		}
 	}
-	s[0] += total % k
 	return s
 }
 

@@ -96,13 +96,13 @@ func TestServerMessage(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
-	for _, tc := range []struct{ total, k int }{{10, 3}, {0, 4}, {7, 1}, {2, 5}} {
+	for _, tc := range []struct{ total, k int }{{10, 3}, {0, 4}, {7, 1}, {2, 5}, {11, 3}} {
 		s := split(tc.total, tc.k)
 		sum := 0
 		for i, v := range s {
 			sum += v
-			if i > 0 && v != tc.total/tc.k {
-				t.Errorf("split(%d,%d)[%d] = %d", tc.total, tc.k, i, v)
+			if v < tc.total/tc.k || v > (tc.total+tc.k-1)/tc.k || i > 0 && v > s[i-1] {
+				t.Errorf("split(%d,%d)[%d] = %d: want even shares, larger first", tc.total, tc.k, i, v)
 			}
 		}
 		if sum != tc.total || len(s) != tc.k {
@@ -122,7 +122,7 @@ func TestApportion(t *testing.T) {
 		{3, []int{1, 1, 1}, []int{1, 1, 1}}, // total = sum: the weights themselves
 		{9, []int{2, 0, 7}, []int{2, 0, 7}},
 		{0, []int{4, 4}, []int{0, 0}},
-		{5, []int{0, 0}, []int{3, 2}}, // no weight: split, the remainder first
+		{5, []int{0, 0}, []int{3, 2}}, // no weight: split evenly
 		{4, nil, []int{}},
 	} {
 		got := apportion(tc.total, tc.weights)
