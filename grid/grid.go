@@ -3,6 +3,7 @@
 package grid
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"regexp"
@@ -41,6 +42,12 @@ type Entry struct {
 	Shots       int      `yaml:"shots"`
 	Temperature *float64 `yaml:"temperature"`
 	Aggregate   string   `yaml:"aggregate"`
+	// The tree searches' options (see strategy.Options).
+	Width             int      `yaml:"width"`
+	RebaseTemperature *float64 `yaml:"rebase_temperature"`
+	Select            string   `yaml:"select"`
+	StepTokens        int      `yaml:"step_tokens"`
+	MaxDepth          int      `yaml:"max_depth"`
 }
 
 // Settings are the run-wide values a grid file may set.
@@ -107,6 +114,13 @@ func (f *File) Cells(base strategy.Options) ([]Cell, error) {
 		if e.Aggregate != "" {
 			o.Aggregate = e.Aggregate
 		}
+		if e.RebaseTemperature != nil {
+			o.RebaseTemperature = *e.RebaseTemperature
+		}
+		o.Width = cmp.Or(e.Width, o.Width)
+		o.Select = cmp.Or(e.Select, o.Select)
+		o.StepTokens = cmp.Or(e.StepTokens, o.StepTokens)
+		o.MaxDepth = cmp.Or(e.MaxDepth, o.MaxDepth)
 		out, err := expand(e.Strategy, o, e.N)
 		if err != nil {
 			return nil, fmt.Errorf("grid %s: entry %d: %w", f.path, i+1, err)
@@ -154,12 +168,12 @@ func expand(name string, o strategy.Options, budgets []int) ([]Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := strategy.New(name, o); err != nil {
-		return nil, err
-	}
 	if spec.Budget == "" {
 		if len(budgets) > 0 {
 			return nil, fmt.Errorf("strategy %s takes no %s", name, strategy.OptN)
+		}
+		if _, err := strategy.New(name, o); err != nil {
+			return nil, err
 		}
 		return []Cell{{name, o}}, nil
 	}
@@ -171,7 +185,11 @@ func expand(name string, o strategy.Options, budgets []int) ([]Cell, error) {
 		if v < 1 {
 			return nil, fmt.Errorf("%s = %d, want at least 1", spec.Budget, v)
 		}
-		cells = append(cells, Cell{name, spec.WithBudget(o, v)})
+		c := Cell{name, spec.WithBudget(o, v)}
+		if _, err := strategy.New(name, c.Options); err != nil {
+			return nil, err
+		}
+		cells = append(cells, c)
 	}
 	return cells, nil
 }

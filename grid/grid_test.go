@@ -102,3 +102,21 @@ func TestFromLists(t *testing.T) {
 		}
 	}
 }
+
+func TestFileSearchOptions(t *testing.T) {
+	f, err := Load(write(t, "grid:\n  - strategy: beam\n    n: [8]\n    width: 2\n    select: best-of-n\n  - strategy: rebase\n    n: [4]\n    rebase_temperature: 0.5\n    step_tokens: 20\n    max_depth: 6\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := f.Cells(strategy.Options{MaxTokens: 10, Width: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, r := cells[0].Options, cells[1].Options
+	if b.Width != 2 || b.Select != "best-of-n" || r.RebaseTemperature != 0.5 || r.StepTokens != 20 || r.MaxDepth != 6 || r.Width != 4 {
+		t.Fatalf("cells %+v", cells)
+	}
+	if _, err := f.Cells(strategy.Options{MaxTokens: 10, Width: 16}); err != nil {
+		t.Fatalf("the entry's width 2 should win over the flag's 16: %v", err)
+	}
+}

@@ -5,6 +5,7 @@
 package strategy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -44,7 +45,32 @@ type Options struct {
 	Shots int `json:"shots,omitempty"`
 	// Aggregate turns step scores into a solution score: min, last, prod or mean.
 	Aggregate string `json:"aggregate,omitempty"`
+
+	// The tree searches' knobs (zero means the default named beside each).
+
+	// Width is the beam width M of beam and dvts: each kept node gets M
+	// children, and N/M nodes are kept (DefaultWidth).
+	Width int `json:"width,omitempty"`
+	// RebaseTemperature is the softmax temperature over rewards with which
+	// REBASE splits its budget among live nodes (DefaultRebaseTemperature).
+	RebaseTemperature float64 `json:"rebase_temperature,omitempty"`
+	// Select picks a search's answer among its finished solutions:
+	// weighted-vote, best-of-n or majority (DefaultSelect).
+	Select string `json:"select,omitempty"`
+	// StepTokens caps the tokens of one step (DefaultStepTokens).
+	StepTokens int `json:"step_tokens,omitempty"`
+	// MaxDepth caps the steps of a solution (DefaultMaxDepth).
+	MaxDepth int `json:"max_depth,omitempty"`
 }
+
+// Defaults of the search options.
+const (
+	DefaultWidth             = 4
+	DefaultRebaseTemperature = 0.2 // the study's (arXiv 2412.16260)
+	DefaultSelect            = "weighted-vote"
+	DefaultStepTokens        = 96 // the study's cap per step
+	DefaultMaxDepth          = 32
+)
 
 // Result is a strategy's answer and everything behind it.
 type Result struct {
@@ -65,8 +91,13 @@ type Node struct {
 	Parent   *int     `json:"parent,omitempty"` // nil for a root
 	Text     string   `json:"text"`             // the step this node adds
 	Score    *float64 `json:"score,omitempty"`
-	Answer   string   `json:"answer,omitempty"` // set where the node ends a solution
-	Selected bool     `json:"selected,omitempty"`
+	Answer   string   `json:"answer,omitempty"`   // set where the node ends a solution
+	Selected bool     `json:"selected,omitempty"` // on the path to the chosen answer
+	// Children is the budget the search gave the node: how many children
+	// it asked for.
+	Children int  `json:"children,omitempty"`
+	Finished bool `json:"finished,omitempty"` // ends a solution
+	Pruned   bool `json:"pruned,omitempty"`   // live, but dropped by the search
 }
 
 // Candidate is one sampled solution.
@@ -94,13 +125,36 @@ type Option string
 
 // The Options fields.
 const (
-	OptN           Option = "n"
-	OptMaxTokens   Option = "max_tokens"
-	OptTemperature Option = "temperature"
-	OptTopP        Option = "top_p"
-	OptShots       Option = "shots"
-	OptAggregate   Option = "aggregate"
+	OptN                 Option = "n"
+	OptMaxTokens         Option = "max_tokens"
+	OptTemperature       Option = "temperature"
+	OptTopP              Option = "top_p"
+	OptShots             Option = "shots"
+	OptAggregate         Option = "aggregate"
+	OptWidth             Option = "width"
+	OptRebaseTemperature Option = "rebase_temperature"
+	OptSelect            Option = "select"
+	OptStepTokens        Option = "step_tokens"
+	OptMaxDepth          Option = "max_depth"
 )
+
+// options says, for each option, how a strategy that ignores it sets it
+// (neutral) and how one that reads it fills a zero (fill: its default, so
+// that leaving an option out and giving its default name the same run).
+// The older options keep their zero as given, as runs were named by it.
+var options = map[Option]struct{ neutral, fill func(*Options) }{
+	OptN:                 {neutral: func(o *Options) { o.N = 1 }},
+	OptMaxTokens:         {},
+	OptTemperature:       {neutral: func(o *Options) { o.Temperature = 0 }},
+	OptTopP:              {neutral: func(o *Options) { o.TopP = 0 }},
+	OptShots:             {neutral: func(o *Options) { o.Shots = 0 }},
+	OptAggregate:         {neutral: func(o *Options) { o.Aggregate = "" }},
+	OptWidth:             {func(o *Options) { o.Width = 0 }, func(o *Options) { o.Width = cmp.Or(o.Width, DefaultWidth) }},
+	OptRebaseTemperature: {func(o *Options) { o.RebaseTemperature = 0 }, func(o *Options) { o.RebaseTemperature = cmp.Or(o.RebaseTemperature, DefaultRebaseTemperature) }},
+	OptSelect:            {func(o *Options) { o.Select = "" }, func(o *Options) { o.Select = cmp.Or(o.Select, DefaultSelect) }},
+	OptStepTokens:        {func(o *Options) { o.StepTokens = 0 }, func(o *Options) { o.StepTokens = cmp.Or(o.StepTokens, DefaultStepTokens) }},
+	OptMaxDepth:          {func(o *Options) { o.MaxDepth = 0 }, func(o *Options) { o.MaxDepth = cmp.Or(o.MaxDepth, DefaultMaxDepth) }},
+}
 
 // Spec is everything pareto knows about a strategy besides how it solves a
 // question: the one record that the command line, the grid, run identities
@@ -125,22 +179,17 @@ type Spec struct {
 func (s Spec) uses(o Option) bool { return slices.Contains(s.Uses, o) }
 
 // Canonical returns o with the options the strategy ignores set to their
-// neutral values. Runs are identified by canonical options.
+// neutral values and the search options it reads filled with their
+// defaults. Runs are identified by canonical options.
 func (s Spec) Canonical(o Options) Options {
-	if !s.uses(OptN) {
-		o.N = 1
-	}
-	if !s.uses(OptTemperature) {
-		o.Temperature = 0
-	}
-	if !s.uses(OptTopP) {
-		o.TopP = 0
-	}
-	if !s.uses(OptShots) {
-		o.Shots = 0
-	}
-	if !s.uses(OptAggregate) {
-		o.Aggregate = ""
+	for name, opt := range options {
+		f := opt.neutral
+		if s.uses(name) {
+			f = opt.fill
+		}
+		if f != nil {
+			f(&o)
+		}
 	}
 	return o
 }
@@ -155,6 +204,11 @@ func Register(s Spec) {
 	}
 	if s.Name == "" || s.New == nil || !s.uses(OptMaxTokens) || (s.Budget != "" && !s.uses(s.Budget)) {
 		panic("strategy: incomplete spec for " + s.Name)
+	}
+	for _, o := range s.Uses {
+		if _, ok := options[o]; !ok {
+			panic("strategy: " + s.Name + " uses unknown option " + string(o))
+		}
 	}
 	registry[s.Name] = s
 }
@@ -174,13 +228,18 @@ func New(name string, o Options) (Strategy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.N < 0 || o.MaxTokens < 0 || o.Temperature < 0 || o.TopP < 0 || o.TopP > 1 || o.Shots < 0 {
+	if o.N < 0 || o.MaxTokens < 0 || o.Temperature < 0 || o.TopP < 0 || o.TopP > 1 || o.Shots < 0 ||
+		o.Width < 0 || o.RebaseTemperature < 0 || o.StepTokens < 0 || o.MaxDepth < 0 {
 		return nil, fmt.Errorf("strategy %s: out-of-range options %+v", name, o)
 	}
 	if _, err := aggregator(o.Aggregate); err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", name, err)
 	}
-	return s.New(o)
+	if !slices.Contains([]string{"", "weighted-vote", "best-of-n", "majority"}, o.Select) {
+		return nil, fmt.Errorf("strategy %s: unknown selection %q (want weighted-vote, best-of-n or majority)", name, o.Select)
+	}
+	// The strategy sees its defaults filled in, as its runs are named.
+	return s.New(s.Canonical(o))
 }
 
 // Names lists registered strategies in order.
