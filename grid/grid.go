@@ -5,8 +5,10 @@ package grid
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,6 +77,33 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("grid %s: no entries under \"grid\"", path)
 	}
 	return f, nil
+}
+
+// presets are named grids: the settings of a study, to rerun with one flag.
+var presets = map[string]func() *File{
+	// The study's REBASE arm (arXiv 2412.16260): sampling temperature 1.0,
+	// softmax temperature 0.2, widths 3, 6 and 16, at most 384 new tokens
+	// and 96 a step.
+	"paper": func() *File {
+		t, rt := 1.0, 0.2
+		return &File{path: "preset paper", MaxTokens: 384, Temperature: &t, Grid: []Entry{
+			{Strategy: "rebase", N: []int{3, 6, 16}, RebaseTemperature: &rt, StepTokens: 96},
+		}}
+	},
+}
+
+// Preset returns the named grid (see Presets), to use as a loaded file.
+func Preset(name string) (*File, error) {
+	p, ok := presets[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown preset %q (known: %s)", name, strings.Join(Presets(), ", "))
+	}
+	return p(), nil
+}
+
+// Presets lists the named grids.
+func Presets() []string {
+	return slices.Sorted(maps.Keys(presets))
 }
 
 // Merge copies into s the run-wide values the file sets, except those

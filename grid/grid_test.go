@@ -120,3 +120,28 @@ func TestFileSearchOptions(t *testing.T) {
 		t.Fatalf("the entry's width 2 should win over the flag's 16: %v", err)
 	}
 }
+
+func TestPresetPaper(t *testing.T) {
+	f, err := Preset("paper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{Options: strategy.Options{MaxTokens: 160, Temperature: 0.7}}
+	f.Merge(&s, func(string) bool { return false })
+	cells, err := f.Cells(s.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 3 {
+		t.Fatalf("cells %+v", cells)
+	}
+	for i, n := range []int{3, 6, 16} {
+		o := cells[i].Options
+		if cells[i].Strategy != "rebase" || o.N != n || o.Temperature != 1 || o.RebaseTemperature != 0.2 || o.MaxTokens != 384 || o.StepTokens != 96 {
+			t.Errorf("cell %d = %+v", i, cells[i])
+		}
+	}
+	if _, err := Preset("fast"); err == nil || !strings.Contains(err.Error(), "known: paper") {
+		t.Errorf("unknown preset: %v", err)
+	}
+}

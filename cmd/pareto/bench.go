@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +16,7 @@ func newBenchCmd() *cobra.Command {
 	var bf backendFlags
 	var df datasetFlags
 	var rf runFlags
-	var strategies, budgets, gridPath, reportPath string
+	var strategies, budgets, gridPath, preset, reportPath string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Run a grid of strategies x budgets and compare them at equal compute",
@@ -27,7 +29,7 @@ func newBenchCmd() *cobra.Command {
 			if bf.inProcess() {
 				embeddedDefaults(cmd, &df, &rf, &strategies, &budgets)
 			}
-			cells, err := benchGrid(cmd, gridPath, strategies, budgets, &df, &rf)
+			cells, err := benchGrid(cmd, gridPath, preset, strategies, budgets, &df, &rf)
 			if err != nil {
 				return err
 			}
@@ -71,6 +73,7 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&strategies, "strategies", "greedy,self-consistency", "comma-separated strategies of the grid")
 	cmd.Flags().StringVar(&budgets, "budgets", "4,8", "comma-separated budgets (sample counts N) for the strategies that have one")
 	cmd.Flags().StringVar(&gridPath, "config", "", "YAML grid file (overrides --strategies and --budgets)")
+	cmd.Flags().StringVar(&preset, "preset", "", "a named grid instead of --config: "+strings.Join(grid.Presets(), ", ")+" (paper: the study's REBASE at widths 3, 6, 16, temperature 1.0, softmax temperature 0.2, 384 tokens)")
 	cmd.Flags().StringVar(&reportPath, "report", "pareto-report.html", "write a report of the grid here at the end (.html, .md or .csv; empty = none)")
 	bf.register(cmd)
 	df.register(cmd)
@@ -79,13 +82,22 @@ func newBenchCmd() *cobra.Command {
 	return cmd
 }
 
-// benchGrid is the grid of a bench: from --config, whose run-wide values
-// apply where no flag was given, or from --strategies and --budgets.
-func benchGrid(cmd *cobra.Command, path, strategies, budgets string, df *datasetFlags, rf *runFlags) ([]grid.Cell, error) {
-	if path == "" {
+// benchGrid is the grid of a bench: from --config or --preset, whose
+// run-wide values apply where no flag was given, or from --strategies and
+// --budgets.
+func benchGrid(cmd *cobra.Command, path, preset, strategies, budgets string, df *datasetFlags, rf *runFlags) ([]grid.Cell, error) {
+	var g *grid.File
+	var err error
+	switch {
+	case path != "" && preset != "":
+		return nil, fmt.Errorf("--config and --preset: give one")
+	case path != "":
+		g, err = grid.Load(path)
+	case preset != "":
+		g, err = grid.Preset(preset)
+	default:
 		return grid.FromLists(strategies, budgets, rf.opts)
 	}
-	g, err := grid.Load(path)
 	if err != nil {
 		return nil, err
 	}

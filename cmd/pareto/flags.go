@@ -117,7 +117,8 @@ func (f *datasetFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.fields.Answer, "answer-field", "answer", "JSON field of the reference answer in a .jsonl dataset")
 	fl.StringVar(&f.fields.ID, "id-field", "", "JSON field of a stable question id in a .jsonl dataset (default: row number)")
 	fl.StringVar(&f.fields.Format, "format", "gsm8k", "answer format of a .jsonl dataset: gsm8k, math, number or text")
-	fl.IntVar(&f.slice.Limit, "limit", 0, "use the first N questions (0 = all)")
+	fl.IntVar(&f.slice.Limit, "limit", 0, "use N questions (0 = all): on a dataset with levels (synth, math500) a fixed sample spread evenly over them; the first N with --exact, --offset or --per-level")
+	fl.BoolVar(&f.slice.Exact, "exact", false, "--limit takes the first N questions, not a sample spread over the levels")
 	fl.IntVar(&f.slice.Offset, "offset", 0, "skip the first N questions")
 	fl.IntVar(&f.slice.PerLevel, "per-level", 0, "take the first N questions of each difficulty level (datasets with levels), after --offset")
 }
