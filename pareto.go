@@ -99,6 +99,10 @@ type Usage struct {
 	// Unreported counts calls whose server returned no token usage; their
 	// token figures are zero rather than guessed.
 	Unreported int `json:"unreported,omitempty"`
+	// CacheUnreported counts calls whose server reported token usage but
+	// not how many prompt tokens a prefix cache served: their prompt is
+	// charged in full, which overstates prefill where the server did cache.
+	CacheUnreported int `json:"cache_unreported,omitempty"`
 	// PrefillFLOPs and DecodeFLOPs are filled by the compute accounting.
 	PrefillFLOPs float64 `json:"prefill_flops"`
 	DecodeFLOPs  float64 `json:"decode_flops"`
@@ -123,6 +127,7 @@ func (u *Usage) Add(v Usage) {
 	u.HiddenTokens += v.HiddenTokens
 	u.CachedTokens += v.CachedTokens
 	u.Unreported += v.Unreported
+	u.CacheUnreported += v.CacheUnreported
 	u.PrefillFLOPs += v.PrefillFLOPs
 	u.DecodeFLOPs += v.DecodeFLOPs
 	u.SavedFLOPs += v.SavedFLOPs

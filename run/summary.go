@@ -59,6 +59,9 @@ type Summary struct {
 	SavedFLOPs      float64         `json:"saved_flops"` // prefill spared by prefix caches and shared prompts
 	Calls           int             `json:"calls"`
 	UsageUnreported int             `json:"usage_unreported_calls"`
+	// CacheUnreported counts calls whose server did not say how many prompt
+	// tokens it served from a prefix cache; their prefill is charged in full.
+	CacheUnreported int             `json:"cache_unreported_calls,omitempty"`
 	LatencyS        Latency         `json:"latency_s"`
 	WallS           float64         `json:"wall_s"`
 	CostUSD         float64         `json:"cost_usd"`
@@ -127,6 +130,7 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 		s.CostUSD += u.CostUSD
 		s.Calls += u.Calls
 		s.UsageUnreported += u.Unreported
+		s.CacheUnreported += u.CacheUnreported
 		lat = append(lat, r.Wall.Seconds())
 		steps = labelledSteps(r.Detail, steps)
 	}

@@ -87,6 +87,9 @@ type answer struct {
 	complete int // the server's completion_tokens: visible and reasoning
 	hidden   int // of which reasoning, never more than complete
 	cached   int
+	// cacheUnknown: the server gave no prompt_tokens_details.cached_tokens,
+	// so whether a prefix cache served part of the prompt is unknown.
+	cacheUnknown bool
 }
 
 // call makes one HTTP attempt on r asking for n choices.
@@ -308,6 +311,7 @@ func usageOf(field respjson.Field, u oai.CompletionUsage) *answer {
 	// rather than leaving a negative count of visible tokens.
 	a.hidden = min(max(0, int(u.CompletionTokensDetails.ReasoningTokens)), a.complete)
 	a.cached = int(u.PromptTokensDetails.CachedTokens)
+	a.cacheUnknown = !u.PromptTokensDetails.JSON.CachedTokens.Valid()
 	return a
 }
 
@@ -402,6 +406,9 @@ func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 	}
 	first.PromptTokens = a.prompt
 	first.CachedTokens = a.cached
+	if a.cacheUnknown {
+		first.CacheUnreported = 1
+	}
 	gen := split(a.complete, k)
 	if weights, ok := choiceWeights(cs); ok {
 		gen = apportion(a.complete, weights)

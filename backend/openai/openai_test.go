@@ -919,3 +919,33 @@ func TestErrorsShareOnePrefix(t *testing.T) {
 		}
 	}
 }
+
+// A server that says nothing of its prefix cache has its prompt charged in
+// full, and the call says so; one that reports zero cached tokens does not.
+func TestCacheUnreported(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		details map[string]any
+		want    int
+	}{
+		{"no details", nil, 1},
+		{"details without cached tokens", map[string]any{"audio_tokens": 0}, 1},
+		{"zero cached", map[string]any{"cached_tokens": 0}, 0},
+		{"some cached", map[string]any{"cached_tokens": 5}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			usage := map[string]any{"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+			if c.details != nil {
+				usage["prompt_tokens_details"] = c.details
+			}
+			f := newFake(t, &fake{usage: usage})
+			got, err := mustNew(t, quick(f.url())).Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{MaxTokens: 4}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u := got[0].Usage; u.CacheUnreported != c.want || u.PromptTokens != 9 {
+				t.Errorf("usage %+v: CacheUnreported %d, want %d", u, u.CacheUnreported, c.want)
+			}
+		})
+	}
+}

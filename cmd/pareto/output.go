@@ -47,6 +47,9 @@ func writeTable(w io.Writer, sums []run.Summary) error {
 		if s.UsageUnreported > 0 {
 			fmt.Fprintf(w, "note: %s: %d of %d calls came back without token usage; their tokens and FLOPs are counted as 0\n", s.Strategy, s.UsageUnreported, s.Calls)
 		}
+		if s.CacheUnreported > 0 {
+			fmt.Fprintf(w, "note: %s: %d of %d calls did not report cached prompt tokens; their prefill is charged in full\n", s.Strategy, s.CacheUnreported, s.Calls)
+		}
 		if s.FLOPs == 0 && s.Calls > 0 {
 			fmt.Fprintf(w, "note: %s: FLOPs unknown; give --arch-gguf FILE or --params/--layers/--d-model\n", s.Strategy)
 			break
