@@ -6,6 +6,8 @@ package pareto
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -113,6 +115,34 @@ type Usage struct {
 	// Latency is wall time from request to last byte; TTFT to first token.
 	Latency time.Duration `json:"latency_ns"`
 	TTFT    time.Duration `json:"ttft_ns,omitempty"`
+}
+
+// Check reports what makes u impossible: a negative or NaN figure, cached
+// prompt tokens beyond the prompt tokens, or more calls without usage than
+// calls.
+func (u Usage) Check() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"Calls", float64(u.Calls)}, {"PromptTokens", float64(u.PromptTokens)},
+		{"CompletionTokens", float64(u.CompletionTokens)}, {"HiddenTokens", float64(u.HiddenTokens)},
+		{"CachedTokens", float64(u.CachedTokens)}, {"Unreported", float64(u.Unreported)},
+		{"CacheUnreported", float64(u.CacheUnreported)},
+		{"PrefillFLOPs", u.PrefillFLOPs}, {"DecodeFLOPs", u.DecodeFLOPs}, {"SavedFLOPs", u.SavedFLOPs},
+		{"CostUSD", u.CostUSD}, {"Latency", float64(u.Latency)}, {"TTFT", float64(u.TTFT)},
+	} {
+		if f.v < 0 || math.IsNaN(f.v) {
+			return fmt.Errorf("%s is %v, want a non-negative figure", f.name, f.v)
+		}
+	}
+	if u.CachedTokens > u.PromptTokens {
+		return fmt.Errorf("%d cached tokens of %d prompt tokens; cached tokens are part of the prompt", u.CachedTokens, u.PromptTokens)
+	}
+	if u.Unreported > u.Calls {
+		return fmt.Errorf("%d calls are counted as Unreported but only %d calls are counted", u.Unreported, u.Calls)
+	}
+	return nil
 }
 
 // FLOPs is the total forward compute.

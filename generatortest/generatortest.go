@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -181,22 +180,8 @@ func validate(o Options, req pareto.Request, comps []pareto.Completion) error {
 	for i, c := range comps {
 		u := c.Usage
 		sum.Add(u)
-		for _, f := range []struct {
-			name string
-			v    float64
-		}{
-			{"Calls", float64(u.Calls)}, {"PromptTokens", float64(u.PromptTokens)},
-			{"CompletionTokens", float64(u.CompletionTokens)}, {"HiddenTokens", float64(u.HiddenTokens)},
-			{"CachedTokens", float64(u.CachedTokens)}, {"Unreported", float64(u.Unreported)},
-			{"PrefillFLOPs", u.PrefillFLOPs}, {"DecodeFLOPs", u.DecodeFLOPs}, {"SavedFLOPs", u.SavedFLOPs},
-			{"CostUSD", u.CostUSD}, {"Latency", float64(u.Latency)}, {"TTFT", float64(u.TTFT)},
-		} {
-			if f.v < 0 || math.IsNaN(f.v) {
-				report("usage: completion %d has %s %v, want a non-negative figure", i, f.name, f.v)
-			}
-		}
-		if u.CachedTokens > u.PromptTokens {
-			report("usage: completion %d has %d cached tokens of %d prompt tokens; cached tokens are part of the prompt", i, u.CachedTokens, u.PromptTokens)
+		if err := u.Check(); err != nil {
+			report("usage: completion %d: %v", i, err)
 		}
 		if at, stop := firstStop(c.Text, req.Stop); at >= 0 {
 			report("stop: completion %d text %q contains the stop string %q", i, c.Text, stop)
@@ -447,12 +432,7 @@ func checkDeterministic(ctx context.Context, g pareto.Generator, o Options) erro
 	if !o.Deterministic {
 		return skip("the generator does not declare Options.Deterministic")
 	}
-	req := o.request(pareto.Params{N: 2, MaxTokens: o.MaxTokens})
-	a, err := generate(ctx, g, o, req)
-	if err != nil {
-		return err
-	}
-	b, err := generate(ctx, g, o, req)
+	a, b, err := twice(ctx, g, o, o.request(pareto.Params{N: 2, MaxTokens: o.MaxTokens}))
 	if err != nil {
 		return err
 	}
@@ -470,12 +450,7 @@ func checkSeed(ctx context.Context, g pareto.Generator, o Options) error {
 	if !o.Seeded {
 		return skip("the generator does not declare Options.Seeded")
 	}
-	req := o.request(pareto.Params{N: 2, MaxTokens: o.MaxTokens, Temperature: 1, Seed: seed(7)})
-	a, err := generate(ctx, g, o, req)
-	if err != nil {
-		return err
-	}
-	b, err := generate(ctx, g, o, req)
+	a, b, err := twice(ctx, g, o, o.request(pareto.Params{N: 2, MaxTokens: o.MaxTokens, Temperature: 1, Seed: seed(7)}))
 	if err != nil {
 		return err
 	}
@@ -485,4 +460,13 @@ func checkSeed(ctx context.Context, g pareto.Generator, o Options) error {
 		}
 	}
 	return nil
+}
+
+// twice makes the same request two times.
+func twice(ctx context.Context, g pareto.Generator, o Options, req pareto.Request) (a, b []pareto.Completion, err error) {
+	if a, err = generate(ctx, g, o, req); err != nil {
+		return nil, nil, err
+	}
+	b, err = generate(ctx, g, o, req)
+	return a, b, err
 }

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/internal/childtest"
 )
 
 // fake is a generator that keeps the contract, unless broken names a rule
@@ -232,24 +231,8 @@ func TestPickStop(t *testing.T) {
 // process since a failing *testing.T cannot be faked, and wants the test to
 // fail in the subtest of the broken rule.
 func TestRunReportsFailures(t *testing.T) {
-	if os.Getenv("GENERATORTEST_CHILD") == "1" {
-		Run(t, &fake{broken: "wrong count"}, declared)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunReportsFailures$", "-test.v")
-	cmd.Env = append(os.Environ(), "GENERATORTEST_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("Run on a generator giving N completions for N=0: %v, want a failing test\n%s", err, out)
-	}
-	for _, want := range []string{
+	childtest.Fails(t, func(t *testing.T) { Run(t, &fake{broken: "wrong count"}, declared) },
 		"--- FAIL: TestRunReportsFailures/N ",
 		"count: 0 completions, want exactly max(N,1) = 1",
-		"--- PASS: TestRunReportsFailures/Seed ",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("Run on a generator giving N completions for N=0: output lacks %q:\n%s", want, out)
-		}
-	}
+		"--- PASS: TestRunReportsFailures/Seed ")
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"testing"
 	"time"
@@ -115,25 +114,8 @@ func validate(steps []string, scores []float64, u pareto.Usage) error {
 			report("range: score %d is %v, want a probability in [0,1]", i, v)
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{
-		{"Calls", float64(u.Calls)}, {"PromptTokens", float64(u.PromptTokens)},
-		{"CompletionTokens", float64(u.CompletionTokens)}, {"HiddenTokens", float64(u.HiddenTokens)},
-		{"CachedTokens", float64(u.CachedTokens)}, {"Unreported", float64(u.Unreported)},
-		{"PrefillFLOPs", u.PrefillFLOPs}, {"DecodeFLOPs", u.DecodeFLOPs}, {"SavedFLOPs", u.SavedFLOPs},
-		{"CostUSD", u.CostUSD}, {"Latency", float64(u.Latency)}, {"TTFT", float64(u.TTFT)},
-	} {
-		if f.v < 0 || math.IsNaN(f.v) {
-			report("usage: %s is %v, want a non-negative figure", f.name, f.v)
-		}
-	}
-	if u.CachedTokens > u.PromptTokens {
-		report("usage: %d cached tokens of %d prompt tokens; cached tokens are part of the prompt", u.CachedTokens, u.PromptTokens)
-	}
-	if u.Unreported > u.Calls {
-		report("usage: %d calls are counted as Unreported but only %d calls are counted", u.Unreported, u.Calls)
+	if err := u.Check(); err != nil {
+		report("usage: %v", err)
 	}
 	return errors.Join(errs...)
 }

@@ -7,13 +7,12 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/internal/childtest"
 )
 
 // fake is a scorer that keeps the contract, unless broken names a rule it
@@ -112,24 +111,8 @@ func TestBrokenScorersFail(t *testing.T) {
 // process since a failing *testing.T cannot be faked, and wants the test to
 // fail in the subtest of the broken rule.
 func TestRunReportsFailures(t *testing.T) {
-	if os.Getenv("SCORERTEST_CHILD") == "1" {
-		Run(t, fake{"one score"})
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunReportsFailures$", "-test.v")
-	cmd.Env = append(os.Environ(), "SCORERTEST_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("Run on a scorer giving one score for a solution: %v, want a failing test\n%s", err, out)
-	}
-	for _, want := range []string{
+	childtest.Fails(t, func(t *testing.T) { Run(t, fake{"one score"}) },
 		"--- FAIL: TestRunReportsFailures/Steps ",
 		"count: 1 scores for 2 steps, want one score per step",
-		"--- PASS: TestRunReportsFailures/Empty ",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("Run on a scorer giving one score for a solution: output lacks %q:\n%s", want, out)
-		}
-	}
+		"--- PASS: TestRunReportsFailures/Empty ")
 }
