@@ -68,9 +68,10 @@ func byScore(nodes []*node) {
 	slices.SortStableFunc(nodes, func(a, b *node) int { return cmp.Compare(b.score, a.score) })
 }
 
-// beam keeps the best ceil(B/M) live nodes of each depth, B the solutions
-// still to find, and gives each M children (the budget's remainder to the
-// last), as N/M beams of width M do before any finishes.
+// beam keeps the best ceil(B/M) distinct live nodes of each depth, B the
+// solutions still to find, and gives each M children (the budget's
+// remainder to the last), as N/M beams of width M do before any finishes;
+// when fewer nodes are distinct, the B children are dealt out among them.
 func (s *search) beam(ctx context.Context) ([]*node, error) {
 	n, m := s.budget(), s.opts.Width
 	var pool []*node
@@ -86,13 +87,30 @@ func (s *search) beam(ctx context.Context) ([]*node, error) {
 		if left <= 0 || len(alive) == 0 {
 			return pool, nil
 		}
+		alive = distinct(alive)
 		byScore(alive)
 		live = alive[:min((left+m-1)/m, len(alive))]
+		// Fewer distinct nodes than beams: the budget left goes to them.
 		counts = make([]int, len(live))
-		for i := range counts {
-			counts[i] = min(m, left-i*m)
+		for i := range left {
+			counts[i%len(live)]++
 		}
 	}
+}
+
+// distinct drops nodes whose solution so far repeats an earlier node's:
+// sampling often writes the same step twice, and a search that kept both
+// would spend its budget twice on one partial solution.
+func distinct(nodes []*node) []*node {
+	seen := map[string]bool{}
+	var out []*node
+	for _, n := range nodes {
+		if !seen[n.text] {
+			seen[n.text] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // dvts runs N/M subtrees. Each starts with M children of the root and then
@@ -135,7 +153,8 @@ func (s *search) dvts(ctx context.Context) ([]*node, error) {
 }
 
 // rebase gives the root N children; then, at each depth, splits the
-// solutions still to find among the live nodes by softmax(score / T).
+// solutions still to find among the distinct live nodes by
+// softmax(score / T).
 func (s *search) rebase(ctx context.Context) ([]*node, error) {
 	n := s.budget()
 	var pool []*node
@@ -151,6 +170,7 @@ func (s *search) rebase(ctx context.Context) ([]*node, error) {
 		if left <= 0 || len(alive) == 0 {
 			return pool, nil
 		}
+		alive = distinct(alive)
 		rewards := make([]float64, len(alive))
 		for i, a := range alive {
 			rewards[i] = a.score
