@@ -163,6 +163,10 @@ func TestReportInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d := buildFixture(t, Budget{FLOPs: 6e11})
+	for _, g := range d.Groups {
+		// A long model name, as a GGUF path gives: titles must still fit.
+		g.Model = "qwen2.5-math-7b-instruct-q4_k_m-" + g.Model + ".gguf"
+	}
 	page := filepath.Join(t.TempDir(), "report.html")
 	f, err := os.Create(page)
 	if err != nil {
@@ -294,6 +298,37 @@ func TestReportInChromium(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
 	}
+
+	// No text runs past its plot's edges (titles used to be clipped on
+	// the right) and no two budget labels overlap.
+	var clipped, overlaps []string
+	eval(`(function(){var out=[];document.querySelectorAll("svg.plot").forEach(function(svg,i){var s=svg.getBoundingClientRect();
+		svg.querySelectorAll("text").forEach(function(t){var b=t.getBoundingClientRect();
+			if(b.left<s.left-0.5||b.top<s.top-0.5||b.right>s.right+0.5||b.bottom>s.bottom+0.5) out.push(i+": "+t.textContent)})});return out})()`, &clipped)
+	if len(clipped) > 0 {
+		t.Errorf("plot text clipped at the edges: %q", clipped)
+	}
+	eval(`(function(){var out=[];document.querySelectorAll("svg.plot").forEach(function(svg,i){var ls=Array.from(svg.querySelectorAll("text.budget"));
+		ls.forEach(function(a,j){ls.slice(j+1).forEach(function(b){var p=a.getBoundingClientRect(),q=b.getBoundingClientRect();
+			if(p.left<q.right-0.5&&q.left<p.right-0.5&&p.top<q.bottom-0.5&&q.top<p.bottom-0.5) out.push(i+": "+a.textContent+" / "+b.textContent)})})});return out})()`, &overlaps)
+	if len(overlaps) > 0 {
+		t.Errorf("budget labels overlap: %q", overlaps)
+	}
+	// The search tree draws when its question is opened: five nodes, the
+	// winning path's two edges, inside the page's width.
+	var tree struct {
+		Nodes, Win, Marks int
+		Width, Height     float64
+	}
+	eval(`(function(){var svg=document.querySelector("svg.tree");
+		for(var d=svg.closest("details");d;d=d.parentElement.closest("details")) d.open=true;
+		var r=svg.getBoundingClientRect();
+		return {nodes:svg.querySelectorAll("g.node").length, win:svg.querySelectorAll("line.edge.win").length,
+			marks:svg.querySelectorAll("text.mark").length, width:r.width, height:r.height}})()`, &tree)
+	if tree.Nodes != 5 || tree.Win != 2 || tree.Marks != 2 || tree.Width < 100 || tree.Height < 50 {
+		t.Errorf("search tree in the page: %+v, want 5 nodes, 2 winning edges, 2 marks, drawn", tree)
+	}
+	eval(`(function(){document.querySelectorAll("details").forEach(function(d){d.open=false}); window.scrollTo(0,0); return 0})()`, new(int))
 
 	var box struct{ X, Y, Width, Height float64 }
 	eval(`(function(){var r=document.querySelector("svg.plot").getBoundingClientRect(); return {x:r.x,y:r.y,width:r.width,height:r.height}})()`, &box)

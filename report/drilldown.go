@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/grade"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
 )
@@ -36,8 +38,10 @@ type Answer struct {
 	// MoreCandidates counts candidates left off the page.
 	MoreCandidates int        `json:"more_candidates,omitempty"`
 	Tree           []TreeNode `json:"tree,omitempty"`
-	FLOPs          float64    `json:"flops"`
-	Seconds        float64    `json:"seconds"`
+	// MoreNodes counts tree nodes left off the page.
+	MoreNodes int     `json:"more_nodes,omitempty"`
+	FLOPs     float64 `json:"flops"`
+	Seconds   float64 `json:"seconds"`
 }
 
 // Candidate is one sampled solution, its text shortened.
@@ -52,6 +56,9 @@ type Candidate struct {
 type TreeNode struct {
 	strategy.Node
 	Depth int `json:"depth"`
+	// Right says whether the node's answer agrees with the gold answer;
+	// nil where the node has no answer or the question no reference.
+	Right *bool `json:"right,omitempty"`
 }
 
 // detail is the stored strategy result with the optional tree trace.
@@ -69,6 +76,7 @@ const (
 	maxCandText   = 300  // runes per candidate
 	maxCandidates = 64
 	maxTreeNodes  = 256
+	maxStepText   = 120 // runes of a tree node's step, shown on hover
 )
 
 type runResults struct {
@@ -77,8 +85,9 @@ type runResults struct {
 }
 
 // drillDown lines up every run's answer per question, questions in dataset
-// order.
-func drillDown(runs []runResults) ([]Question, error) {
+// order; format is the dataset's answer format, to grade the answers of a
+// search tree's leaves.
+func drillDown(runs []runResults, format string) ([]Question, error) {
 	idx := map[string]int{}
 	var qs []Question
 	for ri, rr := range runs {
@@ -105,7 +114,7 @@ func drillDown(runs []runResults) ([]Question, error) {
 				continue
 			}
 			a.Predicted = r.Predicted
-			if err := a.fill(r.Detail); err != nil {
+			if err := a.fill(r, format); err != nil {
 				return nil, fmt.Errorf("report: run %s seed %d question %s: detail: %w", r.RunID, r.Seed, r.QuestionID, err)
 			}
 		}
@@ -127,12 +136,9 @@ func drillDown(runs []runResults) ([]Question, error) {
 }
 
 // fill copies what the page shows from a stored strategy result.
-func (a *Answer) fill(raw json.RawMessage) error {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return nil
-	}
-	var d detail
-	if err := json.Unmarshal(raw, &d); err != nil {
+func (a *Answer) fill(r store.Result, format string) error {
+	d, err := readDetail(r.Detail)
+	if err != nil || d == nil {
 		return err
 	}
 	a.Output = shorten(d.Output, maxOutput)
@@ -144,49 +150,151 @@ func (a *Answer) fill(raw json.RawMessage) error {
 		}
 		a.Candidates = append(a.Candidates, Candidate{Answer: c.Answer, Score: c.Score, Text: shorten(c.Text, maxCandText)})
 	}
-	a.Tree = treeOrder(d.Tree)
+	a.Tree, a.MoreNodes = treeOrder(d.Tree, maxTreeNodes)
+	for i := range a.Tree {
+		a.Tree[i].Text = shorten(a.Tree[i].Text, maxStepText)
+	}
+	gradeTree(a.Tree, r, format)
 	return nil
 }
 
-// treeOrder returns nodes depth first (children after their parent, in
-// stored order) with depths filled; nodes whose parent is missing become
-// roots so a partial trace still shows.
-func treeOrder(nodes []strategy.Node) []TreeNode {
-	if len(nodes) == 0 {
-		return nil
+// readDetail decodes a stored strategy result; nil when none was stored.
+func readDetail(raw json.RawMessage) (*detail, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
 	}
-	ids := map[int]bool{}
-	for _, n := range nodes {
-		ids[n.ID] = true
+	var d detail
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// gradeTree marks the nodes with an answer right or wrong against r's gold.
+// A node whose answer is the one r recorded takes r's verdict, so the tree
+// never contradicts the table even where the format is a guess.
+func gradeTree(nodes []TreeNode, r store.Result, format string) {
+	if r.Gold == "" {
+		return
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Answer == "" {
+			continue
+		}
+		ok := r.Correct
+		if n.Answer != r.Predicted {
+			ok = grade.Equal(n.Answer, r.Gold, format)
+		}
+		n.Right = &ok
+	}
+}
+
+// gradeFormat returns the answer format of a dataset's questions, which the
+// store does not keep: known for the built-in datasets, else the format
+// under which the stored verdicts come out most often as recorded.
+func gradeFormat(dataset string, results []store.Result) string {
+	switch dataset {
+	case "math500":
+		return pareto.FormatMath
+	case "gsm8k", "gsm8k-train", "synth":
+		return pareto.FormatGSM8K
+	}
+	best, bestAgree := pareto.FormatGSM8K, -1
+	for _, f := range []string{pareto.FormatGSM8K, pareto.FormatMath, pareto.FormatText} {
+		agree := 0
+		for _, r := range results {
+			if r.Gold != "" && grade.Equal(r.Predicted, r.Gold, f) == r.Correct {
+				agree++
+			}
+		}
+		if agree > bestAgree {
+			best, bestAgree = f, agree
+		}
+	}
+	return best
+}
+
+// treeOrder returns nodes depth first (children after their parent, in
+// stored order) with depths filled, and how many nodes it left out. Nodes
+// whose parent is missing become roots so a partial trace still shows.
+// Past limit (0: none) it keeps the winning path and then the shallowest
+// nodes, so a cut tree still shows how the search chose its answer.
+func treeOrder(nodes []strategy.Node, limit int) ([]TreeNode, int) {
+	if len(nodes) == 0 {
+		return nil, 0
+	}
+	index := map[int]int{}
+	for i, n := range nodes {
+		if _, dup := index[n.ID]; !dup {
+			index[n.ID] = i
+		}
+	}
+	parent := func(i int) (int, bool) {
+		n := nodes[i]
+		if n.Parent == nil || *n.Parent == n.ID {
+			return 0, false
+		}
+		p, ok := index[*n.Parent]
+		return p, ok
 	}
 	children := map[int][]int{}
 	var roots []int
-	for i, n := range nodes {
-		if n.Parent == nil || !ids[*n.Parent] || *n.Parent == n.ID {
-			roots = append(roots, i)
-			continue
+	for i := range nodes {
+		if index[nodes[i].ID] != i {
+			continue // a repeated ID: the first one stands
 		}
-		children[*n.Parent] = append(children[*n.Parent], i)
+		if p, ok := parent(i); ok {
+			children[p] = append(children[p], i)
+		} else {
+			roots = append(roots, i)
+		}
+	}
+	var keep map[int]bool // nil: keep everything
+	if limit > 0 && len(nodes) > limit {
+		keep = map[int]bool{}
+		for i, n := range nodes {
+			if !n.Selected {
+				continue
+			}
+			var path []int
+			for j, ok := i, true; ok && !keep[j] && len(path) <= len(nodes); j, ok = parent(j) {
+				path = append(path, j)
+			}
+			for k := len(path) - 1; k >= 0 && len(keep) < limit; k-- {
+				keep[path[k]] = true
+			}
+		}
+		for layer := roots; len(layer) > 0 && len(keep) < limit; {
+			var next []int
+			for _, i := range layer {
+				if len(keep) == limit {
+					break
+				}
+				keep[i] = true
+				next = append(next, children[i]...)
+			}
+			layer = next
+		}
 	}
 	var out []TreeNode
 	visited := map[int]bool{}
 	var walk func(i, depth int)
 	walk = func(i, depth int) {
-		if len(out) == maxTreeNodes || visited[nodes[i].ID] {
+		if visited[i] || (keep != nil && !keep[i]) {
 			return
 		}
-		visited[nodes[i].ID] = true
-		n := TreeNode{Node: nodes[i], Depth: depth}
-		n.Text = shorten(n.Text, maxCandText)
-		out = append(out, n)
-		for _, c := range children[n.ID] {
+		visited[i] = true
+		out = append(out, TreeNode{Node: nodes[i], Depth: depth})
+		for _, c := range children[i] {
 			walk(c, depth+1)
 		}
 	}
 	for _, r := range roots {
 		walk(r, 0)
 	}
-	return out
+	return out, len(nodes) - len(out)
 }
 
 // shorten cuts s to at most n runes, marking the cut.

@@ -116,10 +116,11 @@ func putResult(t *testing.T, db *store.DB, runID string, fr fixtureRun, seed int
 	if fr.tree {
 		zero, one := 0, 1
 		res.Tree = []strategy.Node{
-			{ID: 0, Text: "Step 1: read the problem."},
-			{ID: 1, Parent: &zero, Text: "Step 2: add.", Score: ptr(0.8), Selected: true},
-			{ID: 2, Parent: &zero, Text: "Step 2: multiply.", Score: ptr(0.3)},
-			{ID: 3, Parent: &one, Text: "The answer is " + pred + ".", Score: ptr(0.7), Answer: pred, Selected: true},
+			{ID: 0, Text: "Step 1: read the problem.", Children: 2, Selected: true},
+			{ID: 1, Parent: &zero, Text: "Step 2: add.", Score: ptr(0.8), Selected: true, Children: 2},
+			{ID: 2, Parent: &zero, Text: "Step 2: multiply.", Score: ptr(0.3), Pruned: true},
+			{ID: 3, Parent: &one, Text: "The answer is " + pred + ".", Score: ptr(0.7), Answer: pred, Selected: true, Finished: true},
+			{ID: 4, Parent: &one, Text: "The answer is 99.", Score: ptr(0.2), Answer: "99", Finished: true},
 		}
 	}
 	raw, err := json.Marshal(res)

@@ -23,7 +23,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	// Plots: synth has FLOPs and latency, gsm8k latency and USD; plus the
 	// level plot for synth.
-	svgs := regexp.MustCompile(`(?s)<svg .*?</svg>`).FindAllString(page, -1)
+	svgs := regexp.MustCompile(`(?s)<svg class="plot".*?</svg>`).FindAllString(page, -1)
 	if len(svgs) != 5 {
 		t.Fatalf("got %d SVG plots, want 5", len(svgs))
 	}
@@ -61,7 +61,7 @@ func TestHTMLSelfContained(t *testing.T) {
 			t.Errorf("FLOPs plot lacks %q", want)
 		}
 	}
-	for _, want := range []string{"Best within budget: self-consistency n=4", "is dominated by", "level 3", "search tree (4 nodes)", `class="sortable"`, "q5"} {
+	for _, want := range []string{"Best within budget: self-consistency n=4", "is dominated by", "level 3", "search tree (5 nodes)", `class="sortable"`, "q5"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

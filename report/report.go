@@ -277,6 +277,11 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 			sums[l.point.RunID] = l.sum
 		}
 		g.Levels, g.LevelRows = levelRows(g.Series, sums)
+		var all []store.Result
+		for _, l := range ls {
+			all = append(all, l.results...)
+		}
+		format := gradeFormat(g.Dataset, all)
 		perRun := make([]runResults, 0, len(ls))
 		for _, s := range g.Series {
 			for _, p := range s.Points {
@@ -287,7 +292,7 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 				}
 			}
 		}
-		qs, err := drillDown(perRun)
+		qs, err := drillDown(perRun, format)
 		if err != nil {
 			return nil, err
 		}

@@ -278,8 +278,17 @@ func TestBuildFacts(t *testing.T) {
 			tree = a.Tree
 		}
 	}
-	if len(tree) != 4 || tree[1].ID != 1 || tree[1].Depth != 1 || tree[2].ID != 3 || tree[2].Depth != 2 || tree[3].ID != 2 {
-		t.Errorf("tree not depth first: %+v", tree)
+	var order []string
+	for _, n := range tree {
+		order = append(order, fmt.Sprintf("%d@%d", n.ID, n.Depth))
+	}
+	if got := strings.Join(order, " "); got != "0@0 1@1 3@2 4@2 2@1" {
+		t.Errorf("tree order (id@depth) %s, want depth first 0@0 1@1 3@2 4@2 2@1", got)
+	}
+	// q0 is solved, so the chosen leaf is right and the other wrong; nodes
+	// without an answer are not graded.
+	if len(tree) == 5 && (tree[2].Right == nil || !*tree[2].Right || tree[3].Right == nil || *tree[3].Right || tree[1].Right != nil) {
+		t.Errorf("leaf grades: chosen %v, other %v, inner %v", tree[2].Right, tree[3].Right, tree[1].Right)
 	}
 }
 

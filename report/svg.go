@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Plot geometry in SVG user units; the viewBox scales it to the page.
@@ -82,7 +83,7 @@ func costPlot(g *Group, f Frontier) string {
 	}
 	b.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="%s"/>`, x0, y0, x1-x0, y1-y0, axisColor)
 	b.f(`<text x="%.1f" y="%d" font-size="%d" text-anchor="middle">%s</text>`, (x0+x1)/2, plotH-12, axisLabelSize, esc(axisTitle[a]))
-	b.f(`<text x="%d" y="%d" font-size="%d" font-weight="600">%s</text>`, padL, 20, axisLabelSize, esc(fmt.Sprintf("%s on %s: accuracy vs %s", g.Model, g.Dataset, axisName[a])))
+	plotTitle(&b, fmt.Sprintf("%s on %s: accuracy vs %s", g.Model, g.Dataset, axisName[a]), plotW)
 
 	// Series lines and error bars under the frontier; markers on top.
 	type placed struct {
@@ -121,6 +122,8 @@ func costPlot(g *Group, f Frontier) string {
 	for _, p := range f.Points {
 		onFrontier[p.RunID] = true
 	}
+	var anchors [][2]float64
+	var texts []string
 	for _, pl := range all {
 		p := pl.p
 		x, y := xOf(p.Cost(a)), yOf(p.Accuracy)
@@ -130,8 +133,12 @@ func costPlot(g *Group, f Frontier) string {
 			b.f(`<circle cx="%.1f" cy="%.1f" r="%.1f" fill="none" stroke="#000" stroke-width="1"/>`, x, y, markerSize+3)
 		}
 		b.f(`<g class="point"><title>%s</title>%s</g>`, esc(tip), marker(pl.s.Marker, pl.s.Color, x, y, markerSize))
-		if p.Budget != "" {
-			b.f(`<text x="%.1f" y="%.1f" font-size="%d" fill="#333">%s</text>`, x+7, y-7, pointLabelSize, esc(p.Budget))
+		anchors = append(anchors, [2]float64{x, y})
+		texts = append(texts, p.Budget)
+	}
+	for _, l := range placeLabels(anchors, texts, pointLabelSize, box{x0, y0, x1, y1}) {
+		if l.ok {
+			b.f(`<text class="budget" x="%.1f" y="%.1f" font-size="%d" fill="#333" text-anchor="%s">%s</text>`, l.x, l.y, pointLabelSize, l.anchor, esc(l.text))
 		}
 	}
 	// Legend.
@@ -139,7 +146,8 @@ func costPlot(g *Group, f Frontier) string {
 	for i, s := range g.Series {
 		y := ly + float64(i)*legendRow
 		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.6"/>`, lx, y, lx+22, y, s.Color)
-		b.f(`%s<text x="%.1f" y="%.1f" font-size="%d" dominant-baseline="middle">%s</text>`, marker(s.Marker, s.Color, lx+11, y, markerSize), lx+30, y, tickSize+1, esc(s.Strategy))
+		name, size := fitText(s.Strategy, tickSize+1, plotW-(lx+30)-4, false)
+		b.f(`%s<text x="%.1f" y="%.1f" font-size="%.1f" dominant-baseline="middle">%s</text>`, marker(s.Marker, s.Color, lx+11, y, markerSize), lx+30, y, size, esc(name))
 	}
 	y := ly + float64(len(g.Series))*legendRow
 	b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000" stroke-width="1.4" stroke-dasharray="%s"/>`, lx, y, lx+22, y, frontierDash)
@@ -149,7 +157,8 @@ func costPlot(g *Group, f Frontier) string {
 	b.f(`<text x="%.1f" y="%.1f" font-size="%d" dominant-baseline="middle">95%% bootstrap CI</text>`, lx+30, y, tickSize+1)
 	if f.Missing > 0 {
 		y += legendRow
-		b.f(`<text x="%.1f" y="%.1f" font-size="%d" fill="#555">%d run(s) without %s not shown</text>`, lx, y, tickSize-1, f.Missing, esc(axisName[a]))
+		note, size := fitText(fmt.Sprintf("%d run(s) without %s not shown", f.Missing, axisName[a]), tickSize-1, plotW-lx-4, false)
+		b.f(`<text x="%.1f" y="%.1f" font-size="%.1f" fill="#555">%s</text>`, lx, y, size, esc(note))
 	}
 	b.f(`</svg>`)
 	return b.String()
@@ -182,7 +191,7 @@ func levelPlot(g *Group) string {
 	}
 	b.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="%s"/>`, x0, y0, x1-x0, y1-y0, axisColor)
 	b.f(`<text x="%.1f" y="%d" font-size="%d" text-anchor="middle">difficulty level</text>`, (x0+x1)/2, levelPlotH-12, axisLabelSize)
-	b.f(`<text x="%d" y="%d" font-size="%d" font-weight="600">%s</text>`, levelPadL, 20, axisLabelSize, esc(fmt.Sprintf("%s on %s: accuracy by level", g.Model, g.Dataset)))
+	plotTitle(&b, fmt.Sprintf("%s on %s: accuracy by level", g.Model, g.Dataset), levelPlotW)
 	style := map[string]Series{}
 	for _, s := range g.Series {
 		for _, p := range s.Points {
@@ -217,7 +226,8 @@ func levelPlot(g *Group) string {
 		ly := y0 + 8 + float64(ri)*legendRow*0.85
 		lx := x1 + 18
 		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5"%s/>`, lx, ly, lx+22, ly, s.Color, dashAttr)
-		b.f(`%s<text x="%.1f" y="%.1f" font-size="%d" dominant-baseline="middle">%s</text>`, marker(s.Marker, s.Color, lx+11, ly, markerSize-0.5), lx+30, ly, tickSize, esc(row.Label))
+		name, size := fitText(row.Label, tickSize, levelPlotW-(lx+30)-4, false)
+		b.f(`%s<text x="%.1f" y="%.1f" font-size="%.1f" dominant-baseline="middle">%s</text>`, marker(s.Marker, s.Color, lx+11, ly, markerSize-0.5), lx+30, ly, size, esc(name))
 	}
 	b.f(`</svg>`)
 	return b.String()
@@ -269,4 +279,111 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// Text width estimates, in ems per rune: generous for the system sans
+// fonts the page asks for, so that a string that fits by the estimate fits
+// on screen.
+const (
+	emPerRune     = 0.6
+	emPerRuneBold = 0.64
+	minFontSize   = 10.0
+)
+
+// textWidth estimates the drawn width of s at a font size.
+func textWidth(s string, size float64, bold bool) float64 {
+	em := emPerRune
+	if bold {
+		em = emPerRuneBold
+	}
+	return float64(utf8.RuneCountInString(s)) * size * em
+}
+
+// fitText makes s fit in width: a smaller font down to minFontSize, then
+// cut with an ellipsis. It returns the text and the size to draw it at.
+func fitText(s string, size, width float64, bold bool) (string, float64) {
+	if textWidth(s, size, bold) <= width {
+		return s, size
+	}
+	size = math.Max(minFontSize, size*width/textWidth(s, size, bold))
+	r := []rune(s)
+	for n := len(r); n > 0; n-- {
+		t := string(r[:n])
+		if n < len(r) {
+			t = strings.TrimRight(t, " ") + "…"
+		}
+		if textWidth(t, size, bold) <= width+1e-9 {
+			return t, size
+		}
+	}
+	return "…", size
+}
+
+// plotTitle draws a plot's heading from the left edge of the plot area,
+// fitted to the width so it is never clipped (the full text is in the
+// plot's <title>).
+func plotTitle(b *svgBuf, title string, svgWidth int) {
+	const x = 12
+	t, size := fitText(title, axisLabelSize, float64(svgWidth-x-8), true)
+	b.f(`<text class="title" x="%d" y="%d" font-size="%.1f" font-weight="600">%s</text>`, x, 20, size, esc(t))
+}
+
+// box is a rectangle in SVG units.
+type box struct{ x0, y0, x1, y1 float64 }
+
+func (a box) overlaps(b box) bool {
+	return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
+func (a box) inside(b box) bool {
+	return a.x0 >= b.x0 && a.x1 <= b.x1 && a.y0 >= b.y0 && a.y1 <= b.y1
+}
+
+// label is where placeLabels put a point's label; ok is false when it
+// found no free spot.
+type label struct {
+	text   string
+	x, y   float64 // the text's anchor point, on its baseline
+	anchor string  // start or end
+	box    box
+	ok     bool
+}
+
+// placeLabels puts each text beside its point: above right, below right,
+// above left or below left, the first spot that stays inside area and
+// overlaps no point and no label placed before it. A label with no free
+// spot is left out; its point's tooltip still names it. Empty texts get no
+// label.
+func placeLabels(points [][2]float64, texts []string, size float64, area box) []label {
+	taken := make([]box, 0, 2*len(points))
+	for _, p := range points {
+		r := markerSize + 1
+		taken = append(taken, box{p[0] - r, p[1] - r, p[0] + r, p[1] + r})
+	}
+	const gap = markerSize + 2 // clear of the point's own marker
+	out := make([]label, len(points))
+	for i, p := range points {
+		out[i].text = texts[i]
+		if texts[i] == "" {
+			continue
+		}
+		w, h := textWidth(texts[i], size, false), size
+		x, y := p[0], p[1]
+		spots := []label{
+			{x: x + gap, y: y - gap, anchor: "start", box: box{x + gap, y - gap - h, x + gap + w, y - gap}},
+			{x: x + gap, y: y + gap + h, anchor: "start", box: box{x + gap, y + gap, x + gap + w, y + gap + h}},
+			{x: x - gap, y: y - gap, anchor: "end", box: box{x - gap - w, y - gap - h, x - gap, y - gap}},
+			{x: x - gap, y: y + gap + h, anchor: "end", box: box{x - gap - w, y + gap, x - gap, y + gap + h}},
+		}
+		for _, s := range spots {
+			if !s.box.inside(area) || slices.ContainsFunc(taken, s.box.overlaps) {
+				continue
+			}
+			s.text, s.ok = texts[i], true
+			out[i] = s
+			taken = append(taken, s.box)
+			break
+		}
+	}
+	return out
 }

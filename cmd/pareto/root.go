@@ -27,6 +27,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	root.PersistentFlags().BoolVarP(&quiet, "quiet", "q", false, "log warnings and errors only")
-	root.AddCommand(newRunCmd(), newBenchCmd(), newGradeCmd(), newListCmd(), newGenerateCmd(), newReportCmd(), newTrainCmd(), newModelsCmd(), newServeCmd())
+	root.AddCommand(newRunCmd(), newBenchCmd(), newGradeCmd(), newListCmd(), newGenerateCmd(), newReportCmd(), newTraceCmd(), newTrainCmd(), newModelsCmd(), newServeCmd())
 	return root
 }
