@@ -21,7 +21,7 @@ import (
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/engine"
 	"github.com/pareto-llm/pareto/gguf"
-	"github.com/pareto-llm/pareto/randmodel"
+	"github.com/pareto-llm/pareto/randmodel/randmodeltest"
 )
 
 // fakeOllama serves the part of Ollama's native API the benchmark uses,
@@ -121,11 +121,7 @@ func tinyModel(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := randmodel.Write(path, cfg); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return randmodeltest.Write(t, "tiny.gguf", cfg)
 }
 
 func TestRunAgainstOllama(t *testing.T) {
@@ -314,11 +310,7 @@ func TestRandomConfig(t *testing.T) {
 	}
 	// The count is the engine's, vocabulary approximations aside.
 	c, _ := RandomConfig(5e6, gguf.TypeF32)
-	path := filepath.Join(t.TempDir(), "m.gguf")
-	if err := randmodel.Write(path, c); err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.Load(path)
+	m, err := engine.Load(randmodeltest.Write(t, "m.gguf", c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pareto-llm/pareto/internal/ollamatest"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 )
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
@@ -24,10 +25,7 @@ func TestMain(m *testing.M) { ollamatest.Main(m) }
 // generated as many decode tokens from the same prompt.
 func TestBenchAgainstOllama(t *testing.T) {
 	srv := ollamatest.Shared(t)
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := modelstest.Path(t, models.Default)
 	rep, err := Run(context.Background(), Options{ModelPath: path, Against: "http://" + srv.Host, Runs: 1,
 		DecodeTokens: 64, Samples: 8, SampleTokens: 64, NoKernels: true})
 	if err != nil {

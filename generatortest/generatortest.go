@@ -43,6 +43,18 @@ type Options struct {
 	FanOut bool
 }
 
+// ShippedPolicy returns the Options for a deterministic, seeded generator
+// (pareto's engine, Ollama) running the shipped policy (models.Default):
+// the prompt is a synth question, to which the policy writes a short
+// solution and stops at end-of-sequence.
+func ShippedPolicy() Options {
+	return Options{
+		Prompt:        "Question: Zoe has 10 cards. Zoe shares them equally among 2 friends. How many cards does each friend get?\nAnswer (step by step):\n",
+		Deterministic: true,
+		Seeded:        true,
+	}
+}
+
 // Bounds of the cancellation checks; variables so the package's own tests
 // can shorten them.
 var (

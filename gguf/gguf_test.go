@@ -65,13 +65,21 @@ func encode(t testing.TB, b *Builder) []byte {
 	return buf.Bytes()
 }
 
-func TestRoundTrip(t *testing.T) {
+// parseSample encodes the sample file and parses it back, returning its
+// bytes, the parsed file and the sample's tensor data.
+func parseSample(t testing.TB) ([]byte, *File, []float32) {
+	t.Helper()
 	b, data := sample(t)
 	raw := encode(t, b)
 	f, err := Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw, f, data
+}
+
+func TestRoundTrip(t *testing.T) {
+	_, f, data := parseSample(t)
 	if f.Version != 3 || f.Alignment != 32 || f.DataOffset%32 != 0 {
 		t.Errorf("version %d alignment %d data offset %d", f.Version, f.Alignment, f.DataOffset)
 	}
@@ -291,12 +299,7 @@ func TestParseErrors(t *testing.T) {
 // TestEveryTruncationFails cuts a valid file at every length inside the
 // header: each prefix must be rejected without panicking.
 func TestEveryTruncationFails(t *testing.T) {
-	b, _ := sample(t)
-	raw := encode(t, b)
-	f, err := Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, f, _ := parseSample(t)
 	for n := 0; n < int(f.DataOffset)+1; n++ {
 		if _, err := Parse(raw[:n]); err == nil {
 			t.Fatalf("prefix of %d bytes parsed", n)

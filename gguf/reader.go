@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"reflect"
 )
 
 // Magic is the first four bytes of every GGUF file, "GGUF".
@@ -120,36 +121,19 @@ func (p *parser) bytes(n uint64) ([]byte, error) {
 	return s, nil
 }
 
-func (p *parser) u8() (uint8, error) {
-	b, err := p.bytes(1)
-	if err != nil {
-		return 0, err
-	}
-	return b[0], nil
-}
+func (p *parser) u8() (uint8, error)   { return read(p, 1, func(b []byte) uint8 { return b[0] }) }
+func (p *parser) u16() (uint16, error) { return read(p, 2, binary.LittleEndian.Uint16) }
+func (p *parser) u32() (uint32, error) { return read(p, 4, binary.LittleEndian.Uint32) }
+func (p *parser) u64() (uint64, error) { return read(p, 8, binary.LittleEndian.Uint64) }
 
-func (p *parser) u16() (uint16, error) {
-	b, err := p.bytes(2)
+// read decodes the next size bytes with dec.
+func read[T any](p *parser, size uint64, dec func([]byte) T) (T, error) {
+	b, err := p.bytes(size)
 	if err != nil {
-		return 0, err
+		var zero T
+		return zero, err
 	}
-	return binary.LittleEndian.Uint16(b), nil
-}
-
-func (p *parser) u32() (uint32, error) {
-	b, err := p.bytes(4)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b), nil
-}
-
-func (p *parser) u64() (uint64, error) {
-	b, err := p.bytes(8)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b), nil
+	return dec(b), nil
 }
 
 func (p *parser) str() (string, error) {
@@ -178,33 +162,14 @@ func minEncoded(t ValueType) uint64 {
 }
 
 func (p *parser) value(t ValueType, depth int) (any, error) {
+	if c, ok := fixedCodecs[t]; ok {
+		b, err := p.bytes(uint64(t.fixedSize()))
+		if err != nil {
+			return nil, err
+		}
+		return c.one(b), nil
+	}
 	switch t {
-	case ValueUint8:
-		return p.u8()
-	case ValueInt8:
-		v, err := p.u8()
-		return int8(v), err
-	case ValueUint16:
-		return p.u16()
-	case ValueInt16:
-		v, err := p.u16()
-		return int16(v), err
-	case ValueUint32:
-		return p.u32()
-	case ValueInt32:
-		v, err := p.u32()
-		return int32(v), err
-	case ValueUint64:
-		return p.u64()
-	case ValueInt64:
-		v, err := p.u64()
-		return int64(v), err
-	case ValueFloat32:
-		v, err := p.u32()
-		return math.Float32frombits(v), err
-	case ValueFloat64:
-		v, err := p.u64()
-		return math.Float64frombits(v), err
 	case ValueBool:
 		at := p.off
 		v, err := p.u8()
@@ -270,73 +235,48 @@ func (p *parser) array(depth int) (any, error) {
 }
 
 func decodeFixed(et ValueType, raw []byte, n uint64) any {
-	le := binary.LittleEndian
-	switch et {
-	case ValueUint8:
-		out := make([]uint8, n)
-		copy(out, raw)
-		return out
-	case ValueInt8:
-		out := make([]int8, n)
-		for i := range out {
-			out[i] = int8(raw[i])
-		}
-		return out
-	case ValueBool:
-		out := make([]bool, n)
-		for i := range out {
-			out[i] = raw[i] != 0
-		}
-		return out
-	case ValueUint16:
-		out := make([]uint16, n)
-		for i := range out {
-			out[i] = le.Uint16(raw[2*i:])
-		}
-		return out
-	case ValueInt16:
-		out := make([]int16, n)
-		for i := range out {
-			out[i] = int16(le.Uint16(raw[2*i:]))
-		}
-		return out
-	case ValueUint32:
-		out := make([]uint32, n)
-		for i := range out {
-			out[i] = le.Uint32(raw[4*i:])
-		}
-		return out
-	case ValueInt32:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(le.Uint32(raw[4*i:]))
-		}
-		return out
-	case ValueFloat32:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
-		}
-		return out
-	case ValueUint64:
-		out := make([]uint64, n)
-		for i := range out {
-			out[i] = le.Uint64(raw[8*i:])
-		}
-		return out
-	case ValueInt64:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(le.Uint64(raw[8*i:]))
-		}
-		return out
-	default: // ValueFloat64
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
-		}
-		return out
+	if et == ValueBool {
+		return decodeEach(raw, n, 1, func(b []byte) bool { return b[0] != 0 })
 	}
+	return fixedCodecs[et].many(raw, n)
+}
+
+// fixedCodec decodes the little-endian bytes of one fixed-size value type:
+// a single value, or an array of n.
+type fixedCodec struct {
+	one  func(b []byte) any
+	many func(raw []byte, n uint64) any
+}
+
+func codec[T any](size int, dec func([]byte) T) fixedCodec {
+	return fixedCodec{
+		one:  func(b []byte) any { return dec(b) },
+		many: func(raw []byte, n uint64) any { return decodeEach(raw, n, size, dec) },
+	}
+}
+
+// fixedCodecs holds the fixed-size value types but bool, whose single
+// values are checked to be 0 or 1.
+var fixedCodecs = map[ValueType]fixedCodec{
+	ValueUint8:   codec(1, func(b []byte) uint8 { return b[0] }),
+	ValueInt8:    codec(1, func(b []byte) int8 { return int8(b[0]) }),
+	ValueUint16:  codec(2, binary.LittleEndian.Uint16),
+	ValueInt16:   codec(2, func(b []byte) int16 { return int16(binary.LittleEndian.Uint16(b)) }),
+	ValueUint32:  codec(4, binary.LittleEndian.Uint32),
+	ValueInt32:   codec(4, func(b []byte) int32 { return int32(binary.LittleEndian.Uint32(b)) }),
+	ValueFloat32: codec(4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }),
+	ValueUint64:  codec(8, binary.LittleEndian.Uint64),
+	ValueInt64:   codec(8, func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }),
+	ValueFloat64: codec(8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }),
+}
+
+// decodeEach decodes n values of size bytes each from raw with dec.
+func decodeEach[T any](raw []byte, n uint64, size int, dec func([]byte) T) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = dec(raw[size*i:])
+	}
+	return out
 }
 
 // Parse parses a GGUF v2 or v3 file held in data and validates every header
@@ -553,23 +493,12 @@ func (f *File) Float32s(name string) ([]float32, error) {
 }
 
 func toUint(v any) (uint64, bool) {
-	switch x := v.(type) {
-	case uint8:
-		return uint64(x), true
-	case uint16:
-		return uint64(x), true
-	case uint32:
-		return uint64(x), true
-	case uint64:
-		return x, true
-	case int8:
-		return uint64(x), x >= 0
-	case int16:
-		return uint64(x), x >= 0
-	case int32:
-		return uint64(x), x >= 0
-	case int64:
-		return uint64(x), x >= 0
+	switch v.(type) {
+	case uint8, uint16, uint32, uint64:
+		return reflect.ValueOf(v).Uint(), true
+	case int8, int16, int32, int64:
+		i := reflect.ValueOf(v).Int()
+		return uint64(i), i >= 0
 	}
 	return 0, false
 }
@@ -591,14 +520,8 @@ func (f *File) Float(key string) (float64, bool) {
 		return float64(x), true
 	case float64:
 		return x, true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
+	case int8, int16, int32, int64:
+		return float64(reflect.ValueOf(x).Int()), true
 	}
 	if u, ok := toUint(f.Metadata[key]); ok {
 		return float64(u), true

@@ -226,32 +226,10 @@ func valueType(v any) (ValueType, bool) {
 
 func (c *countingWriter) value(v any) {
 	switch x := v.(type) {
-	case uint8:
-		c.u8(x)
-	case int8:
-		c.u8(uint8(x))
-	case uint16:
-		c.u16(x)
-	case int16:
-		c.u16(uint16(x))
-	case uint32:
-		c.u32(x)
-	case int32:
-		c.u32(uint32(x))
-	case uint64:
-		c.u64(x)
-	case int64:
-		c.u64(uint64(x))
-	case float32:
-		c.u32(math.Float32bits(x))
-	case float64:
-		c.u64(math.Float64bits(x))
-	case bool:
-		if x {
-			c.u8(1)
-		} else {
-			c.u8(0)
-		}
+	case uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64, bool:
+		// Little-endian, a bool as one byte 0 or 1.
+		b, _ := binary.Append(c.buf[:0], binary.LittleEndian, x)
+		c.write(b)
 	case string:
 		c.str(x)
 	case []uint8:

@@ -559,15 +559,24 @@ func envs(x, y *node) ([]map[string]complex128, bool) {
 	return out, true
 }
 
+// parsePair parses both sides of a comparison; ok is false if either fails.
+func parsePair(a, b string) (x, y *node, ok bool) {
+	x, err := parseExpr(a)
+	if err != nil {
+		return nil, nil, false
+	}
+	y, err = parseExpr(b)
+	if err != nil {
+		return nil, nil, false
+	}
+	return x, y, true
+}
+
 // equalExpr compares two expressions: exactly when both are rational
 // numbers, else numerically at sample points.
 func equalExpr(a, b string) bool {
-	x, err := parseExpr(a)
-	if err != nil {
-		return false
-	}
-	y, err := parseExpr(b)
-	if err != nil {
+	x, y, ok := parsePair(a, b)
+	if !ok {
 		return false
 	}
 	rx, okx := exact(x)
@@ -642,12 +651,8 @@ func realEverywhere(n *node, env map[string]complex128) bool {
 // proportional reports whether two expressions differ by a constant
 // non-zero factor (the same equation written twice).
 func proportional(a, b string) bool {
-	x, err := parseExpr(a)
-	if err != nil {
-		return false
-	}
-	y, err := parseExpr(b)
-	if err != nil {
+	x, y, ok := parsePair(a, b)
+	if !ok {
 		return false
 	}
 	es, ok := envs(x, y)

@@ -3,10 +3,7 @@ package grade
 import "testing"
 
 func TestEqualMath(t *testing.T) {
-	cases := []struct {
-		pred, gold string
-		want       bool
-	}{
+	cases := []equalCase{
 		// numbers
 		{"1,000", "1000", true},
 		{"1000", "1,000", true},
@@ -226,18 +223,11 @@ func TestEqualMath(t *testing.T) {
 		{"", "0", false},
 		{"0", "", false},
 	}
-	for _, c := range cases {
-		if got := Equal(c.pred, c.gold, "math"); got != c.want {
-			t.Errorf("Equal(%q, %q, math) = %v, want %v (clean %q / %q)", c.pred, c.gold, got, c.want, clean(c.pred), clean(c.gold))
-		}
-	}
+	checkEqual(t, "math", cases)
 }
 
 func TestEqualGSM8K(t *testing.T) {
-	cases := []struct {
-		pred, gold string
-		want       bool
-	}{
+	cases := []equalCase{
 		{"18", "18", true},
 		{"18.00", "18", true},
 		{"18.0", "18", true},
@@ -263,18 +253,11 @@ func TestEqualGSM8K(t *testing.T) {
 		{"1 000 000", "1000000", true},
 		{"−3", "-3", true},
 	}
-	for _, c := range cases {
-		if got := Equal(c.pred, c.gold, "gsm8k"); got != c.want {
-			t.Errorf("Equal(%q, %q, gsm8k) = %v, want %v", c.pred, c.gold, got, c.want)
-		}
-	}
+	checkEqual(t, "gsm8k", cases)
 }
 
 func TestEqualText(t *testing.T) {
-	cases := []struct {
-		pred, gold string
-		want       bool
-	}{
+	cases := []equalCase{
 		{"Paris", "paris", true},
 		{`\text{ Paris }`, "Paris", true},
 		{"Paris.", "Paris", true},
@@ -282,9 +265,31 @@ func TestEqualText(t *testing.T) {
 		{"New York", "new  york", true},
 		{"4.0", "4", true},
 	}
+	checkEqual(t, "text", cases)
+}
+
+// equalCase is one Equal check: pred against gold should give want.
+type equalCase struct {
+	pred, gold string
+	want       bool
+}
+
+// checkEqual runs Equal on each case in format. Long inputs are cut in
+// failures, so a hostile case does not flood the log.
+func checkEqual(t *testing.T, format string, cases []equalCase) {
+	t.Helper()
 	for _, c := range cases {
-		if got := Equal(c.pred, c.gold, "text"); got != c.want {
-			t.Errorf("Equal(%q, %q, text) = %v, want %v", c.pred, c.gold, got, c.want)
+		if got := Equal(c.pred, c.gold, format); got != c.want {
+			t.Errorf("Equal(%q, %q, %s) = %v, want %v (clean %q / %q)",
+				cut(c.pred), cut(c.gold), format, got, c.want, cut(clean(c.pred)), cut(clean(c.gold)))
 		}
 	}
+}
+
+// cut shortens s to 200 bytes for a failure message.
+func cut(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
 }

@@ -275,13 +275,29 @@ func (p *parser) postfix() (*node, error) {
 	return x, nil
 }
 
-var funcNames = map[string]bool{
-	"sin": true, "cos": true, "tan": true, "cot": true, "sec": true, "csc": true,
-	"arcsin": true, "arccos": true, "arctan": true, "sinh": true, "cosh": true, "tanh": true,
-	"log": true, "ln": true, "exp": true, "lg": true,
+// funcs maps the functions the parser knows to their complex evaluation;
+// one table, so a name the parser accepts always has a value.
+var funcs = map[string]func(complex128) complex128{
+	"sin":    cmplx.Sin,
+	"cos":    cmplx.Cos,
+	"tan":    cmplx.Tan,
+	"cot":    func(x complex128) complex128 { return 1 / cmplx.Tan(x) },
+	"sec":    func(x complex128) complex128 { return 1 / cmplx.Cos(x) },
+	"csc":    func(x complex128) complex128 { return 1 / cmplx.Sin(x) },
+	"arcsin": cmplx.Asin,
+	"arccos": cmplx.Acos,
+	"arctan": cmplx.Atan,
+	"sinh":   cmplx.Sinh,
+	"cosh":   cmplx.Cosh,
+	"tanh":   cmplx.Tanh,
+	"ln":     cmplx.Log,
+	// Unqualified log: base 10, as school problems use it.
+	"log": cmplx.Log10,
+	"lg":  cmplx.Log10,
+	"exp": cmplx.Exp,
 }
 
-func isFuncName(s string) bool { return funcNames[strings.TrimSpace(s)] }
+func isFuncName(s string) bool { return funcs[strings.TrimSpace(s)] != nil }
 
 var greek = map[string]bool{
 	"alpha": true, "beta": true, "gamma": true, "delta": true, "epsilon": true, "varepsilon": true,
@@ -486,7 +502,7 @@ func (p *parser) command() (*node, error) {
 		}
 		n.name = `\` + cmd
 		return n, nil
-	case funcNames[cmd]:
+	case funcs[cmd] != nil:
 		return p.function(cmd)
 	}
 	return nil, fmt.Errorf("unknown command \\%s at offset %d: %w", cmd, p.pos, errParse)
@@ -818,39 +834,8 @@ func approx(n *node, env map[string]complex128) complex128 {
 		gc, _ := math.Lgamma(a - b + 1)
 		return complex(math.Round(math.Exp(ga-gb-gc)), 0)
 	case opFunc:
-		x := approx(n.kids[0], env)
-		switch n.name {
-		case "sin":
-			return cmplx.Sin(x)
-		case "cos":
-			return cmplx.Cos(x)
-		case "tan":
-			return cmplx.Tan(x)
-		case "cot":
-			return 1 / cmplx.Tan(x)
-		case "sec":
-			return 1 / cmplx.Cos(x)
-		case "csc":
-			return 1 / cmplx.Sin(x)
-		case "arcsin":
-			return cmplx.Asin(x)
-		case "arccos":
-			return cmplx.Acos(x)
-		case "arctan":
-			return cmplx.Atan(x)
-		case "sinh":
-			return cmplx.Sinh(x)
-		case "cosh":
-			return cmplx.Cosh(x)
-		case "tanh":
-			return cmplx.Tanh(x)
-		case "ln":
-			return cmplx.Log(x)
-		case "log", "lg":
-			// Unqualified log: base 10, as school problems use it.
-			return cmplx.Log10(x)
-		case "exp":
-			return cmplx.Exp(x)
+		if f := funcs[n.name]; f != nil {
+			return f(approx(n.kids[0], env))
 		}
 	}
 	return cmplx.NaN()

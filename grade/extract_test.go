@@ -136,10 +136,7 @@ func TestPathological(t *testing.T) {
 	deep := strings.Repeat("{", 100000) + "1" + strings.Repeat("}", 100000)
 	deepParen := strings.Repeat("(", 50000) + "1" + strings.Repeat(")", 50000)
 	long := strings.Repeat("1+", 200000) + "1"
-	cases := []struct {
-		pred, gold string
-		want       bool
-	}{
+	cases := []equalCase{
 		{`10^{99999999}`, `10^{99999998}`, false},
 		{`10^{99999999}`, `10^{99999999}`, true},
 		{`2^{2^{2^{2^{2^{2}}}}}`, `2^{2^{2^{2^{2^{3}}}}}`, false},
@@ -157,15 +154,7 @@ func TestPathological(t *testing.T) {
 		{`\sqrt`, `\sqrt`, true},
 		{`\sqrt`, `\frac`, false},
 	}
-	for _, c := range cases {
-		if got := Equal(c.pred, c.gold, "math"); got != c.want {
-			p := c.pred
-			if len(p) > 40 {
-				p = p[:40] + "..."
-			}
-			t.Errorf("Equal(%q, %q) = %v, want %v", p, c.gold, got, c.want)
-		}
-	}
+	checkEqual(t, "math", cases)
 	for _, s := range []string{deep, deepParen, long, strings.Repeat(`\boxed{`, 50000), strings.Repeat("the answer is ", 50000), strings.Repeat("####", 50000)} {
 		Extract(s)
 		Grade(s, s, "math")

@@ -1,6 +1,6 @@
 //go:build integration
 
-package models
+package models_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/gguf"
 	"github.com/pareto-llm/pareto/internal/ollamatest"
+	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -24,20 +26,11 @@ import (
 // loading it fails saying what is wrong.
 func TestForeignQ8_0MatchesOllama(t *testing.T) {
 	srv := ollamatest.Shared(t)
-	ctx := context.Background()
 	// Ollama v0.6.5 refuses to quantize a file whose general.file_type is
 	// 0 (F32), so it is given the policy as F16 (written by pareto) and
 	// quantizes that.
-	f16 := filepath.Join(t.TempDir(), "policy-f16.gguf")
-	writeF16(t, f16)
 	const name = "policy-foreign-q8"
-	if err := srv.CreateQuantized(ctx, name, f16, "q8_0"); err != nil {
-		t.Fatalf("%v\n%s", err, srv.Log())
-	}
-	blob, err := srv.ModelBlob(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blob := createF16(t, srv, name, "q8_0")
 	types := tensorTypes(t, blob)
 	if types[gguf.TypeQ8_0] == 0 {
 		t.Fatalf("Ollama's file %s has no Q8_0 tensors: %v", blob, types)
@@ -95,21 +88,36 @@ func TestForeignQ8_0MatchesOllama(t *testing.T) {
 // unknown), so pareto's writer makes the F16 file and Ollama runs it as is.
 func TestF16MatchesOllama(t *testing.T) {
 	srv := ollamatest.Shared(t)
-	ctx := context.Background()
+	const name = "policy-f16"
+	blob := createF16(t, srv, name, "")
+	if types := tensorTypes(t, blob); types[gguf.TypeF16] == 0 {
+		t.Fatalf("Ollama's file %s has no F16 tensors: %v", blob, types)
+	}
+	greedyParity(t, srv, name, blob)
+}
+
+// createF16 has Ollama load the shipped policy, written as F16 by writeF16,
+// under name, quantized to quant unless that is empty, and returns the
+// file Ollama stores for it.
+func createF16(t *testing.T, srv *ollamatest.Server, name, quant string) string {
+	t.Helper()
 	f16 := filepath.Join(t.TempDir(), "policy-f16.gguf")
 	writeF16(t, f16)
-	const name = "policy-f16"
-	if err := srv.Create(ctx, name, f16); err != nil {
+	ctx := context.Background()
+	var err error
+	if quant == "" {
+		err = srv.Create(ctx, name, f16)
+	} else {
+		err = srv.CreateQuantized(ctx, name, f16, quant)
+	}
+	if err != nil {
 		t.Fatalf("%v\n%s", err, srv.Log())
 	}
 	blob, err := srv.ModelBlob(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if types := tensorTypes(t, blob); types[gguf.TypeF16] == 0 {
-		t.Fatalf("Ollama's file %s has no F16 tensors: %v", blob, types)
-	}
-	greedyParity(t, srv, name, blob)
+	return blob
 }
 
 // greedyParity compares greedy solutions of 10 synth test problems (two per
@@ -158,11 +166,7 @@ func greedyParity(t *testing.T, srv *ollamatest.Server, name, path string) {
 // general.file_type 1 (mostly F16), everything else unchanged.
 func writeF16(t *testing.T, path string) {
 	t.Helper()
-	src, err := Path(Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Open(src)
+	f, err := gguf.Open(modelstest.Path(t, models.Default))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,13 +41,7 @@ func TestShippedPRMMatchesOllama(t *testing.T) {
 func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Problem) string) {
 	srv := ollamatest.Shared(t)
 	ctx := context.Background()
-	path, err := models.Path(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Create(ctx, name, path); err != nil {
-		t.Fatalf("%v\n%s", err, srv.Log())
-	}
+	path := srv.CreateShipped(t, name)
 	b, err := embedded.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -109,15 +109,8 @@ func Build(cfg Config) (*gguf.Builder, error) {
 	b.Set("general.architecture", a)
 	b.Set("general.name", fmt.Sprintf("pareto-random-%s-%s-d%d-l%d", a, cfg.Vocab, cfg.DModel, cfg.Layers))
 	b.Set("general.file_type", fileType(cfg.TensorType))
-	b.Set(a+".context_length", uint32(cfg.Context))
-	b.Set(a+".embedding_length", uint32(cfg.DModel))
-	b.Set(a+".block_count", uint32(cfg.Layers))
-	b.Set(a+".feed_forward_length", uint32(cfg.FFN))
-	b.Set(a+".attention.head_count", uint32(cfg.Heads))
-	b.Set(a+".attention.head_count_kv", uint32(cfg.KVHeads))
-	b.Set(a+".attention.layer_norm_rms_epsilon", float32(1e-5))
-	b.Set(a+".rope.dimension_count", uint32(headDim))
-	b.Set(a+".rope.freq_base", float32(10000))
+	b.SetLlama(a, gguf.Llama{Context: cfg.Context, DModel: cfg.DModel, Layers: cfg.Layers, FFN: cfg.FFN,
+		Heads: cfg.Heads, KVHeads: cfg.KVHeads, RMSEps: 1e-5, RopeDims: headDim, RopeTheta: 10000})
 	b.Set("tokenizer.ggml.model", cfg.Vocab)
 	if cfg.Vocab == "gpt2" {
 		b.Set("tokenizer.ggml.pre", cfg.Pre)

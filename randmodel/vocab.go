@@ -2,8 +2,9 @@ package randmodel
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -78,11 +79,7 @@ func trainBPE(words map[string]int, split func(string) []string, n int) [][2]str
 		syms  []string
 		count int
 	}
-	keys := make([]string, 0, len(words))
-	for w := range words {
-		keys = append(keys, w)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(words))
 	entries := make([]entry, len(keys))
 	for i, w := range keys {
 		entries[i] = entry{split(w), words[w]}

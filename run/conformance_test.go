@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/pareto-llm/pareto"
-	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/compute"
 	"github.com/pareto-llm/pareto/generatortest"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 )
@@ -30,14 +30,7 @@ func (c *counting) Generate(ctx context.Context, req pareto.Request) ([]pareto.C
 // accountant wrapper over the shipped policy: without a cache (accounting
 // only), and with a store, twice, the second time answered from the cache.
 func TestCachedConformance(t *testing.T) {
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := embedded.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := modelstest.Load(t, models.Default)
 	inner := &counting{Generator: b}
 	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "runs.db"))
 	if err != nil {
@@ -47,11 +40,7 @@ func TestCachedConformance(t *testing.T) {
 	mc := b.Model().Config
 	acc := compute.Accountant{Arch: compute.Arch{Params: float64(b.Model().Params()), Layers: mc.Layers, DModel: mc.DModel},
 		Price: compute.Price{InPerM: 1, OutPerM: 2}}
-	opts := generatortest.Options{
-		Prompt:        "Question: Zoe has 10 cards. Zoe shares them equally among 2 friends. How many cards does each friend get?\nAnswer (step by step):\n",
-		Deterministic: true,
-		Seeded:        true,
-	}
+	opts := generatortest.ShippedPolicy()
 	t.Run("Accountant", func(t *testing.T) {
 		generatortest.Run(t, &run.Cached{Inner: inner, Model: models.Default, Accountant: acc}, opts)
 	})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/pareto-llm/pareto/compute"
@@ -205,11 +207,7 @@ func percentile(xs []float64, p float64) float64 {
 // accuracy over seeds) and returns the central interval of the mean. The
 // generator is seeded so the same results give the same interval.
 func bootstrapCI(byQuestion map[string][2]int, rounds int, level float64) [2]float64 {
-	ids := make([]string, 0, len(byQuestion))
-	for id := range byQuestion {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(byQuestion))
 	acc := make([]float64, len(ids))
 	for i, id := range ids {
 		v := byQuestion[id]

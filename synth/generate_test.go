@@ -395,34 +395,42 @@ func TestTestSetPinned(t *testing.T) {
 // label every step with a name from the question or one of the question's
 // quantities, and are the bare solutions with labels added.
 func TestNamedSolutions(t *testing.T) {
+	eachSolutionPair(t, NamedSolutions, Solutions, func(p Problem, sol, bare string, lines []string) {
+		if ok := VerifySteps(p, lines); !reflect.DeepEqual(Cumulative(ok), ok) || slices.Contains(ok, false) {
+			t.Errorf("%s: named solution %q verifies as %v", p.ID, sol, ok)
+		}
+		var stripped []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, AnswerTag) {
+				stripped = append(stripped, l)
+				continue
+			}
+			label, rest, ok := strings.Cut(l, " = ")
+			if !ok || !(strings.Contains(p.Question, label+" ") || label == "total" || label == "more" || label == "each") {
+				t.Errorf("%s: step %q has no label from the question", p.ID, l)
+			}
+			stripped = append(stripped, rest)
+		}
+		if got := strings.Join(stripped, "\n"); got != bare {
+			t.Errorf("%s: named solution without labels\n%s\nwant the bare one\n%s", p.ID, got, bare)
+		}
+	})
+}
+
+// eachSolutionPair calls check on each solution that variant writes for
+// every 7th test problem, split into lines, beside the one base writes with
+// the same seed; the two must write as many, and some.
+func eachSolutionPair(t *testing.T, variant, base func(Problem, int, int64) []string, check func(p Problem, sol, base string, lines []string)) {
+	t.Helper()
 	ts := TestSet()
 	for i := 0; i < len(ts); i += 7 {
 		p := ts[i]
-		named := NamedSolutions(p, 3, int64(i))
-		bare := Solutions(p, 3, int64(i))
-		if len(named) == 0 || len(named) != len(bare) {
-			t.Fatalf("%s: %d named solutions, %d bare", p.ID, len(named), len(bare))
+		sols, bases := variant(p, 3, int64(i)), base(p, 3, int64(i))
+		if len(sols) == 0 || len(sols) != len(bases) {
+			t.Fatalf("%s: %d solutions, %d to compare them with", p.ID, len(sols), len(bases))
 		}
-		for s, sol := range named {
-			lines := strings.Split(sol, "\n")
-			if ok := VerifySteps(p, lines); !reflect.DeepEqual(Cumulative(ok), ok) || slices.Contains(ok, false) {
-				t.Errorf("%s: named solution %q verifies as %v", p.ID, sol, ok)
-			}
-			var stripped []string
-			for _, l := range lines {
-				if strings.HasPrefix(l, AnswerTag) {
-					stripped = append(stripped, l)
-					continue
-				}
-				label, rest, ok := strings.Cut(l, " = ")
-				if !ok || !(strings.Contains(p.Question, label+" ") || label == "total" || label == "more" || label == "each") {
-					t.Errorf("%s: step %q has no label from the question", p.ID, l)
-				}
-				stripped = append(stripped, rest)
-			}
-			if got := strings.Join(stripped, "\n"); got != bare[s] {
-				t.Errorf("%s: named solution without labels\n%s\nwant the bare one\n%s", p.ID, got, bare[s])
-			}
+		for s, sol := range sols {
+			check(p, sol, bases[s], strings.Split(sol, "\n"))
 		}
 	}
 }
@@ -432,54 +440,44 @@ func TestNamedSolutions(t *testing.T) {
 // value is the result of the latest line with that label, or, for a name no
 // line computed, the count the question states for that person.
 func TestSymbolicSolutions(t *testing.T) {
-	ts := TestSet()
 	symbols := 0
-	for i := 0; i < len(ts); i += 7 {
-		p := ts[i]
-		sym := SymbolicSolutions(p, 3, int64(i))
-		nam := NamedSolutions(p, 3, int64(i))
-		if len(sym) == 0 || len(sym) != len(nam) {
-			t.Fatalf("%s: %d symbolic solutions, %d named", p.ID, len(sym), len(nam))
+	eachSolutionPair(t, SymbolicSolutions, NamedSolutions, func(p Problem, sol, nam string, lines []string) {
+		if ok := VerifySteps(p, lines); slices.Contains(ok, false) {
+			t.Errorf("%s: symbolic solution %q verifies as %v", p.ID, sol, ok)
 		}
-		for s, sol := range sym {
-			lines := strings.Split(sol, "\n")
-			if ok := VerifySteps(p, lines); slices.Contains(ok, false) {
-				t.Errorf("%s: symbolic solution %q verifies as %v", p.ID, sol, ok)
-			}
-			last := map[string]string{} // label -> its latest result
-			var stripped []string
-			for _, l := range lines {
-				parts := strings.Split(l, " = ")
-				if len(parts) == 4 {
-					xs, ys := strings.Fields(parts[1]), strings.Fields(parts[2])
-					if len(xs) != 3 || len(ys) != 3 || xs[1] != ys[1] {
-						t.Fatalf("%s: step %q: names %q do not match numbers %q", p.ID, l, parts[1], parts[2])
-					}
-					for _, k := range []int{0, 2} {
-						if xs[k] == ys[k] {
-							continue
-						}
-						symbols++
-						if v, ok := last[xs[k]]; !ok {
-							if !strings.Contains(p.Question, xs[k]+" has "+ys[k]+" ") {
-								t.Errorf("%s: step %q: %s is %s, which no line computed and the question does not state", p.ID, l, xs[k], ys[k])
-							}
-						} else if v != ys[k] {
-							t.Errorf("%s: step %q: %s is %s, but its last line gave %q", p.ID, l, xs[k], ys[k], last[xs[k]])
-						}
-					}
-					parts = append(parts[:1], parts[2:]...)
+		last := map[string]string{} // label -> its latest result
+		var stripped []string
+		for _, l := range lines {
+			parts := strings.Split(l, " = ")
+			if len(parts) == 4 {
+				xs, ys := strings.Fields(parts[1]), strings.Fields(parts[2])
+				if len(xs) != 3 || len(ys) != 3 || xs[1] != ys[1] {
+					t.Fatalf("%s: step %q: names %q do not match numbers %q", p.ID, l, parts[1], parts[2])
 				}
-				if len(parts) == 3 {
-					last[parts[0]] = parts[2]
+				for _, k := range []int{0, 2} {
+					if xs[k] == ys[k] {
+						continue
+					}
+					symbols++
+					if v, ok := last[xs[k]]; !ok {
+						if !strings.Contains(p.Question, xs[k]+" has "+ys[k]+" ") {
+							t.Errorf("%s: step %q: %s is %s, which no line computed and the question does not state", p.ID, l, xs[k], ys[k])
+						}
+					} else if v != ys[k] {
+						t.Errorf("%s: step %q: %s is %s, but its last line gave %q", p.ID, l, xs[k], ys[k], last[xs[k]])
+					}
 				}
-				stripped = append(stripped, strings.Join(parts, " = "))
+				parts = append(parts[:1], parts[2:]...)
 			}
-			if got := strings.Join(stripped, "\n"); got != nam[s] {
-				t.Errorf("%s: symbolic solution without names\n%s\nwant the named one\n%s", p.ID, got, nam[s])
+			if len(parts) == 3 {
+				last[parts[0]] = parts[2]
 			}
+			stripped = append(stripped, strings.Join(parts, " = "))
 		}
-	}
+		if got := strings.Join(stripped, "\n"); got != nam {
+			t.Errorf("%s: symbolic solution without names\n%s\nwant the named one\n%s", p.ID, got, nam)
+		}
+	})
 	if symbols == 0 {
 		t.Fatal("no step named an operand")
 	}

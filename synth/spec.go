@@ -174,21 +174,26 @@ func (sp *spec) render() string {
 
 // lex splits text into words, whole numbers and single punctuation marks.
 func lex(s string) []string {
+	return splitRuns(s, func(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }, isLetter, isDigit)
+}
+
+// splitRuns splits s into tokens: a longest run of bytes of one of the
+// classes (the first that takes the token's first byte), or else a single
+// byte. The bytes skip reports only separate tokens.
+func splitRuns(s string, skip func(byte) bool, classes ...func(byte) bool) []string {
 	var out []string
 	for i := 0; i < len(s); {
-		c := s[i]
-		j := i + 1
-		switch {
-		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
+		if skip(s[i]) {
 			i++
 			continue
-		case isLetter(c):
-			for j < len(s) && isLetter(s[j]) {
-				j++
-			}
-		case isDigit(c):
-			for j < len(s) && isDigit(s[j]) {
-				j++
+		}
+		j := i + 1
+		for _, in := range classes {
+			if in(s[i]) {
+				for j < len(s) && in(s[j]) {
+					j++
+				}
+				break
 			}
 		}
 		out = append(out, s[i:j])

@@ -262,27 +262,7 @@ func parseStep(s string) (*expr, int64, error) {
 
 func exprTokens(s string) []string {
 	s = strings.NewReplacer("×", "*", "÷", "/").Replace(s)
-	var out []string
-	for i := 0; i < len(s); {
-		c := s[i]
-		j := i + 1
-		switch {
-		case c == ' ' || c == '\t':
-			i++
-			continue
-		case isDigit(c):
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
-		case isLetter(c):
-			for j < len(s) && isLetter(s[j]) {
-				j++
-			}
-		}
-		out = append(out, s[i:j])
-		i = j
-	}
-	return out
+	return splitRuns(s, func(c byte) bool { return c == ' ' || c == '\t' }, isDigit, isLetter)
 }
 
 type exprParser struct {
@@ -297,26 +277,18 @@ func (p *exprParser) peek() string {
 	return ""
 }
 
-func (p *exprParser) sum() (*expr, error) {
-	l, err := p.product()
-	for err == nil && (p.peek() == "+" || p.peek() == "-") {
-		op := p.toks[p.pos][0]
-		p.pos++
-		var r *expr
-		if r, err = p.product(); err == nil {
-			l = &expr{op: op, l: l, r: r}
-		}
-	}
-	return l, err
-}
+func (p *exprParser) sum() (*expr, error) { return p.chain(p.product, "+", "-") }
 
-func (p *exprParser) product() (*expr, error) {
-	l, err := p.atom()
-	for err == nil && (p.peek() == "*" || p.peek() == "/") {
+func (p *exprParser) product() (*expr, error) { return p.chain(p.atom, "*", "/") }
+
+// chain parses operands joined left to right by the operators op1 and op2.
+func (p *exprParser) chain(operand func() (*expr, error), op1, op2 string) (*expr, error) {
+	l, err := operand()
+	for err == nil && (p.peek() == op1 || p.peek() == op2) {
 		op := p.toks[p.pos][0]
 		p.pos++
 		var r *expr
-		if r, err = p.atom(); err == nil {
+		if r, err = operand(); err == nil {
 			l = &expr{op: op, l: l, r: r}
 		}
 	}

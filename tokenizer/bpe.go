@@ -52,31 +52,6 @@ func decodeByteLevel(s string) string {
 	return b.String()
 }
 
-type bpeBigram struct {
-	left, right int
-	text        string
-	rank        int
-}
-
-// bpeQueue pops the lowest merge rank first, the leftmost on ties.
-type bpeQueue []bpeBigram
-
-func (q bpeQueue) Len() int { return len(q) }
-func (q bpeQueue) Less(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
-	}
-	return q[i].left < q[j].left
-}
-func (q bpeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *bpeQueue) Push(x any)   { *q = append(*q, x.(bpeBigram)) }
-func (q *bpeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
-}
-
 // bpe tokenizes one raw text fragment with byte-level BPE: pre-tokenize into
 // words, map bytes to GPT-2 runes, then apply merges by rank within a word.
 func (t *Tokenizer) bpe(text string, out []int) []int {
@@ -88,7 +63,7 @@ func (t *Tokenizer) bpe(text string, out []int) []int {
 			continue
 		}
 		syms = splitChars(word)
-		var q bpeQueue
+		var q mergeQueue
 		add := func(l, r int) {
 			if l < 0 || r < 0 {
 				return
@@ -99,23 +74,18 @@ func (t *Tokenizer) bpe(text string, out []int) []int {
 			if !ok {
 				return
 			}
-			heap.Push(&q, bpeBigram{left: l, right: r, text: ls + rs, rank: rank})
+			heap.Push(&q, bigram{left: l, right: r, cost: float64(rank), text: ls + rs})
 		}
 		for i := 1; i < len(syms); i++ {
 			add(i-1, i)
 		}
 		for q.Len() > 0 {
-			bg := heap.Pop(&q).(bpeBigram)
+			bg := heap.Pop(&q).(bigram)
 			l, r := &syms[bg.left], &syms[bg.right]
 			if l.n == 0 || r.n == 0 || word[l.start:l.start+l.n]+word[r.start:r.start+r.n] != bg.text {
 				continue // outdated
 			}
-			l.n += r.n
-			r.n = 0
-			l.next = r.next
-			if r.next >= 0 {
-				syms[r.next].prev = bg.left
-			}
+			mergeSymbols(syms, bg.left, bg.right)
 			add(l.prev, bg.left)
 			add(bg.left, l.next)
 		}

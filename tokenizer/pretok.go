@@ -116,26 +116,25 @@ func isDefaultPunct(r rune) bool {
 	return unicode.IsPunct(r)
 }
 
-// splitDefaultPunct: [\p{P}\$\+<=>\^~\|]+
-func splitDefaultPunct(c []rune) []int {
-	return matchRuns(c, func(c []rune, i int) int {
+// runOf matches the longest run of runes that satisfy in.
+func runOf(in func(rune) bool) func(c []rune, i int) int {
+	return func(c []rune, i int) int {
 		n := 0
-		for i+n < len(c) && isDefaultPunct(c[i+n]) {
+		for i+n < len(c) && in(c[i+n]) {
 			n++
 		}
 		return n
-	})
+	}
+}
+
+// splitDefaultPunct: [\p{P}\$\+<=>\^~\|]+
+func splitDefaultPunct(c []rune) []int {
+	return matchRuns(c, runOf(isDefaultPunct))
 }
 
 // splitNumbers: \p{N}+
 func splitNumbers(c []rune) []int {
-	return matchRuns(c, func(c []rune, i int) int {
-		n := 0
-		for i+n < len(c) && isNumber(c[i+n]) {
-			n++
-		}
-		return n
-	})
+	return matchRuns(c, runOf(isNumber))
 }
 
 // splitDigits3: [0-9][0-9][0-9]
@@ -228,19 +227,24 @@ func splitGPT2(c []rune) []int {
 		for pos+ws < len(c) && isSpace(c[pos+ws]) {
 			ws++
 		}
-		switch {
-		case ws > 1 && pos+ws < len(c): // \s+(?!\S): leave the last space for the next word
-			out = append(out, ws-1)
-			pos += ws - 1
-		case ws > 0:
-			out = append(out, ws)
-			pos += ws
-		default:
-			out = append(out, 1)
-			pos++
-		}
+		n := spaceRun(c, pos, ws)
+		out = append(out, n)
+		pos += n
 	}
 	return out
+}
+
+// spaceRun is the length of the piece at pos, where ws spaces start:
+// \s+(?!\S)|\s+ leaves the last of several spaces to the word after them,
+// and a rune no other rule took stands alone.
+func spaceRun(c []rune, pos, ws int) int {
+	switch {
+	case ws > 1 && pos+ws < len(c):
+		return ws - 1
+	case ws > 0:
+		return ws
+	}
+	return 1
 }
 
 // splitLlama3 hand-codes the Llama 3 / Qwen 2 regex
@@ -297,20 +301,12 @@ func splitLlama3(c []rune, maxDigits int) []int {
 			}
 			ws++
 		}
-		switch {
-		case lastNL > 0: // \s*[\r\n]+
-			out = append(out, lastNL)
-			pos += lastNL
-		case ws > 1 && pos+ws < len(c):
-			out = append(out, ws-1)
-			pos += ws - 1
-		case ws > 0:
-			out = append(out, ws)
-			pos += ws
-		default:
-			out = append(out, 1)
-			pos++
+		n := lastNL // \s*[\r\n]+
+		if n == 0 {
+			n = spaceRun(c, pos, ws)
 		}
+		out = append(out, n)
+		pos += n
 	}
 	return out
 }

@@ -39,29 +39,45 @@ func splitChars(text string) []symbol {
 	return syms
 }
 
-type spmBigram struct {
+// bigram is a candidate merge of the adjacent symbols left and right.
+type bigram struct {
 	left, right int
-	score       float32
-	size        int
+	// cost orders the merges: BPE's merge rank, or minus SentencePiece's
+	// score (the highest score merges first). float64 holds both exactly.
+	cost float64
+	text string // BPE: the merged text, which tells when the entry went stale
+	size int    // SentencePiece: the merged length, likewise
 }
 
-// spmQueue pops the highest score first, the leftmost on ties.
-type spmQueue []spmBigram
+// mergeQueue is a heap of candidate merges that pops the lowest cost first,
+// the leftmost on ties.
+type mergeQueue []bigram
 
-func (q spmQueue) Len() int { return len(q) }
-func (q spmQueue) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+func (q mergeQueue) Len() int { return len(q) }
+func (q mergeQueue) Less(i, j int) bool {
+	if q[i].cost != q[j].cost {
+		return q[i].cost < q[j].cost
 	}
 	return q[i].left < q[j].left
 }
-func (q spmQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *spmQueue) Push(x any)   { *q = append(*q, x.(spmBigram)) }
-func (q *spmQueue) Pop() any {
+func (q mergeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *mergeQueue) Push(x any)   { *q = append(*q, x.(bigram)) }
+func (q *mergeQueue) Pop() any {
 	old := *q
 	x := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return x
+}
+
+// mergeSymbols joins syms[r] into its left neighbour syms[l] and unlinks it.
+func mergeSymbols(syms []symbol, l, r int) {
+	ls, rs := &syms[l], &syms[r]
+	ls.n += rs.n
+	rs.n = 0
+	ls.next = rs.next
+	if rs.next >= 0 {
+		syms[rs.next].prev = l
+	}
 }
 
 // spm tokenizes one escaped text fragment (spaces already turned into U+2581)
@@ -73,7 +89,7 @@ func (t *Tokenizer) spm(text string, out []int) []int {
 	if len(syms) == 0 {
 		return out
 	}
-	var q spmQueue
+	var q mergeQueue
 	revMerge := map[string][2]int{}
 	tryAdd := func(l, r int) {
 		if l < 0 || r < 0 {
@@ -84,24 +100,19 @@ func (t *Tokenizer) spm(text string, out []int) []int {
 		if !ok {
 			return
 		}
-		heap.Push(&q, spmBigram{left: l, right: r, score: t.scores[id], size: len(s)})
+		heap.Push(&q, bigram{left: l, right: r, cost: -float64(t.scores[id]), size: len(s)})
 		revMerge[s] = [2]int{l, r}
 	}
 	for i := 1; i < len(syms); i++ {
 		tryAdd(i-1, i)
 	}
 	for q.Len() > 0 {
-		bg := heap.Pop(&q).(spmBigram)
+		bg := heap.Pop(&q).(bigram)
 		l, r := &syms[bg.left], &syms[bg.right]
 		if l.n == 0 || r.n == 0 || l.n+r.n != bg.size {
 			continue // stale: one side has been merged since
 		}
-		l.n += r.n
-		r.n = 0
-		l.next = r.next
-		if r.next >= 0 {
-			syms[r.next].prev = bg.left
-		}
+		mergeSymbols(syms, bg.left, bg.right)
 		tryAdd(l.prev, bg.left)
 		tryAdd(bg.left, l.next)
 	}

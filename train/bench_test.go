@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"testing"
 )
@@ -22,11 +21,7 @@ func BenchmarkTrainStep(b *testing.B) {
 }
 
 func benchTrainStep(b *testing.B, isolate bool) {
-	data, err := os.ReadFile("../configs/policy.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := ParseConfig(data)
+	cfg, err := ParseConfig(configFile(b, "policy.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,55 +49,52 @@ func benchTrainStep(b *testing.B, isolate bool) {
 // 2M-parameter model (N = 2048 rows, d 192, ffn 512, vocab 930) and
 // reports GFLOP/s.
 func BenchmarkGemm(b *testing.B) {
-	p := newPool(runtime.NumCPU())
-	defer p.close()
-	for _, s := range []struct{ m, nc, k int }{
+	benchProducts(b, 2, [][3]int{
 		{2048, 512, 192}, // FFN up, forward
 		{2048, 192, 512}, // FFN down, forward
 		{2048, 930, 192}, // output head
 		{512, 192, 2048}, // a weight gradient: dW = doutᵀ·inp
-	} {
-		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.nc, s.k), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			a, w, c := randVec(r, s.m*s.k, 1), randVec(r, s.nc*s.k, 1), make([]float32, s.m*s.nc)
-			for b.Loop() {
-				gemm(p, c, a, w, s.m, s.nc, s.k)
-			}
-			b.ReportMetric(2*float64(s.m*s.nc*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
+	}, func(r *rand.Rand, p *pool, m, nc, k int) func() {
+		a, w, c := randVec(r, m*k, 1), randVec(r, nc*k, 1), make([]float32, m*nc)
+		return func() { gemm(p, c, a, w, m, nc, k) }
+	})
 }
+
+// matmulShapes are one step's rows (N = 2048) through the FFN's down
+// projection, its up projection and the output head, as n, in, o.
+var matmulShapes = [][3]int{{2048, 512, 192}, {2048, 192, 512}, {2048, 192, 930}}
 
 // BenchmarkMatmulBackward times the backward pass of the FFN's down
 // projection and the output head on one step's rows (N = 2048).
 func BenchmarkMatmulBackward(b *testing.B) {
-	p := newPool(runtime.NumCPU())
-	defer p.close()
-	for _, s := range []struct{ n, in, o int }{{2048, 512, 192}, {2048, 192, 512}, {2048, 192, 930}} {
-		b.Run(fmt.Sprintf("%dx%dx%d", s.n, s.in, s.o), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			x, w, dy := randVec(r, s.n*s.in, 1), randVec(r, s.o*s.in, 1), randVec(r, s.n*s.o, 1)
-			dx, dw := make([]float32, s.n*s.in), make([]float32, s.o*s.in)
-			for b.Loop() {
-				matmulBackward(p, dx, dw, dy, x, w, s.n, s.in, s.o, false)
-			}
-			b.ReportMetric(4*float64(s.n*s.in*s.o)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
+	benchProducts(b, 4, matmulShapes, func(r *rand.Rand, p *pool, n, in, o int) func() {
+		x, w, dy := randVec(r, n*in, 1), randVec(r, o*in, 1), randVec(r, n*o, 1)
+		dx, dw := make([]float32, n*in), make([]float32, o*in)
+		return func() { matmulBackward(p, dx, dw, dy, x, w, n, in, o, false) }
+	})
 }
 
 // BenchmarkMatmulForward times the forward products of the same shapes.
 func BenchmarkMatmulForward(b *testing.B) {
+	benchProducts(b, 2, matmulShapes, func(r *rand.Rand, p *pool, n, in, o int) func() {
+		x, w, out := randVec(r, n*in, 1), randVec(r, o*in, 1), make([]float32, n*o)
+		return func() { matmulForward(p, out, x, w, n, in, o) }
+	})
+}
+
+// benchProducts runs a sub-benchmark per shape {x, y, z}, named "XxYxZ", on a
+// pool of every CPU and reports GFLOP/s: setup makes the operands from a
+// fixed seed and returns the product to time, flops·x·y·z operations.
+func benchProducts(b *testing.B, flops float64, shapes [][3]int, setup func(r *rand.Rand, p *pool, x, y, z int) func()) {
 	p := newPool(runtime.NumCPU())
 	defer p.close()
-	for _, s := range []struct{ n, in, o int }{{2048, 512, 192}, {2048, 192, 512}, {2048, 192, 930}} {
-		b.Run(fmt.Sprintf("%dx%dx%d", s.n, s.in, s.o), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			x, w, out := randVec(r, s.n*s.in, 1), randVec(r, s.o*s.in, 1), make([]float32, s.n*s.o)
+	for _, s := range shapes {
+		b.Run(fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), func(b *testing.B) {
+			product := setup(rand.New(rand.NewPCG(1, 2)), p, s[0], s[1], s[2])
 			for b.Loop() {
-				matmulForward(p, out, x, w, s.n, s.in, s.o)
+				product()
 			}
-			b.ReportMetric(2*float64(s.n*s.in*s.o)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops*float64(s[0]*s[1]*s[2])*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

@@ -23,15 +23,8 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	b.Set("general.name", fmt.Sprintf("pareto-synth-d%d-l%d", c.DModel, c.Layers))
 	b.Set("general.file_type", ft)
 	b.Set(a+".vocab_size", uint32(t.mdl.vocab))
-	b.Set(a+".context_length", uint32(c.SeqLen))
-	b.Set(a+".embedding_length", uint32(c.DModel))
-	b.Set(a+".block_count", uint32(c.Layers))
-	b.Set(a+".feed_forward_length", uint32(c.FFN))
-	b.Set(a+".attention.head_count", uint32(c.Heads))
-	b.Set(a+".attention.head_count_kv", uint32(c.KVHeads))
-	b.Set(a+".attention.layer_norm_rms_epsilon", float32(rmsEps))
-	b.Set(a+".rope.dimension_count", uint32(t.mdl.hd))
-	b.Set(a+".rope.freq_base", float32(10000))
+	b.SetLlama(a, gguf.Llama{Context: c.SeqLen, DModel: c.DModel, Layers: c.Layers, FFN: c.FFN,
+		Heads: c.Heads, KVHeads: c.KVHeads, RMSEps: rmsEps, RopeDims: t.mdl.hd, RopeTheta: 10000})
 	setVocab(b)
 	if t.cfg.Data.Kind == KindPRM {
 		// What a PRM reader (reward.LoadPRM) needs to score steps: the

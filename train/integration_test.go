@@ -102,14 +102,8 @@ func TestOllamaLoadsExport(t *testing.T) {
 			clear(out[id*d : (id+1)*d])
 		}
 	}
-	path := filepath.Join(t.TempDir(), "synth.gguf")
-	if err := tr.ExportGGUF(path, false); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := exportTo(t, tr, filepath.Join(t.TempDir(), "synth.gguf"), false)
+	eng := inEngine(t, path)
 	eng.GGMLNumerics = true
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

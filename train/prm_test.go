@@ -42,6 +42,22 @@ func newPRMFixture(t *testing.T) prmFixture {
 	return f
 }
 
+// firstSequence makes a PRM source of recs with the fixture's tokenizer
+// (NewPRMSource's weights, lmWeight, dense and seqLen, seed 1) and returns
+// the targets and loss weights of its first sequence.
+func (f prmFixture) firstSequence(t *testing.T, recs []shepherd.Record, weights []float64, lmWeight, dense float64, seqLen int) ([]int32, []float32) {
+	t.Helper()
+	s, err := NewPRMSource(recs, weights, lmWeight, dense, f.tok, seqLen, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, tg, mask := make([]int32, seqLen), make([]int32, seqLen), make([]float32, seqLen)
+	if err := s.Next(in, tg, mask); err != nil {
+		t.Fatal(err)
+	}
+	return tg, mask
+}
+
 func TestPRMSourceLabelsAndWeights(t *testing.T) {
 	f := newPRMFixture(t)
 	tok, good, bad := f.tok, f.good, f.bad
@@ -49,14 +65,7 @@ func TestPRMSourceLabelsAndWeights(t *testing.T) {
 	labels[0] = true
 	recs := []shepherd.Record{{Question: f.question, Steps: f.steps, Labels: labels}}
 	for _, w := range [][]float64{nil, {2.5}} {
-		s, err := NewPRMSource(recs, w, 0, 0, tok, 256, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, tg, mask := make([]int32, 256), make([]int32, 256), make([]float32, 256)
-		if err := s.Next(in, tg, mask); err != nil {
-			t.Fatal(err)
-		}
+		tg, mask := f.firstSequence(t, recs, w, 0, 0, 256)
 		want := float32(1)
 		if w != nil {
 			want = 2.5
@@ -92,7 +101,7 @@ func TestPRMSourceLabelsAndWeights(t *testing.T) {
 // weight, its step ends keep their labels, and a wrong solution adds none.
 func TestPRMSourceLMWeight(t *testing.T) {
 	f := newPRMFixture(t)
-	tok, steps, ids, ends, good := f.tok, f.steps, f.ids, f.ends, f.good
+	steps, ids, ends, good := f.steps, f.ids, f.ends, f.good
 	start := f.start - 1 // the prompt's last token predicts the first step's
 	labels := make([]bool, len(steps))
 	for i := range labels {
@@ -100,14 +109,7 @@ func TestPRMSourceLMWeight(t *testing.T) {
 	}
 	for _, correct := range []bool{true, false} {
 		recs := []shepherd.Record{{Question: f.question, Steps: steps, Labels: labels, Correct: correct}}
-		s, err := NewPRMSource(recs, nil, 0.25, 0, tok, len(ids), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, tg, mask := make([]int32, len(ids)), make([]int32, len(ids)), make([]float32, len(ids))
-		if err := s.Next(in, tg, mask); err != nil {
-			t.Fatal(err)
-		}
+		tg, mask := f.firstSequence(t, recs, nil, 0.25, 0, len(ids))
 		isEnd := map[int]bool{}
 		for _, e := range ends {
 			isEnd[e] = true
@@ -139,14 +141,7 @@ func TestPRMSourceDense(t *testing.T) {
 	labels := make([]bool, len(steps))
 	labels[0] = true // the first step good, the rest bad
 	recs := []shepherd.Record{{Question: f.question, Steps: steps, Labels: labels}}
-	s, err := NewPRMSource(recs, nil, 0, 0.5, tok, len(ids), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, tg, mask := make([]int32, len(ids)), make([]int32, len(ids)), make([]float32, len(ids))
-	if err := s.Next(in, tg, mask); err != nil {
-		t.Fatal(err)
-	}
+	tg, mask := f.firstSequence(t, recs, nil, 0, 0.5, len(ids))
 	k := 0
 	for p := range ids {
 		if p < start {
@@ -201,11 +196,7 @@ func TestExportedPRMScores(t *testing.T) {
 		Shepherd: &shepherd.Config{Policy: "pareto-synth-policy", Problems: 1, Levels: []int{1}, Samples: 1,
 			Rollouts: 1, Temperature: 1, MaxTokens: 8}}
 	tr := stepped(t, cfg, 3)
-	path := filepath.Join(dir, "prm.gguf")
-	if err := tr.ExportGGUF(path, false); err != nil {
-		t.Fatal(err)
-	}
-	prm, err := reward.LoadPRM(path)
+	prm, err := reward.LoadPRM(exportTo(t, tr, filepath.Join(dir, "prm.gguf"), false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,10 +178,7 @@ func intsOf(x []int32) []int {
 }
 
 func TestConfigErrors(t *testing.T) {
-	good, err := os.ReadFile("../configs/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := configFile(t, "policy.yaml")
 	if _, err := ParseConfig(good); err != nil {
 		t.Fatalf("configs/policy.yaml: %v", err)
 	}
@@ -193,10 +190,7 @@ func TestConfigErrors(t *testing.T) {
 		{"  direct_fraction: ", "  direct_fraction: 1", "data.direct_fraction"},
 		{"  isolate: true", "  isolate: true\n  named_steps: true\n  symbolic_steps: true", "data.symbolic_steps"},
 	} {
-		bad := strings.Replace(string(good), c.from, c.to, 1)
-		if bad == string(good) {
-			t.Fatalf("%q not found in policy.yaml", c.from)
-		}
+		bad := replaceOnce(t, good, "policy.yaml", c.from, c.to)
 		path := filepath.Join(t.TempDir(), "bad.yaml")
 		os.WriteFile(path, []byte(bad), 0o644)
 		_, err := LoadConfig(path)
@@ -204,30 +198,46 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s -> %s: error %v, want one naming %s and the file", c.from, c.to, err, c.want)
 		}
 	}
-	prm, err := os.ReadFile("../configs/prm.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	prm := configFile(t, "prm.yaml")
 	for _, c := range []struct{ from, to, want string }{
 		{"  lm_weight: 0.3\n", "  lm_weight: -1\n", "data.lm_weight"},
 		{"  lm_weight: 0.3\n", "  dense: 11\n", "data.dense"},
 		{"  lm_weight: 0.3\n", "  lm_weight: 0.3\n  dense: 0.5\n", "data.dense"},
 		{"  kind: prm\n", "  kind: policy\n", "data.lm_weight"},
 	} {
-		bad := strings.Replace(string(prm), c.from, c.to, 1)
-		if bad == string(prm) {
-			t.Fatalf("%q not found in prm.yaml", c.from)
-		}
+		bad := replaceOnce(t, prm, "prm.yaml", c.from, c.to)
 		if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want one naming %s", c.to, err, c.want)
 		}
 	}
-	bad := strings.Replace(string(good), "  d_model:", "  d_modle:", 1)
-	_, err = ParseConfig([]byte(bad))
+	bad := replaceOnce(t, good, "policy.yaml", "  d_model:", "  d_modle:")
+	_, err := ParseConfig([]byte(bad))
 	line := 1 + strings.Count(bad[:strings.Index(bad, "d_modle")], "\n")
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("[%d:", line)) {
 		t.Errorf("unknown field error %v does not name line %d", err, line)
 	}
+}
+
+// configFile reads configs/name.
+func configFile(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "configs", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// replaceOnce is the config file name's text src with the first from
+// replaced by to; a from that is not there fails t, since the case would
+// then test nothing.
+func replaceOnce(t testing.TB, src []byte, name, from, to string) string {
+	t.Helper()
+	out := strings.Replace(string(src), from, to, 1)
+	if out == string(src) {
+		t.Fatalf("%q not found in %s", from, name)
+	}
+	return out
 }
 
 func equalF32(a, b []float32) bool {
@@ -382,6 +392,25 @@ func stepped(t *testing.T, cfg Config, n int) *Trainer {
 }
 
 // maxAbsDiff is the largest |a[i] - b[i]|.
+// exportTo exports tr to path, with F16 matrices if f16, and returns path.
+func exportTo(t testing.TB, tr *Trainer, path string, f16 bool) string {
+	t.Helper()
+	if err := tr.ExportGGUF(path, f16); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// inEngine loads the GGUF file at path in pareto's engine.
+func inEngine(t testing.TB, path string) *engine.Model {
+	t.Helper()
+	m, err := engine.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func maxAbsDiff(a, b []float32) float64 {
 	var worst float64
 	for i := range a {
@@ -392,14 +421,7 @@ func maxAbsDiff(a, b []float32) float64 {
 
 func TestExportLoadsInEngine(t *testing.T) {
 	tr := stepped(t, tinyConfig(t.TempDir()), 3)
-	path := filepath.Join(t.TempDir(), "m.gguf")
-	if err := tr.ExportGGUF(path, false); err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := inEngine(t, exportTo(t, tr, filepath.Join(t.TempDir(), "m.gguf"), false))
 	m.GGMLNumerics = false
 	p := synth.Generate(11, 2)
 	ids := tr.Tokenizer().Encode(synth.Prompt(p, true), true)
@@ -493,22 +515,14 @@ func TestRunStopsAndResumes(t *testing.T) {
 func TestExportF16(t *testing.T) {
 	tr := stepped(t, tinyConfig(t.TempDir()), 1)
 	dir := t.TempDir()
-	f32, f16 := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.gguf")
-	if err := tr.ExportGGUF(f32, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.ExportGGUF(f16, true); err != nil {
-		t.Fatal(err)
-	}
+	f32 := exportTo(t, tr, filepath.Join(dir, "a.gguf"), false)
+	f16 := exportTo(t, tr, filepath.Join(dir, "b.gguf"), true)
 	s32, _ := os.Stat(f32)
 	s16, _ := os.Stat(f16)
 	if !(s16.Size() < s32.Size()*6/10) {
 		t.Fatalf("F16 file is %d bytes, F32 %d: matrices were not halved", s16.Size(), s32.Size())
 	}
-	m, err := engine.Load(f16)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := inEngine(t, f16)
 	m.GGMLNumerics = false
 	ids := tr.Tokenizer().Encode(synth.Prompt(synth.Generate(2, 1), true), true)
 	want, _ := tr.Logits(ids)
@@ -608,10 +622,7 @@ func TestIsolatedExampleIgnoresWhatIsPackedBeforeIt(t *testing.T) {
 func TestInitGrowsDepth(t *testing.T) {
 	dir := t.TempDir()
 	small := stepped(t, tinyConfig(filepath.Join(dir, "a")), 3)
-	path := filepath.Join(dir, "small.gguf")
-	if err := small.ExportGGUF(path, false); err != nil {
-		t.Fatal(err)
-	}
+	path := exportTo(t, small, filepath.Join(dir, "small.gguf"), false)
 	ids := small.Tokenizer().Encode(synth.Prompt(synth.Generate(5, 3), true), true)
 	want, err := small.Logits(ids)
 	if err != nil {

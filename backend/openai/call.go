@@ -152,6 +152,24 @@ func (r *replica) classify(ctx, actx context.Context, cfg Config, x *exchange, e
 	}
 }
 
+// samplingOpts are the options /completions and /chat/completions take
+// alike; a zero Opt is left out of the request.
+func samplingOpts(req pareto.Request, n int, seed *int64) (nOpt, maxTokens, seedOpt param.Opt[int64], topP param.Opt[float64]) {
+	if n > 1 {
+		nOpt = param.NewOpt(int64(n))
+	}
+	if req.MaxTokens > 0 {
+		maxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if seed != nil {
+		seedOpt = param.NewOpt(*seed)
+	}
+	if req.TopP > 0 {
+		topP = param.NewOpt(req.TopP)
+	}
+	return nOpt, maxTokens, seedOpt, topP
+}
+
 // completionParams builds a /completions request.
 func completionParams(model string, req pareto.Request, n int, seed *int64) oai.CompletionNewParams {
 	p := oai.CompletionNewParams{
@@ -159,18 +177,7 @@ func completionParams(model string, req pareto.Request, n int, seed *int64) oai.
 		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: param.NewOpt(req.Prompt)},
 		Temperature: param.NewOpt(req.Temperature),
 	}
-	if n > 1 {
-		p.N = param.NewOpt(int64(n))
-	}
-	if req.MaxTokens > 0 {
-		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
-	}
-	if req.TopP > 0 {
-		p.TopP = param.NewOpt(req.TopP)
-	}
-	if seed != nil {
-		p.Seed = param.NewOpt(*seed)
-	}
+	p.N, p.MaxTokens, p.Seed, p.TopP = samplingOpts(req, n, seed)
 	if len(req.Stop) > 0 {
 		p.Stop = oai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
 	}
@@ -204,18 +211,7 @@ func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatC
 			return p, fmt.Errorf("Messages[%d].Role %q: want system, developer, user or assistant", i, m.Role)
 		}
 	}
-	if n > 1 {
-		p.N = param.NewOpt(int64(n))
-	}
-	if req.MaxTokens > 0 {
-		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
-	}
-	if req.TopP > 0 {
-		p.TopP = param.NewOpt(req.TopP)
-	}
-	if seed != nil {
-		p.Seed = param.NewOpt(*seed)
-	}
+	p.N, p.MaxTokens, p.Seed, p.TopP = samplingOpts(req, n, seed)
 	if len(req.Stop) > 0 {
 		p.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
 	}

@@ -187,16 +187,24 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// sampleN asks a backend on the fake f for n samples at temperature 1 with
+// seed s and returns the backend and its completions.
+func sampleN(t *testing.T, f *fake, n int, s int64) (*Backend, []pareto.Completion) {
+	t.Helper()
+	b := mustNew(t, quick(f.url()))
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: n, Temperature: 1, Seed: seed(s)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, got
+}
+
 func TestNHonouredSplitsUsage(t *testing.T) {
 	for _, perTok := range []bool{false, true} {
 		t.Run(fmt.Sprintf("perChoice=%v", perTok), func(t *testing.T) {
 			f := newFake(t, &fake{perTok: perTok})
-			b := mustNew(t, quick(f.url()))
 			const n = 4
-			got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: n, Temperature: 1, Seed: seed(5)}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, got := sampleN(t, f, n, 5)
 			if len(got) != n || f.hits.Load() != 1 {
 				t.Fatalf("got %d completions from %d requests, want %d from 1", len(got), f.hits.Load(), n)
 			}
@@ -238,12 +246,8 @@ func TestNHonouredSplitsUsage(t *testing.T) {
 
 func TestNIgnoredFansOut(t *testing.T) {
 	f := newFake(t, &fake{ignoreN: true})
-	b := mustNew(t, quick(f.url()))
 	const n = 4
-	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x", Params: pareto.Params{N: n, Temperature: 1, Seed: seed(100)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := sampleN(t, f, n, 100)
 	if len(got) != n {
 		t.Fatalf("got %d completions, want %d", len(got), n)
 	}
@@ -272,7 +276,7 @@ func TestNIgnoredFansOut(t *testing.T) {
 
 	// Next time it fans out from the start: exactly n requests, none with n.
 	before := f.hits.Load()
-	got, err = b.Generate(t.Context(), pareto.Request{Prompt: "y", Params: pareto.Params{N: n, Temperature: 1}})
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "y", Params: pareto.Params{N: n, Temperature: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,15 +387,21 @@ func TestConnectionDropsAreRetried(t *testing.T) {
 				}
 				return false
 			}})
-			b := mustNew(t, quick(f.url()))
-			got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
-			if err != nil {
-				t.Fatalf("Generate: %v", err)
-			}
-			if f.hits.Load() != 3 || got[0].Text != "hit3 seed=none i=0" {
-				t.Errorf("hits %d, text %q; want success on the third hit", f.hits.Load(), got[0].Text)
-			}
+			succeedsOnHit(t, mustNew(t, quick(f.url())), f, 3)
 		})
+	}
+}
+
+// succeedsOnHit generates once on b and wants the fake's answer to its
+// hit-th request: the ones before it failed and were retried.
+func succeedsOnHit(t *testing.T, b *Backend, f *fake, hit int64) {
+	t.Helper()
+	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if want := fmt.Sprintf("hit%d seed=none i=0", hit); f.hits.Load() != hit || got[0].Text != want {
+		t.Errorf("hits %d, text %q; want success on hit %d", f.hits.Load(), got[0].Text, hit)
 	}
 }
 
@@ -426,14 +436,7 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 	}})
 	cfg := quick(f.url())
 	cfg.Timeout = 100 * time.Millisecond
-	b := mustNew(t, cfg)
-	got, err := b.Generate(t.Context(), pareto.Request{Prompt: "x"})
-	if err != nil {
-		t.Fatalf("Generate: %v", err)
-	}
-	if f.hits.Load() != 2 || got[0].Text != "hit2 seed=none i=0" {
-		t.Errorf("hits %d text %q, want success on retry", f.hits.Load(), got[0].Text)
-	}
+	succeedsOnHit(t, mustNew(t, cfg), f, 2)
 }
 
 func TestCancelWhileWaitingForSlot(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pareto-llm/pareto/randmodel"
+	"github.com/pareto-llm/pareto/randmodel/randmodeltest"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 )
@@ -26,6 +27,21 @@ func execute(t *testing.T, args ...string) (stdout string, err error) {
 	root.SetArgs(append(args, "--quiet"))
 	err = root.ExecuteContext(context.Background())
 	return out.String(), err
+}
+
+// summary runs the command with args, which ask for --json, and returns
+// the run summary it prints, decoded and as printed.
+func summary(t *testing.T, args ...string) (run.Summary, string) {
+	t.Helper()
+	out, err := execute(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s run.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return s, out
 }
 
 // fakeServer is an OpenAI-compatible server that always answers "#### 4".
@@ -55,28 +71,16 @@ func garbageServer(t *testing.T) string {
 	return srv.URL + "/v1"
 }
 
-func jsonl(t *testing.T, body string) string {
-	p := filepath.Join(t.TempDir(), "q.jsonl")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+// jsonl writes a dataset file q.jsonl.
+func jsonl(t *testing.T, body string) string { return writeFile(t, "q.jsonl", body) }
 
 func TestRunJSONAndBadInputs(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "runs.db")
 	data := jsonl(t, `{"question":"What is 2+2?","answer":"4"}`+"\n"+`{"question":"What is 3+1?","answer":"4"}`+"\n"+`{"question":"What is 1+1?","answer":"2"}`+"\n")
-	out, err := execute(t, "run", "--backend-url", fakeServer(t), "--model", "m", "--dataset", data, "--format", "number",
+	s, out := summary(t, "run", "--backend-url", fakeServer(t), "--model", "m", "--dataset", data, "--format", "number",
 		"--strategy", "self-consistency", "--n", "3", "--seeds", "2", "--params", "1e6", "--layers", "2", "--d-model", "32",
 		"--price-in", "1", "--price-out", "2", "--store", db, "--json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s run.Summary
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
 	// The fake ignores n: 3 calls per question and seed.
 	if s.Answered != 6 || s.Calls != 18 || s.Tokens.Prompt != 18*11 || s.Tokens.Completion != 18*6 {
 		t.Fatalf("summary %+v", s)
@@ -155,22 +159,11 @@ func TestBenchGridTable(t *testing.T) {
 }
 
 func TestRunEmbeddedEngine(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "m.gguf")
 	cfg := randmodel.Small()
 	cfg.DModel, cfg.Layers, cfg.Heads, cfg.KVHeads, cfg.FFN = 64, 2, 4, 2, 128
-	if err := randmodel.Write(model, cfg); err != nil {
-		t.Fatal(err)
-	}
-	out, err := execute(t, "run", "--model", model, "--dataset", "synth", "--limit", "3", "--strategy", "self-consistency",
-		"--n", "4", "--max-tokens", "8", "--store", filepath.Join(dir, "r.db"), "--json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s run.Summary
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	model := randmodeltest.Write(t, "m.gguf", cfg)
+	s, _ := summary(t, "run", "--model", model, "--dataset", "synth", "--limit", "3", "--strategy", "self-consistency",
+		"--n", "4", "--max-tokens", "8", "--store", filepath.Join(t.TempDir(), "r.db"), "--json")
 	if s.Answered != 3 || s.Tokens.Completion == 0 || s.Tokens.Completion > 3*4*8 || s.PrefillFLOPs <= 0 || s.DecodeFLOPs <= 0 || !strings.HasPrefix(s.Model, "embedded:m@") {
 		t.Fatalf("embedded run summary %+v", s)
 	}
@@ -185,15 +178,8 @@ func TestRunEmbeddedEngine(t *testing.T) {
 // and on synth the run reports how well it ranks the verifier's steps.
 func TestBestOfNUsesTheShippedPRM(t *testing.T) {
 	dir := t.TempDir()
-	out, err := execute(t, "run", "--dataset", "synth", "--per-level", "2", "--strategy", "best-of-n",
+	s, _ := summary(t, "run", "--dataset", "synth", "--per-level", "2", "--strategy", "best-of-n",
 		"--n", "4", "--max-tokens", "160", "--store", filepath.Join(dir, "r.db"), "--json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s run.Summary
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
 	if s.Answered != 10 || s.StepsLabelled == 0 || s.StepAUROC <= 0.5 {
 		t.Fatalf("best-of-n summary %+v: want scored, labelled steps ranked better than chance", s)
 	}

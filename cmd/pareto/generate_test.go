@@ -3,20 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pareto-llm/pareto/randmodel"
+	"github.com/pareto-llm/pareto/randmodel/randmodeltest"
 )
 
 func TestGenerateCmd(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.gguf")
 	cfg := randmodel.Small()
 	cfg.Layers, cfg.Context = 2, 256
-	if err := randmodel.Write(path, cfg); err != nil {
-		t.Fatal(err)
-	}
+	path := randmodeltest.Write(t, "m.gguf", cfg)
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := newGenerateCmd()

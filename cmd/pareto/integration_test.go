@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -28,37 +27,29 @@ import (
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// buildPareto builds the command once per test binary, into a directory
+// that outlives the tests that use it.
+var buildPareto = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pareto-bin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "pareto")
+	if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return path, nil
+})
 
-// paretoBin builds the command once per test binary.
+// paretoBin is the command's binary.
 func paretoBin(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pareto-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pareto")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	path, err := buildPareto()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return path
 }
-
-var (
-	modelOnce sync.Once
-	modelErr  error
-)
 
 const tinyModel = "pareto-tiny"
 
@@ -66,23 +57,13 @@ const tinyModel = "pareto-tiny"
 func tiny(t *testing.T) *ollamatest.Server {
 	t.Helper()
 	srv := ollamatest.Shared(t)
-	modelOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pareto-model-")
-		if err != nil {
-			modelErr = err
-			return
-		}
+	srv.CreateOnce(t, tinyModel, func() (string, error) {
 		cfg := randmodel.Small()
 		cfg.DModel, cfg.Layers, cfg.Heads, cfg.KVHeads, cfg.FFN, cfg.Context = 64, 2, 4, 2, 192, 1024
-		path := filepath.Join(dir, "tiny.gguf")
-		if modelErr = randmodel.Write(path, cfg); modelErr != nil {
-			return
-		}
-		modelErr = srv.Create(context.Background(), tinyModel, path)
+		// Ollama keeps its own copy: the file need not outlive this test.
+		path := filepath.Join(t.TempDir(), "tiny.gguf")
+		return path, randmodel.Write(path, cfg)
 	})
-	if modelErr != nil {
-		t.Fatalf("loading the test model into Ollama: %v\n%s", modelErr, srv.Log())
-	}
 	return srv
 }
 

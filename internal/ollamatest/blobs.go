@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -16,18 +15,7 @@ import (
 // Ollama v0.6.5 quantizes only files whose general.file_type says F16: it
 // reads file type 0 (F32) as unknown and refuses it.
 func (s *Server) CreateQuantized(ctx context.Context, name, ggufPath, quant string) error {
-	mf := filepath.Join(filepath.Dir(ggufPath), name+".Modelfile")
-	body := fmt.Sprintf("FROM %s\nTEMPLATE \"{{ .Prompt }}\"\n", ggufPath)
-	if err := os.WriteFile(mf, []byte(body), 0o644); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, s.bin, "create", name, "-f", mf, "-q", quant)
-	cmd.Env = s.env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ollama create %s -q %s: %w: %s", name, quant, err, out)
-	}
-	return nil
+	return s.create(ctx, name, ggufPath, "-q", quant)
 }
 
 // modelsDir is the server's OLLAMA_MODELS directory.

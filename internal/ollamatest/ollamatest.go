@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,6 +27,9 @@ type Server struct {
 	cmd     *exec.Cmd
 	logPath string
 	env     []string
+
+	mu      sync.Mutex
+	created map[string]created // CreateOnce's work by model name
 }
 
 // URL is the OpenAI-compatible base URL.
@@ -118,17 +122,22 @@ func (s *Server) Log() string {
 // Create loads a GGUF file under a model name, with a template that passes
 // the prompt through unchanged so both sides see the same tokens.
 func (s *Server) Create(ctx context.Context, name, ggufPath string) error {
-	dir := filepath.Dir(ggufPath)
-	mf := filepath.Join(dir, name+".Modelfile")
+	return s.create(ctx, name, ggufPath)
+}
+
+// create runs `ollama create` for ggufPath with the pass-through template
+// and any further flags.
+func (s *Server) create(ctx context.Context, name, ggufPath string, flags ...string) error {
+	mf := filepath.Join(filepath.Dir(ggufPath), name+".Modelfile")
 	body := fmt.Sprintf("FROM %s\nTEMPLATE \"{{ .Prompt }}\"\n", ggufPath)
 	if err := os.WriteFile(mf, []byte(body), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, s.bin, "create", name, "-f", mf)
+	cmd := exec.CommandContext(ctx, s.bin, append([]string{"create", name, "-f", mf}, flags...)...)
 	cmd.Env = s.env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ollama create %s: %w: %s", name, err, out)
+		return fmt.Errorf("ollama create %s: %w: %s", strings.Join(append([]string{name}, flags...), " "), err, out)
 	}
 	return nil
 }
