@@ -61,12 +61,12 @@ func BenchmarkDecodeBatch1(b *testing.B) {
 			if _, err := m.Prefill(base, prompt); err != nil {
 				b.Fatal(err)
 			}
-			s := m.NewSeq()
-			seqs, toks := []*Seq{s}, []int{0}
+			seqs, toks := []*Seq{nil}, []int{0}
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				s.CopyFrom(base, base.Len())
+				s := base.Fork()
+				seqs[0] = s
 				b.StartTimer()
 				for range benchTokens {
 					toks[0] = Greedy(s.Logits())
@@ -74,6 +74,7 @@ func BenchmarkDecodeBatch1(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				s.Release()
 			}
 			b.ReportMetric(float64(b.N*benchTokens)/b.Elapsed().Seconds(), "tokens/s")
 		})
@@ -90,9 +91,6 @@ func BenchmarkSearch(b *testing.B) {
 			seqs := make([]*Seq, benchSamples)
 			samplers := make([]*Sampler, benchSamples)
 			toks := make([]int, benchSamples)
-			for i := range seqs {
-				seqs[i] = m.NewSeq()
-			}
 			b.ResetTimer()
 			for n := range b.N {
 				prompt := randTokens(benchPrompt, m.Config.Vocab, uint64(n))
@@ -100,8 +98,8 @@ func BenchmarkSearch(b *testing.B) {
 				if _, err := m.Prefill(base, prompt); err != nil {
 					b.Fatal(err)
 				}
-				for i, s := range seqs {
-					s.CopyFrom(base, base.Len())
+				for i := range seqs {
+					seqs[i] = base.Fork() // the prompt's KV is shared, not copied
 					samplers[i] = NewSampler(SamplerConfig{Temperature: 0.8, TopK: 40, TopP: 0.9, Seed: uint64(n*benchSamples + i)})
 				}
 				for range benchTokens {
@@ -111,6 +109,10 @@ func BenchmarkSearch(b *testing.B) {
 					if _, err := m.Step(seqs, toks); err != nil {
 						b.Fatal(err)
 					}
+				}
+				base.Release()
+				for _, s := range seqs {
+					s.Release()
 				}
 			}
 			b.ReportMetric(float64(b.N*benchTokens*benchSamples)/b.Elapsed().Seconds(), "tokens/s")

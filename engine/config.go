@@ -3,8 +3,9 @@
 // with the numerics of llama.cpp, so that greedy decoding matches it.
 //
 // The code reads top to bottom like llama2.c's run.c: Config (this file),
-// weights (model.go), run state and forward pass (forward.go), kernels
-// (kernels*.go), sampler (sampler.go).
+// weights (model.go), KV blocks (kvblock.go), run state and forward pass
+// (forward.go), kernels (kernels*.go), sampler (sampler.go), and the
+// prefix cache that shares KV blocks between sequences (radix.go).
 package engine
 
 import "fmt"

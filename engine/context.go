@@ -6,8 +6,8 @@ import "fmt"
 // loaded from GGUF starts at its trained context_length; a caller may ask
 // for more (rope extends to any position, though quality past the trained
 // length is the model's business) or less (to bound memory). Each
-// sequence's KV cache still grows only as it fills, doubling up to n
-// positions, so a longer context costs nothing until used.
+// sequence's KV cache still grows only as it fills, a block at a time,
+// so a longer context costs nothing until used.
 //
 // Call it before decoding: it must not run while other goroutines use m.
 // Sequences already longer than n keep their positions but cannot grow.

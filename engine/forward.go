@@ -7,22 +7,30 @@ import (
 	"github.com/pareto-llm/pareto/internal/vec"
 )
 
-// Seq is one sequence being generated: its tokens' keys and values (the KV
-// cache) and the logits after its last token. A Seq belongs to the model
-// that made it and must not be used by two goroutines at once.
+// Seq is one sequence being generated: its tokens, the KV cache of their
+// positions, and the logits after its last token. The KV cache is a table
+// of fixed-size blocks (see BlockSize) that a Seq shares by reference with
+// the sequences it was forked from or into and with a PrefixCache; a block
+// is copied only when a sequence is about to write to one it does not hold
+// alone (copy-on-write), which happens at most to the one block a fork
+// split. A Seq belongs to the model that made it and must not be used by
+// two goroutines at once.
+//
+// Release a Seq when done with it: its blocks go back to the model's pool
+// for reuse, and the ones it shared with a PrefixCache become evictable.
+// A Seq dropped without Release is garbage collected, but a cached block
+// it shared stays pinned in the cache.
 type Seq struct {
 	m      *Model
-	k, v   [][]float32 // per layer: position-major, KVDim floats per position
-	n      int         // positions filled
-	tokens []int       // the tokens at those positions
-	logits []float32   // after the last forwarded token, if it asked for logits
+	pool   *blockPool
+	blocks []*kvBlock // block i holds positions [i*size, (i+1)*size)
+	n      int        // positions filled
+	tokens []int      // the tokens at those positions
+	logits []float32  // after the last forwarded token, if it asked for logits
 }
 
 // NewSeq returns an empty sequence.
-func (m *Model) NewSeq() *Seq {
-	L := m.Config.Layers
-	return &Seq{m: m, k: make([][]float32, L), v: make([][]float32, L)}
-}
+func (m *Model) NewSeq() *Seq { return &Seq{m: m, pool: m.blocks()} }
 
 // Len is the number of tokens in the cache.
 func (s *Seq) Len() int { return s.n }
@@ -35,58 +43,79 @@ func (s *Seq) Tokens() []int { return s.tokens[:s.n] }
 func (s *Seq) Logits() []float32 { return s.logits }
 
 // Truncate drops all positions from n on, so the sequence can continue
-// from a shorter prefix.
+// from a shorter prefix. Blocks past the one holding position n-1 are
+// released.
 func (s *Seq) Truncate(n int) {
 	if n < s.n {
-		s.n = n
-		s.tokens = s.tokens[:n]
+		s.n = max(n, 0)
+		s.tokens = s.tokens[:s.n]
 		s.logits = nil
+		s.dropBlocks(s.pool.blocksFor(s.n))
 	}
 }
 
-// Clone returns an independent copy of s (its KV cache is copied), the way
-// N samples of one prompt share the prompt's prefill.
-func (s *Seq) Clone() *Seq {
-	c := s.m.NewSeq()
-	c.CopyFrom(s, s.n)
+// Fork returns a sequence with s's tokens and logits that shares s's KV
+// blocks by reference: no KV is copied. Each continues on its own, the
+// way the children of a search node, or the N samples of one prompt,
+// continue from it.
+func (s *Seq) Fork() *Seq {
+	c := &Seq{m: s.m, pool: s.pool, n: s.n}
+	nb := s.pool.blocksFor(s.n)
+	c.blocks = make([]*kvBlock, nb, nb+1)
+	for i, b := range s.blocks[:nb] {
+		s.pool.ref(b)
+		c.blocks[i] = b
+	}
+	c.tokens = append([]int(nil), s.tokens[:s.n]...)
+	if s.logits != nil {
+		c.logits = append([]float32(nil), s.logits...)
+	}
 	return c
 }
 
-// CopyFrom makes s hold the first n positions of src.
-func (s *Seq) CopyFrom(src *Seq, n int) {
-	n = min(n, src.n)
-	kv := s.m.Config.KVDim()
-	s.reserve(n)
-	for l := range s.k {
-		copy(s.k[l], src.k[l][:n*kv])
-		copy(s.v[l], src.v[l][:n*kv])
-	}
-	s.n = n
-	s.tokens = append(s.tokens[:0], src.tokens[:n]...)
+// Release gives back s's blocks (a block also held elsewhere stays there)
+// and empties s, which may then be used again. Releasing twice is harmless.
+func (s *Seq) Release() {
+	s.dropBlocks(0)
+	s.n = 0
+	s.tokens = s.tokens[:0]
 	s.logits = nil
-	if n == src.n && src.logits != nil {
-		s.logits = append(s.logits, src.logits...)
+}
+
+// Bytes is the memory of the KV blocks s refers to, shared ones included.
+func (s *Seq) Bytes() int { return len(s.blocks) * s.pool.blockBytes() }
+
+// dropBlocks releases the blocks from index i on.
+func (s *Seq) dropBlocks(i int) {
+	for j := i; j < len(s.blocks); j++ {
+		s.pool.unref(s.blocks[j])
+		s.blocks[j] = nil
+	}
+	s.blocks = s.blocks[:min(i, len(s.blocks))]
+}
+
+// reserve appends fresh blocks until s can hold n positions, so that
+// decoding up to n allocates nothing (the block table grows by doubling).
+func (s *Seq) reserve(n int) {
+	for len(s.blocks) < s.pool.blocksFor(n) {
+		s.blocks = append(s.blocks, s.pool.get())
 	}
 }
 
-// Bytes is the memory the KV cache holds for its filled positions.
-func (s *Seq) Bytes() int { return 2 * 4 * s.n * s.m.Config.KVDim() * s.m.Config.Layers }
-
-// reserve grows the cache (doubling) to hold n positions.
-func (s *Seq) reserve(n int) {
-	kv := s.m.Config.KVDim()
-	if len(s.k[0]) >= n*kv {
+// writable makes the block of position pos exist and be s's alone, copying
+// it first if it is shared: then writing there changes no other holder's
+// view. Shared blocks are read-only, so nobody writes to the one copied.
+func (s *Seq) writable(pos int) {
+	s.reserve(pos + 1)
+	i := pos / s.pool.size
+	b := s.blocks[i]
+	if b.refs.Load() == 1 {
 		return
 	}
-	c := max(n, 2*len(s.k[0])/kv, 16)
-	c = min(c, max(s.m.Config.Context, n))
-	for l := range s.k {
-		k := make([]float32, c*kv)
-		v := make([]float32, c*kv)
-		copy(k, s.k[l][:s.n*kv])
-		copy(v, s.v[l][:s.n*kv])
-		s.k[l], s.v[l] = k, v
-	}
+	c := s.pool.get()
+	copy(c.kv, b.kv) // positions from pos on are overwritten before they are read
+	s.pool.unref(b)
+	s.blocks[i] = c
 }
 
 // row is one token being forwarded: which sequence, where, and whether its
@@ -231,7 +260,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 		if r.pos >= c.Context {
 			return 0, fmt.Errorf("engine: position %d beyond context length %d", r.pos, c.Context)
 		}
-		r.seq.reserve(r.pos + 1)
+		r.seq.writable(r.pos)
 		w.Embed.Row(r.token, st.x[i*D:(i+1)*D])
 	}
 
@@ -263,8 +292,10 @@ func (m *Model) forward(st *runState) (float64, error) {
 				roundF16(k)
 				roundF16(v)
 			}
-			copy(r.seq.k[l][r.pos*KVD:], k)
-			copy(r.seq.v[l][r.pos*KVD:], v)
+			p := r.seq.pool
+			b, off := r.seq.blocks[r.pos/p.size], (l*p.size+r.pos%p.size)*KVD
+			copy(b.kv[off:], k)
+			copy(b.kv[p.half()+off:], v)
 			flops += 4 * float64(c.Heads*HD*(r.pos+1))
 			attnWork += 2 * c.Heads * HD * (r.pos + 1)
 		}
@@ -449,49 +480,87 @@ func (j *attnJob) run(worker, lo, hi int) {
 		r := j.st.rows[i]
 		kvh := h / group // query head h reads kv head h/group, as llama.cpp broadcasts
 		q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
-		kc, vc := r.seq.k[j.layer], r.seq.v[j.layer]
 		n := r.pos + 1
 		out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
+		// The head's keys in a block start at koff, its values at voff;
+		// positions follow at stride KVD. Blocks are walked in position
+		// order, so every sum over positions runs in the same order as
+		// over one contiguous cache.
+		p := r.seq.pool
+		koff := j.layer*p.size*KVD + kvh*HD
+		voff := p.half() + koff
 		if j.m.GGMLNumerics && j.m.FlashAttention {
-			flashAttend(out, q, kc, vc, n, KVD, kvh*HD, scale)
+			f := newFlash(out)
+			for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+				kv := r.seq.blocks[b].kv
+				f.add(out, q, kv[koff:], kv[voff:], min(p.size, n-t0), KVD, scale)
+			}
+			f.finish(out)
 			continue
 		}
 		sc := scores[:n]
-		attnScores(sc, q, kc[kvh*HD:], KVD, scale)
+		for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+			t1 := min(t0+p.size, n)
+			attnScores(sc[t0:t1], q, r.seq.blocks[b].kv[koff:], KVD, scale)
+		}
 		softmax(sc)
 		if j.m.GGMLNumerics {
 			roundF16(sc)
 		}
-		attnValues(out, sc, vc[kvh*HD:], KVD)
+		clear(out)
+		for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+			t1 := min(t0+p.size, n)
+			attnValues(out, sc[t0:t1], r.seq.blocks[b].kv[voff:], KVD)
+		}
 	}
 }
 
 // flashAttend is one head of ggml's CPU flash attention with an f16 value
-// cache: an online softmax whose running weighted sum of values is kept in
-// f16 (rounded after every update), divided by the float32 sum at the end.
+// cache over n contiguous positions: an online softmax whose running
+// weighted sum of values is kept in f16 (rounded after every update),
+// divided by the float32 sum at the end.
 func flashAttend(out, q, kc, vc []float32, n, stride, off int, scale float32) {
-	hd := len(out)
+	f := newFlash(out)
+	f.add(out, q, kc[off:], vc[off:], n, stride, scale)
+	f.finish(out)
+}
+
+// flash is the running state of flashAttend, so that attention can feed it
+// one KV block after another.
+type flash struct {
+	sum, maxS float32
+}
+
+func newFlash(out []float32) flash {
 	clear(out)
-	var sum float32
-	maxS := float32(math.Inf(-1))
+	return flash{maxS: float32(math.Inf(-1))}
+}
+
+// add takes in n more positions, in order, at stride floats apart.
+func (f *flash) add(out, q, kc, vc []float32, n, stride int, scale float32) {
+	hd := len(out)
 	for t := range n {
-		s := vec.Dot(q, kc[t*stride+off:t*stride+off+hd]) * scale
+		s := vec.Dot(q, kc[t*stride:t*stride+hd]) * scale
 		ms, vs := float32(1), float32(1)
-		if s > maxS {
-			ms = float32(math.Exp(float64(maxS - s)))
-			maxS = s
+		if s > f.maxS {
+			ms = float32(math.Exp(float64(f.maxS - s)))
+			f.maxS = s
 			for d := range out {
 				out[d] *= ms
 			}
 			roundF16(out)
 		} else {
-			vs = float32(math.Exp(float64(s - maxS)))
+			vs = float32(math.Exp(float64(s - f.maxS)))
 		}
-		vec.Axpy(out, vs, vc[t*stride+off:t*stride+off+hd])
+		vec.Axpy(out, vs, vc[t*stride:t*stride+hd])
 		roundF16(out)
-		sum = sum*ms + vs
+		f.sum = f.sum*ms + vs
 	}
-	inv := 1 / sum
+}
+
+// finish divides out by the softmax's sum.
+func (f *flash) finish(out []float32) {
+	inv := 1 / f.sum
 	for d := range out {
 		out[d] *= inv
 	}

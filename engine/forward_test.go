@@ -160,7 +160,7 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 	}
 }
 
-func TestCloneAndTruncate(t *testing.T) {
+func TestForkAndTruncate(t *testing.T) {
 	m, err := newRandom(tinyConfig(ArchQwen2, 4, 2), randomOptions{Seed: 12})
 	if err != nil {
 		t.Fatal(err)
@@ -171,16 +171,31 @@ func TestCloneAndTruncate(t *testing.T) {
 	if _, err := m.Prefill(s, toks[:10]); err != nil {
 		t.Fatal(err)
 	}
-	c := s.Clone()
+	c := s.Fork()
 	if _, err := m.Prefill(c, toks[10:]); err != nil {
 		t.Fatal(err)
 	}
 	if e := maxRelErr(c.Logits(), ref[19]); e > 1e-4 {
-		t.Fatalf("clone: relative error %.3g", e)
+		t.Fatalf("fork: relative error %.3g", e)
 	}
-	// The original is untouched by its clone.
+	// The original is untouched by its fork, which shares its full blocks
+	// and copied only the one it went on writing in.
 	if s.Len() != 10 {
-		t.Fatalf("original Len = %d after clone grew", s.Len())
+		t.Fatalf("original Len = %d after fork grew", s.Len())
+	}
+	for i := range 10 / BlockSize {
+		if c.blocks[i] != s.blocks[i] {
+			t.Fatalf("fork does not share full block %d", i)
+		}
+	}
+	if 10%BlockSize != 0 && c.blocks[10/BlockSize] == s.blocks[10/BlockSize] {
+		t.Fatal("fork wrote into the original's partial block")
+	}
+	if _, err := m.Step([]*Seq{s}, toks[10:11]); err != nil {
+		t.Fatal(err)
+	}
+	if e := maxRelErr(s.Logits(), ref[10]); e > 1e-4 {
+		t.Fatalf("original continued after its fork grew: relative error %.3g", e)
 	}
 	c.Truncate(5)
 	if _, err := m.Prefill(c, toks[5:12]); err != nil {

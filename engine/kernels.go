@@ -126,10 +126,9 @@ func attnScoresGo(out, q, k []float32, stride int, scale float32) {
 	}
 }
 
-// attnValuesGo is the portable attnValues: axpy after axpy from zero.
+// attnValuesGo is the portable attnValues: axpy after axpy onto out.
 func attnValuesGo(out, w, v []float32, stride int) {
 	hd := len(out)
-	clear(out)
 	for t, a := range w {
 		vec.Axpy(out, a, v[t*stride:t*stride+hd])
 	}

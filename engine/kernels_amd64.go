@@ -57,8 +57,8 @@ func attnScores(out, q, k []float32, stride int, scale float32) {
 	attnScoresAVX2(&q[0], &k[0], stride, hd, n, scale, &out[0])
 }
 
-// attnValues sets out to the sum over t of w[t] * v[t*stride:][:len(out)]:
-// one head's attention output.
+// attnValues adds to out the sum over t of w[t] * v[t*stride:][:len(out)],
+// in t order: one head's attention output over one run of positions.
 func attnValues(out, w, v []float32, stride int) {
 	n, hd := len(w), len(out)
 	m := hd &^ 7
@@ -69,7 +69,6 @@ func attnValues(out, w, v []float32, stride int) {
 	_ = v[(n-1)*stride+hd-1]
 	attnValuesAVX2(&out[0], &w[0], &v[0], stride, n, m)
 	if m < hd {
-		clear(out[m:])
 		for t, a := range w {
 			vec.AxpyGo(out[m:], a, v[t*stride+m:t*stride+hd])
 		}

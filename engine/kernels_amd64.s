@@ -142,10 +142,13 @@ sout:
 	RET
 
 // func attnValuesAVX2(out, w, v *float32, stride, n, m int)
-// out[:m] = sum over t < n of w[t] * v[t*stride : t*stride+m], for m a
+// out[:m] += sum over t < n of w[t] * v[t*stride : t*stride+m], for m a
 // positive multiple of 8 and n >= 1. Each element accumulates in t order
-// with one FMA per step from zero, exactly as repeated axpyAVX2 calls
-// would, but the sums stay in registers (blocks of 64, 32, then 8 floats).
+// with one FMA per step from its value in out, exactly as repeated
+// axpyAVX2 calls would, but the sums stay in registers (blocks of 64, 32,
+// then 8 floats). Starting from out rather than zero lets a caller walk
+// the KV blocks of a sequence one call per block with the same sums, in
+// the same order, as one call over contiguous positions.
 TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
 	MOVQ out+0(FP), R9
 	MOVQ w+8(FP), R11
@@ -158,14 +161,14 @@ TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
 v64:
 	CMPQ CX, $64
 	JL   v32
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS 64(R9), Y2
+	VMOVUPS 96(R9), Y3
+	VMOVUPS 128(R9), Y4
+	VMOVUPS 160(R9), Y5
+	VMOVUPS 192(R9), Y6
+	VMOVUPS 224(R9), Y7
 	MOVQ   R11, BX
 	MOVQ   R10, DI
 	MOVQ   R12, DX
@@ -200,10 +203,10 @@ v64loop:
 v32:
 	CMPQ CX, $32
 	JL   v8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS 64(R9), Y2
+	VMOVUPS 96(R9), Y3
 	MOVQ   R11, BX
 	MOVQ   R10, DI
 	MOVQ   R12, DX
@@ -230,7 +233,7 @@ v32loop:
 v8:
 	CMPQ CX, $8
 	JL   vdone
-	VXORPS Y0, Y0, Y0
+	VMOVUPS (R9), Y0
 	MOVQ   R11, BX
 	MOVQ   R10, DI
 	MOVQ   R12, DX

@@ -172,14 +172,22 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 			if !slicesEqual(got, want) {
 				t.Fatalf("hd=%d n=%d: scores %v, want %v", hd, n, got, want)
 			}
+			// Values accumulate onto out: in one call, or split in two
+			// calls at any position (as attention walks KV blocks), the
+			// sums are those of one axpy per position in order.
 			w := randVec(n, 4)
-			out, ref := randVec(hd, 5), make([]float32, hd)
-			attnValues(out, w, v, stride)
+			ref := randVec(hd, 5)
+			start := append([]float32{}, ref...)
 			for i := range n {
 				vec.Axpy(ref, w[i], v[i*stride:i*stride+hd])
 			}
-			if !slicesEqual(out, ref) {
-				t.Fatalf("hd=%d n=%d: values %v, want %v", hd, n, out, ref)
+			for _, cut := range []int{n, n / 2, 1} {
+				out := append([]float32{}, start...)
+				attnValues(out, w[:cut], v, stride)
+				attnValues(out, w[cut:], v[cut*stride:], stride)
+				if !slicesEqual(out, ref) {
+					t.Fatalf("hd=%d n=%d cut %d: values %v, want %v", hd, n, cut, out, ref)
+				}
 			}
 		}
 	}

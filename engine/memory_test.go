@@ -91,8 +91,8 @@ func decodeLongContext(t *testing.T) {
 	if _, err := m.Step([]*Seq{s}, []int{1}); err == nil || !strings.Contains(err.Error(), "beyond context length 2048") {
 		t.Errorf("step past the context: err = %v, want beyond context length 2048", err)
 	}
-	if got, limit := len(s.k[0]), longContext*m.Config.KVDim(); got > limit {
-		t.Errorf("KV cache holds %d floats per layer, more than the context's %d", got, limit)
+	if got, limit := len(s.blocks), s.pool.blocksFor(longContext); got > limit {
+		t.Errorf("KV cache holds %d blocks, more than the context's %d", got, limit)
 	}
 	hwm, err := peakRSSKB()
 	if err != nil {

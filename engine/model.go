@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Layer holds the weights of one transformer block. Bias fields are nil
@@ -43,8 +44,10 @@ type Model struct {
 	// itself (e.g. general.name), for callers.
 	Meta map[string]string
 
-	mu     sync.Mutex
-	states []*runState // idle run states, reused so decoding does not allocate
+	mu        sync.Mutex
+	states    []*runState // idle run states, reused so decoding does not allocate
+	kv        atomic.Pointer[blockPool]
+	blockSize int // positions per KV block; 0 is BlockSize (tests vary it)
 }
 
 // output is the matrix that maps the final hidden state to logits.

@@ -108,7 +108,7 @@ func benchDecode(b *testing.B, m *Model, batch int) {
 		seqs := make([]*Seq, batch)
 		toks := make([]int, batch)
 		for i := range seqs {
-			seqs[i] = base.Clone()
+			seqs[i] = base.Fork()
 		}
 		for range steps {
 			for i, s := range seqs {
@@ -117,6 +117,10 @@ func benchDecode(b *testing.B, m *Model, batch int) {
 			if _, err := m.Step(seqs, toks); err != nil {
 				b.Fatal(err)
 			}
+		}
+		base.Release()
+		for _, s := range seqs {
+			s.Release()
 		}
 	}
 	b.ReportMetric(float64(b.N*steps*batch)/b.Elapsed().Seconds(), "tokens/s")

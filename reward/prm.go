@@ -20,7 +20,7 @@ import (
 // token after the separator that ends each step (see Encode). A step's
 // score is P(good) / (P(good) + P(bad)) there. One forward pass over the
 // prompt and the steps scores every step. Nothing is computed twice: the
-// KV of a sequence scored before comes from a prefix cache, so the N
+// KV of a sequence scored before is shared from a prefix cache, so the N
 // candidates of one question pay for its prompt once, and the scores of
 // steps scored before are remembered, so a tree search that scores a
 // question's steps[:1], then steps[:2], ... forwards each step once.
@@ -110,6 +110,7 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 	// Up to that step's last token the KV may be cached; that token itself
 	// must be forwarded for its logits.
 	seq, at := p.cache.Lookup(p.m, tokens, ends[first])
+	defer seq.Release() // its blocks stay in the cache once added
 	u.CachedTokens = at
 	for k := first; k < len(steps); k++ {
 		if err := ctx.Err(); err != nil {

@@ -223,7 +223,11 @@ func TestPRMConcurrentScores(t *testing.T) {
 			t.Fatalf("call %d: %d scores, want %d", i, len(got[i]), len(w))
 		}
 		for s := range w {
-			if math.Abs(got[i][s]-w[s]) > 1e-5 {
+			// Which call fills the cache first decides in which chunks a
+			// reused prefix was prefilled, and a prefill's rounding depends
+			// on its chunks (the engine multiplies rows in groups): a score
+			// moves by up to about 1e-4. Same chunks agree to 1e-5 (above).
+			if math.Abs(got[i][s]-w[s]) > 1e-3 {
 				t.Errorf("call %d: step %d scored %g, a cold PRM %g", i, s+1, got[i][s], w[s])
 			}
 		}

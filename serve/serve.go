@@ -1,7 +1,8 @@
 // Package serve speaks the OpenAI HTTP API (/v1/models, /v1/completions,
 // /v1/chat/completions, with SSE streaming) for any pareto model: the
 // embedded engine, or another backend, so pareto can stand in for an
-// OpenAI-compatible server.
+// OpenAI-compatible server; and vLLM's Pooling API (/pooling) for a
+// process reward model (PRM).
 package serve
 
 import (
@@ -79,6 +80,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/v1/chat/completions":
 		if allow(w, r, http.MethodPost) {
 			h.complete(w, r, apiChat)
+		}
+	case path == "/pooling" || path == "/v1/pooling": // vLLM's is /pooling
+		if allow(w, r, http.MethodPost) {
+			h.pool(w, r)
 		}
 	default:
 		writeError(w, &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)})

@@ -86,7 +86,7 @@ func (b *Backend) loop() {
 				r.err = r.ctx.Err()
 			}
 			if r.err != nil {
-				retire(s)
+				b.retire(s)
 				continue
 			}
 			logits := s.seq.Logits()
@@ -98,7 +98,7 @@ func (b *Backend) loop() {
 				s.stream(r.p.Stop, r.emit)
 			}
 			if s.done {
-				retire(s)
+				b.retire(s)
 				continue
 			}
 			kept = append(kept, s)
@@ -118,7 +118,7 @@ func (b *Backend) loop() {
 				if s.req.err == nil {
 					s.req.err = fmt.Errorf("embedded: decode: %w", err)
 				}
-				retire(s)
+				b.retire(s)
 			}
 			clear(active)
 			active = active[:0]
@@ -127,8 +127,14 @@ func (b *Backend) loop() {
 }
 
 // retire takes s out of the loop, finishing its request after its last
-// sample.
-func retire(s *sample) {
+// sample. A finished sample's sequence goes to the prefix cache; every
+// sequence is released here, the one place all of them pass, whether the
+// request finished, failed or was canceled (its caller may be gone).
+func (b *Backend) retire(s *sample) {
+	if s.req.err == nil {
+		b.cache.Add(s.seq)
+	}
+	s.seq.Release()
 	s.req.left--
 	if s.req.left == 0 {
 		close(s.req.done)

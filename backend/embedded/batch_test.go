@@ -173,3 +173,44 @@ func TestSavedFLOPs(t *testing.T) {
 		t.Errorf("3 samples: saved %g FLOPs, want two prefills, %g", three.SavedFLOPs, want)
 	}
 }
+
+// TestSequencesReleased runs requests that finish, share a prompt, and are
+// canceled while decoding, and checks that once the decode loop is idle no
+// sequence holds a KV block: every block in use is the prefix cache's
+// alone, so the cache can evict all of it.
+func TestSequencesReleased(t *testing.T) {
+	m := testModel(t)
+	b := New(m, WithTokenizer(pieceTok{}), WithPrefixCache(1<<20))
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if i%3 == 2 {
+				go func() { time.Sleep(time.Millisecond); cancel() }()
+			}
+			_, err := b.Generate(ctx, pareto.Request{Prompt: fmt.Sprintf("shared prompt, then %d", i%2),
+				Params: pareto.Params{N: 1 + i%3, MaxTokens: 40, Temperature: 0.7, Seed: seed(int64(i))}})
+			if err != nil && ctx.Err() == nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.bt.mu.Lock()
+		idle := !b.bt.running
+		b.bt.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the decode loop did not stop")
+		}
+	}
+	st, kv := b.cache.Stats(), m.KVStats()
+	if st.Pinned != 0 || kv.Blocks != st.Blocks || st.Blocks == 0 {
+		t.Fatalf("idle backend: %d blocks in use, the cache holds %d of which %d pinned; want all in the cache, none pinned",
+			kv.Blocks, st.Blocks, st.Pinned)
+	}
+}

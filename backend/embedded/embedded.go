@@ -258,7 +258,7 @@ func (b *Backend) piece(id int) string {
 }
 
 // Generate implements pareto.Generator. The prompt is prefilled once (from
-// the prefix cache where possible) and its KV copied to each of the N
+// the prefix cache where possible) and its KV shared by each of the N
 // samples, which then decode in one batch with the samples of every other
 // request in flight (continuous batching; see batcher). Sample i uses seed
 // Seed+i; without a seed, a random one.
@@ -306,18 +306,23 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 	base, cached := b.cache.Lookup(b.m, prompt, len(prompt)-1)
 	prefill, err := b.m.Prefill(base, prompt[cached:])
 	if err != nil {
+		base.Release()
 		return nil, fmt.Errorf("embedded: prefill: %w", err)
 	}
 	b.cache.Add(base)
 	if err := ctx.Err(); err != nil {
+		base.Release()
 		return nil, err
 	}
 
+	// The samples share the prompt's KV blocks; each copies only the
+	// prompt's last block, if partly filled, when it writes its first token.
+	// From here the decode loop owns the sequences and releases them.
 	samples := make([]*sample, n)
 	for i := range samples {
 		seq := base
 		if i > 0 {
-			seq = base.Clone()
+			seq = base.Fork()
 		}
 		samples[i] = &sample{index: i, seq: seq, sampler: engine.NewSampler(engine.SamplerConfig{
 			Temperature: req.Temperature, TopK: b.topK, TopP: req.TopP, MinP: b.minP, Seed: seed + uint64(i),
@@ -348,7 +353,6 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 		s.flush()
 		out[i] = pareto.Completion{Text: s.text, FinishReason: s.finish, Stop: s.stop, Logprobs: s.lps,
 			Usage: pareto.Usage{CompletionTokens: len(s.ids), DecodeFLOPs: s.flops}}
-		b.cache.Add(s.seq)
 	}
 	u := &out[0].Usage
 	u.Calls = 1
@@ -356,7 +360,7 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 	u.CachedTokens = cached
 	u.PrefillFLOPs = prefill
 	// Saved: the cached prompt tokens, and the prompt of every sample
-	// after the first, which start from a copy of its KV.
+	// after the first, which share its KV.
 	for pos := range len(prompt) {
 		f := b.m.TokenFLOPs(pos, pos == len(prompt)-1)
 		if pos < cached {

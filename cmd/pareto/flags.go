@@ -144,6 +144,7 @@ type runFlags struct {
 	concurrency int
 	storePath   string
 	scorer      string
+	remote      scorerFlags // --scorer-url and the rest, for --scorer pooling and http
 	prm         string
 	noCache     bool
 	jsonOut     bool
@@ -166,7 +167,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.seeds, "seeds", 1, "seeds to run (seed, seed+1, ...)")
 	fl.IntVar(&f.concurrency, "concurrency", 4, "questions in flight at once")
 	fl.StringVar(&f.storePath, "store", "pareto.db", "SQLite file for results and the generation cache")
-	fl.StringVar(&f.scorer, "scorer", "", "step scorer for best-of-n and weighted-vote: prm (a process reward model run in-process, see --prm; the default on the embedded backend), judge (the model itself, asked Yes/No with logprobs; the default on a server), oracle (synth only: the exact step verifier, an upper bound)")
+	fl.StringVar(&f.scorer, "scorer", "", "step scorer for best-of-n and weighted-vote: prm (a process reward model run in-process, see --prm; the default on the embedded backend), judge (the model itself, asked Yes/No with logprobs; the default on a server), oracle (synth only: the exact step verifier, an upper bound), pooling (a PRM served by vLLM's /pooling or pareto serve, see --scorer-url), http (a remote scorer, see --scorer-url)")
+	f.remote.register(cmd)
 	fl.StringVar(&f.prm, "prm", models.DefaultPRM, "process reward model for --scorer prm: a GGUF file or a shipped model")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the generation cache")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object per run")

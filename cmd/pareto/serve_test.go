@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pareto-llm/pareto/run"
 )
 
 // `pareto serve` with no model flags serves the shipped model until its
@@ -64,5 +68,90 @@ func TestServeDefaultModel(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve still running 15 s after its context ended")
+	}
+}
+
+// `pareto serve --model pareto-synth-prm` serves the PRM on vLLM's Pooling
+// API, refuses completions, and a run scores with it through --scorer
+// pooling as it would in process; a run whose scorer's server is gone
+// fails, naming it.
+func TestServePRMForPoolingScorer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := newRootCmd()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"serve", "--model", "pareto-synth-prm", "--addr", addr, "--quiet"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+
+	post := func(path, body string) (int, string) {
+		resp, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, body := post("/pooling", `{"model":"pareto-synth-prm","input":"Question: 1 + 1?\nAnswer (step by step):\n1 + 1 = 2\n"}`)
+		if status == http.StatusOK {
+			if !strings.Contains(body, `"object":"pooling"`) {
+				t.Fatalf("pooling answer %s", body)
+			}
+			break
+		}
+		if status != 0 || time.Now().After(deadline) {
+			t.Fatalf("serve: %d %s", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status, body := post("/v1/completions", `{"model":"pareto-synth-prm","prompt":"Question: 1 + 1?\n"}`); status != http.StatusBadRequest || !strings.Contains(body, "process reward model") {
+		t.Errorf("completions from the PRM: %d %s", status, body)
+	}
+
+	dir := t.TempDir()
+	out, err := execute(t, "run", "--dataset", "synth", "--limit", "2", "--strategy", "best-of-n", "--n", "2", "--max-tokens", "160",
+		"--scorer", "pooling", "--scorer-url", "http://"+addr, "--scorer-model", "pareto-synth-prm", "--store", filepath.Join(dir, "r.db"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s run.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if s.Answered != 2 || s.StepsLabelled == 0 || s.Calls < 2+2 || s.UsageUnreported != 0 {
+		t.Errorf("best-of-n through pareto serve: %+v", s)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scorer", "pooling", "--scorer-model", "m"}, "--scorer pooling needs --scorer-url"},
+		{[]string{"--scorer", "pooling", "--scorer-url", "http://" + addr}, "--scorer pooling needs --scorer-model"},
+		{[]string{"--scorer", "prm", "--scorer-url", "http://" + addr}, `are for --scorer pooling or http, not "prm"`},
+		{[]string{"--scorer", "pooling", "--scorer-url", "http://127.0.0.1:9", "--scorer-model", "m"}, "scoring candidate 0: pooling: POST http://127.0.0.1:9/pooling"},
+		{[]string{"--scorer", "pooling", "--scorer-url", "http://" + addr, "--scorer-model", "m", "--scorer-timeout", "0s"}, "--scorer-timeout must be positive"},
+	} {
+		args := append([]string{"run", "--dataset", "synth", "--limit", "1", "--strategy", "best-of-n", "--n", "2", "--max-tokens", "160",
+			"--store", filepath.Join(dir, "bad.db")}, c.args...)
+		if _, err := execute(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one saying %q", c.args, err, c.want)
+		}
 	}
 }

@@ -31,6 +31,9 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if err := rf.validate(); err != nil {
 		return nil, err
 	}
+	if err := rf.remote.check(rf.scorer); err != nil {
+		return nil, err
+	}
 	gen, model, err := bf.generator(ctx)
 	if err != nil {
 		return nil, err
@@ -44,6 +47,7 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 		c.Cache = nil
 	}
 	scorers := &reward.Chooser{Gen: c, PRM: rf.prm, Default: reward.Default(bf.inProcess())}
+	rf.remote.fill(scorers)
 	return &session{db: db, gen: c, model: model, scorers: scorers, bf: bf, rf: rf}, nil
 }
 
