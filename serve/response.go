@@ -24,12 +24,19 @@ type envelope struct {
 
 // usage is OpenAI's usage object. completion_tokens count every generated
 // token, reasoning included; completion_tokens_details says how many of them
-// were reasoning, when a model had any.
+// were reasoning, when a model had any. prompt_tokens_details says how many
+// prompt tokens the prefix cache served (always: the engine knows), as vLLM
+// and OpenAI report it, so a client charges prefill only for the rest.
 type usage struct {
 	PromptTokens            int                `json:"prompt_tokens"`
 	CompletionTokens        int                `json:"completion_tokens"`
 	TotalTokens             int                `json:"total_tokens"`
+	PromptTokensDetails     promptDetails      `json:"prompt_tokens_details"`
 	CompletionTokensDetails *completionDetails `json:"completion_tokens_details,omitempty"`
+}
+
+type promptDetails struct {
+	CachedTokens int `json:"cached_tokens"`
 }
 
 type completionDetails struct {
@@ -57,6 +64,7 @@ func usageOf(out []pareto.Completion) *usage {
 	hidden := 0
 	for _, c := range out {
 		u.PromptTokens += c.Usage.PromptTokens
+		u.PromptTokensDetails.CachedTokens += c.Usage.CachedTokens
 		u.CompletionTokens += c.Usage.CompletionTokens + c.Usage.HiddenTokens
 		hidden += c.Usage.HiddenTokens
 	}

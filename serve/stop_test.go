@@ -21,9 +21,10 @@ func (c canned) Generate(ctx context.Context, req pareto.Request) ([]pareto.Comp
 }
 
 // reasoner's two completions: the first ended by a stop string, the second
-// at end-of-sequence, both with hidden (reasoning) tokens.
+// at end-of-sequence, both with hidden (reasoning) tokens; two of the three
+// prompt tokens came from the prefix cache.
 var reasoner = canned{
-	{Text: "a", FinishReason: "stop", Stop: "\n\n", Usage: pareto.Usage{Calls: 1, PromptTokens: 3, CompletionTokens: 2, HiddenTokens: 5}},
+	{Text: "a", FinishReason: "stop", Stop: "\n\n", Usage: pareto.Usage{Calls: 1, PromptTokens: 3, CachedTokens: 2, CompletionTokens: 2, HiddenTokens: 5}},
 	{Text: "b", FinishReason: "stop", Usage: pareto.Usage{CompletionTokens: 1, HiddenTokens: 4}},
 }
 
@@ -176,8 +177,8 @@ func TestRoundTripThroughOpenAIBackend(t *testing.T) {
 			for _, c := range got {
 				u.Add(c.Usage)
 			}
-			if u.PromptTokens != 3 || u.CompletionTokens != 3 || u.HiddenTokens != 9 {
-				t.Errorf("usage through serve %+v, want 3 prompt, 3 visible and 9 hidden tokens", u)
+			if u.PromptTokens != 3 || u.CompletionTokens != 3 || u.HiddenTokens != 9 || u.CachedTokens != 2 || u.CacheUnreported != 0 {
+				t.Errorf("usage through serve %+v, want 3 prompt (2 cached), 3 visible and 9 hidden tokens", u)
 			}
 			if got[0].Stop != "\n\n" || got[1].Stop != "" {
 				t.Errorf("Stop through serve %q, %q; want \"\\n\\n\", \"\"", got[0].Stop, got[1].Stop)
