@@ -68,12 +68,12 @@ func byScore(nodes []*node) {
 	slices.SortStableFunc(nodes, func(a, b *node) int { return cmp.Compare(b.score, a.score) })
 }
 
-// beam keeps the best ceil(B/M) distinct live nodes of each depth, B the
-// solutions still to find, and gives each M children (the budget's
-// remainder to the last), as N/M beams of width M do before any finishes;
-// when fewer nodes are distinct, the B children are dealt out among them.
-func (s *search) beam(ctx context.Context) ([]*node, error) {
-	n, m := s.budget(), s.opts.Width
+// grow gives the root N children; then, at each depth, the finished
+// children join the pool and next says which live nodes get how many
+// children, the solutions still to find (B) being its budget. It stops
+// when B solutions are found or no node is live.
+func (s *search) grow(ctx context.Context, next func(alive []*node, left int) ([]*node, []int)) ([]*node, error) {
+	n := s.budget()
 	var pool []*node
 	live, counts := []*node{s.root()}, []int{n}
 	for {
@@ -87,15 +87,26 @@ func (s *search) beam(ctx context.Context) ([]*node, error) {
 		if left <= 0 || len(alive) == 0 {
 			return pool, nil
 		}
+		live, counts = next(alive, left)
+	}
+}
+
+// beam keeps the best ceil(B/M) distinct live nodes of each depth and gives
+// each M children (the budget's remainder to the last), as N/M beams of
+// width M do before any finishes; when fewer nodes are distinct, the B
+// children are dealt out among them.
+func (s *search) beam(ctx context.Context) ([]*node, error) {
+	m := s.opts.Width
+	return s.grow(ctx, func(alive []*node, left int) ([]*node, []int) {
 		alive = distinct(alive)
 		byScore(alive)
-		live = alive[:min((left+m-1)/m, len(alive))]
-		// Fewer distinct nodes than beams: the budget left goes to them.
-		counts = make([]int, len(live))
+		live := alive[:min((left+m-1)/m, len(alive))]
+		counts := make([]int, len(live))
 		for i := range left {
 			counts[i%len(live)]++
 		}
-	}
+		return live, counts
+	})
 }
 
 // distinct drops nodes whose solution so far repeats an earlier node's:
@@ -152,31 +163,22 @@ func (s *search) dvts(ctx context.Context) ([]*node, error) {
 	return pool, nil
 }
 
-// rebase gives the root N children; then, at each depth, splits the
-// solutions still to find among the distinct live nodes by
-// softmax(score / T).
+// rebase splits the solutions still to find among the distinct live nodes
+// of each depth by softmax(score / T).
 func (s *search) rebase(ctx context.Context) ([]*node, error) {
-	n := s.budget()
-	var pool []*node
-	live, counts := []*node{s.root()}, []int{n}
-	for {
-		kids, err := s.expand(ctx, live, counts)
-		if err != nil {
-			return nil, err
-		}
-		fin, alive := split(kids)
-		pool = append(pool, fin...)
-		left := n - len(pool)
-		if left <= 0 || len(alive) == 0 {
-			return pool, nil
-		}
+	return s.grow(ctx, func(alive []*node, left int) ([]*node, []int) {
 		alive = distinct(alive)
-		rewards := make([]float64, len(alive))
-		for i, a := range alive {
-			rewards[i] = a.score
-		}
-		live, counts = alive, allocate(left, rewards, s.opts.RebaseTemperature)
+		return alive, allocate(left, scores(alive), s.opts.RebaseTemperature)
+	})
+}
+
+// scores are the nodes' scores.
+func scores(nodes []*node) []float64 {
+	out := make([]float64, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.score
 	}
+	return out
 }
 
 // allocate splits budget among nodes by softmax(reward / temperature):
@@ -219,30 +221,12 @@ func allocate(budget int, rewards []float64, temperature float64) []int {
 	return counts
 }
 
-// particles starts N particles from the root; at each step the finished
-// ones leave, and the live ones are resampled by reward into as many
+// particles resamples the live nodes of each depth by reward into as many
 // particles as solutions are still to find, each then taking a step.
 func (s *search) particles(ctx context.Context) ([]*node, error) {
-	n := s.budget()
-	var pool []*node
-	live, counts := []*node{s.root()}, []int{n}
-	for {
-		kids, err := s.expand(ctx, live, counts)
-		if err != nil {
-			return nil, err
-		}
-		fin, alive := split(kids)
-		pool = append(pool, fin...)
-		left := n - len(pool)
-		if left <= 0 || len(alive) == 0 {
-			return pool, nil
-		}
-		weights := make([]float64, len(alive))
-		for i, a := range alive {
-			weights[i] = a.score
-		}
-		live, counts = alive, resample(s.rng, weights, left)
-	}
+	return s.grow(ctx, func(alive []*node, left int) ([]*node, []int) {
+		return alive, resample(s.rng, scores(alive), left)
+	})
 }
 
 // resample draws k particles with probability proportional to the weights
