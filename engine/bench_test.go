@@ -18,6 +18,21 @@ const (
 	benchSamples = 16
 )
 
+// shippedModel loads the shipped policy, failing tb when it cannot. (Not
+// models/modelstest: it imports the embedded backend, which imports engine.)
+func shippedModel(tb testing.TB) *Model {
+	tb.Helper()
+	path, err := models.Path(models.Default)
+	var m *Model
+	if err == nil {
+		m, err = Load(path)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
 // benchModel returns one of the models of the speed floors: the shipped
 // policy, or random models shaped as enginebench.RandomConfig shapes them
 // for 5e6 and 1e8 parameters (made in memory, no file).
@@ -27,10 +42,7 @@ func benchModel(b *testing.B, name string) *Model {
 	var err error
 	switch name {
 	case "shipped":
-		var path string
-		if path, err = models.Path(models.Default); err == nil {
-			m, err = Load(path)
-		}
+		m = shippedModel(b)
 	case "rand5M": // 4.7M parameters
 		m, err = newRandom(Config{Arch: ArchLlama, Vocab: 512, DModel: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64,
 			FFN: 704, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1})

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pareto-llm/pareto/models"
 )
 
 // memChildEnv makes the test binary, re-executed, run the decoding itself.
@@ -59,14 +57,7 @@ func TestDecode2048PeakRSS(t *testing.T) {
 // policy, from BOS to position 2048, whatever tokens the model picks (end
 // of sequence included: only memory and finiteness are judged here).
 func decodeLongContext(t *testing.T) {
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := shippedModel(t)
 	trained := m.Config.Context
 	if err := m.SetContext(longContext); err != nil {
 		t.Fatal(err)

@@ -145,22 +145,7 @@ func (t *Trace) WriteText(w io.Writer) error {
 		if n.Selected {
 			mark = "*"
 		}
-		parts := []string{fmt.Sprintf("%s%s #%d", strings.Repeat("  ", n.Depth), mark, n.ID)}
-		if n.Score != nil {
-			parts = append(parts, fmt.Sprintf("score %.3f", *n.Score))
-		}
-		if n.Children > 0 {
-			parts = append(parts, fmt.Sprintf("%d children", n.Children))
-		}
-		if n.Pruned {
-			parts = append(parts, "pruned")
-		}
-		if n.Finished {
-			parts = append(parts, "finished")
-		}
-		if n.Answer != "" {
-			parts = append(parts, "answer "+answerVerdict(n.Answer, n.Right))
-		}
+		parts := nodeFacts([]string{fmt.Sprintf("%s%s #%d", strings.Repeat("  ", n.Depth), mark, n.ID)}, n)
 		if s := oneLine(n.Text, maxTraceText); s != "" {
 			parts = append(parts, fmt.Sprintf("%q", s))
 		}

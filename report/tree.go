@@ -219,9 +219,10 @@ func treeLegend(b *svgBuf, y, lo, hi float64) {
 	b.f(`</g>`)
 }
 
-// nodeTip is a node's hover text: what the search knew of it, then its step.
-func nodeTip(n TreeNode) string {
-	parts := []string{fmt.Sprintf("#%d, depth %d", n.ID, n.Depth)}
+// nodeFacts appends to parts what the search knew of n, in the words the
+// tree's hover text and `pareto trace` share: its score, the children it
+// was given, pruned, finished, its answer right or wrong.
+func nodeFacts(parts []string, n TreeNode) []string {
 	if n.Score != nil {
 		parts = append(parts, fmt.Sprintf("score %.3f", *n.Score))
 	}
@@ -237,6 +238,12 @@ func nodeTip(n TreeNode) string {
 	if n.Answer != "" {
 		parts = append(parts, "answer "+answerVerdict(n.Answer, n.Right))
 	}
+	return parts
+}
+
+// nodeTip is a node's hover text: what the search knew of it, then its step.
+func nodeTip(n TreeNode) string {
+	parts := nodeFacts([]string{fmt.Sprintf("#%d, depth %d", n.ID, n.Depth)}, n)
 	if n.Selected {
 		parts = append(parts, "on the winning path")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/reward"
 )
 
@@ -92,17 +93,11 @@ func TestScoreAllRefusesBrokenScorers(t *testing.T) {
 	}
 }
 
+// loadPRM loads the shipped PRM, a fresh one each call, so that no score
+// comes from another's cache.
 func loadPRM(t *testing.T) *reward.PRM {
 	t.Helper()
-	path, err := models.Path(models.DefaultPRM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := reward.LoadPRM(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return modelstest.Open(t, models.DefaultPRM, reward.LoadPRM)
 }
 
 // The PRM's batch gives each candidate the scores it gets alone (from a

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/compute"
+	"github.com/pareto-llm/pareto/internal/httperr"
 )
 
 // DefaultTimeout bounds one request to a remote scorer when none is set.
@@ -258,7 +259,7 @@ func (p *Pooling) timeout() time.Duration {
 func (p *Pooling) stepScores(raw json.RawMessage, in input, steps int) ([]float64, error) {
 	var rows [][]*float64
 	if err := json.Unmarshal(raw, &rows); err != nil {
-		return nil, fmt.Errorf("output data is %s, want one row of class probabilities per step separator (a token-wise task such as token_classify, with STEP pooling)", abbrev(raw))
+		return nil, fmt.Errorf("output data is %s, want one row of class probabilities per step separator (a token-wise task such as token_classify, with STEP pooling)", httperr.Snippet(raw))
 	}
 	sep := p.Format.Separator
 	switch {
@@ -391,54 +392,20 @@ func postJSON(ctx context.Context, client *http.Client, timeout time.Duration, e
 		return fmt.Errorf("POST %s: %s: %s", endpoint, hresp.Status, serverMessage(data))
 	}
 	if err := json.Unmarshal(data, resp); err != nil {
-		return fmt.Errorf("POST %s: answer is not the JSON expected (%v): %s", endpoint, err, abbrev(data))
+		return fmt.Errorf("POST %s: answer is not the JSON expected (%v): %s", endpoint, err, httperr.Snippet(data))
 	}
 	return nil
 }
 
 var errScorerTimeout = errors.New("scorer timeout")
 
-// serverMessage is the message of an error answer: vLLM's and OpenAI's
-// {"error": {"message"}}, vLLM's older {"message"}, FastAPI's {"detail"},
-// else the body itself, shortened.
+// serverMessage is the message of an error answer (see httperr.Message),
+// or "(empty body)" so that an empty answer is named.
 func serverMessage(body []byte) string {
-	var e struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-		Detail  json.RawMessage `json:"detail"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		var inner struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
-			return inner.Message
-		case json.Unmarshal(e.Error, &s) == nil && s != "":
-			return s
-		case e.Message != "":
-			return e.Message
-		case json.Unmarshal(e.Detail, &s) == nil && s != "":
-			return s
-		case len(e.Detail) > 0:
-			return string(e.Detail)
-		}
-	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "(empty body)"
 	}
-	return abbrev(body)
-}
-
-// abbrev shows a piece of a server's answer in an error message.
-func abbrev(b []byte) string {
-	const n = 200
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
+	return httperr.Message(body)
 }
 
 // hostOf is the host of a URL for a scorer's name, or the URL if it has none.

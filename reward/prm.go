@@ -90,11 +90,24 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 		return nil, u, fmt.Errorf("prm: prompt and %d steps are %d tokens, more than the model's context of %d", len(steps), n, p.m.Config.Context)
 	}
 	u.Calls, u.PromptTokens = 1, len(tokens)
+	scores, err := p.scoreEnds(ctx, start, tokens, ends, "step", &u)
+	return scores, u, err
+}
+
+// scoreEnds scores tokens at each position of ends (ascending: the last
+// token of each step), adding the compute it spends to u and, when it
+// succeeds, the latency since start; unit names an end in errors. It is
+// all of Score and ScoreTags but how they find tokens and ends.
+func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int, unit string, u *pareto.Usage) ([]float64, error) {
+	if len(ends) == 0 {
+		u.Latency = time.Since(start)
+		return []float64{}, nil
+	}
 	keys := stepKeys(tokens, ends)
-	scores := make([]float64, len(steps))
+	scores := make([]float64, len(ends))
 	// The steps scored before need no forward pass; the prefill starts
 	// with the first one that was not.
-	first := len(steps)
+	first := len(ends)
 	for k, key := range keys {
 		s, ok := p.scores.get(key)
 		if !ok {
@@ -103,18 +116,18 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 		}
 		scores[k] = s
 	}
-	if first == len(steps) {
+	if first == len(ends) {
 		u.CachedTokens, u.Latency = len(tokens), time.Since(start)
-		return scores, u, nil
+		return scores, nil
 	}
 	// Up to that step's last token the KV may be cached; that token itself
 	// must be forwarded for its logits.
 	seq, at := p.cache.Lookup(p.m, tokens, ends[first])
 	defer seq.Release() // its blocks stay in the cache once added
 	u.CachedTokens = at
-	for k := first; k < len(steps); k++ {
+	for k := first; k < len(ends); k++ {
 		if err := ctx.Err(); err != nil {
-			return nil, u, err
+			return nil, err
 		}
 		end := ends[k]
 		if end < at { // a step that adds no token scores as the one before
@@ -124,7 +137,7 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 		f, err := p.m.Prefill(seq, tokens[at:end+1])
 		u.PrefillFLOPs += f
 		if err != nil {
-			return nil, u, fmt.Errorf("prm: step %d: %w", k+1, err)
+			return nil, fmt.Errorf("prm: %s %d: %w", unit, k+1, err)
 		}
 		at = end + 1
 		lg := seq.Logits()
@@ -134,7 +147,7 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 	}
 	p.cache.Add(seq)
 	u.Latency = time.Since(start)
-	return scores, u, nil
+	return scores, nil
 }
 
 // stepKeys names each step's score by the tokens up to and including the

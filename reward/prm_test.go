@@ -9,6 +9,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
@@ -16,23 +17,11 @@ import (
 
 func shippedPRM(t *testing.T) *PRM {
 	t.Helper()
-	path, err := models.Path(models.DefaultPRM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := LoadPRM(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return modelstest.Open(t, models.DefaultPRM, LoadPRM)
 }
 
 func TestLoadPRMRefusesAPolicy(t *testing.T) {
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadPRM(path); err == nil || !strings.Contains(err.Error(), "not a process reward model") {
+	if _, err := LoadPRM(modelstest.Path(t, models.Default)); err == nil || !strings.Contains(err.Error(), "not a process reward model") {
 		t.Errorf("LoadPRM(policy) error = %v, want a refusal", err)
 	}
 }

@@ -3,7 +3,6 @@ package reward
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -83,49 +82,6 @@ func (p *PRM) ScoreTags(ctx context.Context, text string) ([]float64, pareto.Usa
 		ends = append(ends, len(p.tok.Encode(text[:at], true))-1)
 	}
 	u.Calls, u.PromptTokens = 1, len(tokens)
-	scores := make([]float64, len(ends))
-	if len(ends) == 0 {
-		u.Latency = time.Since(start)
-		return scores, u, nil
-	}
-	keys := stepKeys(tokens, ends)
-	first := len(ends)
-	for k, key := range keys {
-		s, ok := p.scores.get(key)
-		if !ok {
-			first = k
-			break
-		}
-		scores[k] = s
-	}
-	if first == len(ends) {
-		u.CachedTokens, u.Latency = len(tokens), time.Since(start)
-		return scores, u, nil
-	}
-	seq, at := p.cache.Lookup(p.m, tokens, ends[first])
-	defer seq.Release() // as in Score: its blocks stay in the cache once added
-	u.CachedTokens = at
-	for k := first; k < len(ends); k++ {
-		if err := ctx.Err(); err != nil {
-			return nil, u, err
-		}
-		end := ends[k]
-		if end < at { // a separator that adds no token scores as the one before
-			scores[k] = scores[max(k-1, 0)]
-			continue
-		}
-		f, err := p.m.Prefill(seq, tokens[at:end+1])
-		u.PrefillFLOPs += f
-		if err != nil {
-			return nil, u, fmt.Errorf("prm: separator %d: %w", k+1, err)
-		}
-		at = end + 1
-		lg := seq.Logits()
-		g, b := float64(lg[p.good]), float64(lg[p.bad])
-		scores[k] = 1 / (1 + math.Exp(b-g))
-		p.scores.put(keys[k], scores[k])
-	}
-	p.cache.Add(seq)
-	u.Latency = time.Since(start)
-	return scores, u, nil
+	scores, err := p.scoreEnds(ctx, start, tokens, ends, "separator", &u)
+	return scores, u, err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/reward"
 )
 
@@ -46,11 +47,7 @@ func TestSeparatorMustBeOneTokenOfTheVocabulary(t *testing.T) {
 
 func TestIsPRM(t *testing.T) {
 	for name, want := range map[string]bool{models.DefaultPRM: true, models.Default: false} {
-		path, err := models.Path(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err := reward.IsPRM(path); err != nil || got != want {
+		if got, err := reward.IsPRM(modelstest.Path(t, name)); err != nil || got != want {
 			t.Errorf("IsPRM(%s) = %v, %v; want %v", name, got, err, want)
 		}
 	}

@@ -4,10 +4,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/backend/openai"
 	"github.com/pareto-llm/pareto/generatortest"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/serve"
 )
 
@@ -15,14 +15,7 @@ import (
 // served over HTTP and read back by the openai backend, on both APIs: the
 // server must carry n, max_tokens, stop, seed and usage through unchanged.
 func TestServedConformance(t *testing.T) {
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := embedded.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := modelstest.Load(t, models.Default)
 	srv := httptest.NewServer(serve.New(map[string]serve.Model{models.Default: b}))
 	t.Cleanup(srv.Close)
 	for _, chat := range []bool{false, true} {

@@ -2,30 +2,23 @@ package serve
 
 import (
 	"encoding/json"
-	"io"
 	"math"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/reward"
 	"github.com/pareto-llm/pareto/scorertest"
 	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/synth"
 )
 
+// loadPRM loads the shipped PRM, a fresh one each call.
 func loadPRM(t *testing.T) *reward.PRM {
 	t.Helper()
-	path, err := models.Path(models.DefaultPRM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := reward.LoadPRM(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return modelstest.Open(t, models.DefaultPRM, reward.LoadPRM)
 }
 
 // prmServer serves the shipped PRM beside the shipped policy.
@@ -97,15 +90,7 @@ func TestPoolingThroughServeConformance(t *testing.T) {
 // post sends body to url+path and returns the status and body.
 func post(t *testing.T, url, path, body string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Post(url+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := postJSON(t, url+path, body)
 	return resp.StatusCode, b
 }
 

@@ -76,6 +76,17 @@ func chatMessages() []pareto.Message {
 	return []pareto.Message{{Role: "system", Content: "Solve it."}, {Role: "user", Content: prompt}}
 }
 
+// completionParams asks for a greedy completion of prompt.
+func completionParams(maxTokens int64) oai.CompletionNewParams {
+	return oai.CompletionNewParams{
+		Model:       modelName,
+		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: oai.String(prompt)},
+		MaxTokens:   oai.Int(maxTokens),
+		Temperature: oai.Float(0),
+	}
+}
+
+// chatParams asks for a greedy chat completion of the chat messages.
 func chatParams(maxTokens int64) oai.ChatCompletionNewParams {
 	return oai.ChatCompletionNewParams{
 		Model:       modelName,
@@ -108,12 +119,7 @@ func TestModels(t *testing.T) {
 
 func TestCompletionGreedyMatchesBackend(t *testing.T) {
 	c := newClient(newServer(t, nil))
-	resp, err := c.Completions.New(context.Background(), oai.CompletionNewParams{
-		Model:       modelName,
-		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: oai.String(prompt)},
-		MaxTokens:   oai.Int(60),
-		Temperature: oai.Float(0),
-	})
+	resp, err := c.Completions.New(context.Background(), completionParams(60))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,13 +251,9 @@ func ptr[T any](v T) *T { return &v }
 
 func TestCompletionLogprobs(t *testing.T) {
 	c := newClient(newServer(t, nil))
-	resp, err := c.Completions.New(context.Background(), oai.CompletionNewParams{
-		Model:       modelName,
-		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: oai.String(prompt)},
-		MaxTokens:   oai.Int(20),
-		Temperature: oai.Float(0),
-		Logprobs:    oai.Int(3),
-	})
+	p := completionParams(20)
+	p.Logprobs = oai.Int(3)
+	resp, err := c.Completions.New(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,13 +388,8 @@ func TestCompletionStreamWithStop(t *testing.T) {
 		t.Fatalf("greedy text %q too short to place a stop in", plain)
 	}
 	stop := plain[20:24]
-	p := oai.CompletionNewParams{
-		Model:       modelName,
-		Prompt:      oai.CompletionNewParamsPromptUnion{OfString: oai.String(prompt)},
-		MaxTokens:   oai.Int(60),
-		Temperature: oai.Float(0),
-		Stop:        oai.CompletionNewParamsStopUnion{OfString: oai.String(stop)},
-	}
+	p := completionParams(60)
+	p.Stop = oai.CompletionNewParamsStopUnion{OfString: oai.String(stop)}
 	whole, err := c.Completions.New(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -436,8 +433,9 @@ func TestCompletionStreamWithStop(t *testing.T) {
 	}
 }
 
-// sse posts body and returns the raw events and the response.
-func sse(t *testing.T, url, body string) (*http.Response, []string) {
+// postJSON posts body to url and returns the response, its body read
+// (and closed).
+func postJSON(t *testing.T, url, body string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -448,6 +446,13 @@ func sse(t *testing.T, url, body string) (*http.Response, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp, raw
+}
+
+// sse posts body and returns the raw events and the response.
+func sse(t *testing.T, url, body string) (*http.Response, []string) {
+	t.Helper()
+	resp, raw := postJSON(t, url, body)
 	text := string(raw)
 	if !strings.HasSuffix(text, "\n\n") {
 		t.Fatalf("stream does not end with a blank line: %q", text)
@@ -880,8 +885,7 @@ func TestConcurrentRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := oai.CompletionNewParams{Model: modelName, Prompt: oai.CompletionNewParamsPromptUnion{OfString: oai.String(prompt)},
-				MaxTokens: oai.Int(30), Temperature: oai.Float(0)}
+			p := completionParams(30)
 			var got string
 			if i%2 == 0 {
 				resp, err := c.Completions.New(context.Background(), p)

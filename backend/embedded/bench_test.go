@@ -1,4 +1,4 @@
-package embedded
+package embedded_test
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/backend/embedded"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 )
 
 // The speed workloads of issue 4 through the backend, as `pareto bench
@@ -16,16 +18,9 @@ import (
 // Ollama's default sampling. Sequences stop at end-of-sequence as they
 // would in use; tokens/s counts what was generated.
 
-func shippedBackend(b *testing.B) *Backend {
+func shippedBackend(b *testing.B) *embedded.Backend {
 	b.Helper()
-	path, err := models.Path(models.Default)
-	if err != nil {
-		b.Fatal(err)
-	}
-	be, err := Load(path, WithSampling(40, 0), WithPrefixCache(0))
-	if err != nil {
-		b.Fatal(err)
-	}
+	be := modelstest.Load(b, models.Default, embedded.WithSampling(40, 0), embedded.WithPrefixCache(0))
 	if err := be.Model().SetContext(2048); err != nil {
 		b.Fatal(err)
 	}

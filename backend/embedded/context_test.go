@@ -1,4 +1,4 @@
-package embedded
+package embedded_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/models"
+	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/synth"
 )
 
@@ -14,14 +15,7 @@ import (
 // shipped policy's trained context (256) is refused by default and
 // generates once the model's context is raised with SetContext.
 func TestLongerContextThanTrained(t *testing.T) {
-	path, err := models.Path(models.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := modelstest.Load(t, models.Default)
 	trained := b.Model().Config.Context
 	test := synth.TestSet()
 	var sb strings.Builder

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pareto-llm/pareto/internal/httperr"
 )
 
 // maxRetryAfter caps how long a server may ask us to wait before a retry.
@@ -177,32 +178,6 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return max(0, min(d, maxRetryAfter))
 }
 
-// serverMessage extracts the human message from an error body in the
-// shapes servers use: {"error":{"message":..}}, {"error":".."},
-// {"message":..} (vLLM) or {"detail":..} (FastAPI); else the body itself.
-func serverMessage(body []byte) string {
-	var v struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-		Detail  json.RawMessage `json:"detail"`
-	}
-	if json.Unmarshal(body, &v) == nil {
-		var obj struct {
-			Message string `json:"message"`
-		}
-		var str string
-		switch {
-		case json.Unmarshal(v.Error, &obj) == nil && obj.Message != "":
-			return obj.Message
-		case json.Unmarshal(v.Error, &str) == nil && str != "":
-			return str
-		case v.Message != "":
-			return v.Message
-		case json.Unmarshal(v.Detail, &str) == nil && str != "":
-			return str
-		case len(v.Detail) > 0:
-			return snippet(v.Detail)
-		}
-	}
-	return snippet(body)
-}
+// serverMessage extracts the human message from an error body (see
+// httperr.Message, which reward's pooling scorer shares).
+func serverMessage(body []byte) string { return httperr.Message(body) }

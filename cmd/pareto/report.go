@@ -40,11 +40,7 @@ as text. The format follows the --out extension (.md, .csv) unless given.`,
 			if _, err := reportFormat(format); err != nil {
 				return err
 			}
-			if _, err := os.Stat(storePath); err != nil {
-				// store.Open would create an empty store; a typo should fail.
-				return fmt.Errorf("--store %s: %w", storePath, err)
-			}
-			db, err := store.Open(ctx, storePath)
+			db, err := openExistingStore(ctx, storePath)
 			if err != nil {
 				return err
 			}
@@ -99,6 +95,16 @@ func formatFor(out string) string {
 // writeReport builds the report of runIDs (all runs when empty) and writes
 // it to the file out ("-" for stdout) in format html, markdown or csv. The
 // file is replaced whole, so a failed report never leaves half a page.
+// openExistingStore opens the store of --store path, refusing a path that
+// does not exist: store.Open would create an empty store, and a typo
+// should fail.
+func openExistingStore(ctx context.Context, path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("--store %s: %w", path, err)
+	}
+	return store.Open(ctx, path)
+}
+
 func writeReport(ctx context.Context, db *store.DB, runIDs []string, out, format string, b report.Budget) error {
 	if out == "-" {
 		return writeReportTo(ctx, db, runIDs, os.Stdout, format, b)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -88,12 +87,7 @@ func searchAgainst(t *testing.T, host, policy string) run.Summary {
 // returns its host:port once it answers.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
+	host := freeAddr(t)
 	cmd := exec.Command(paretoBin(t), append([]string{"serve", "--addr", host}, args...)...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

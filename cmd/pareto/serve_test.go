@@ -15,24 +15,39 @@ import (
 	"github.com/pareto-llm/pareto/run"
 )
 
-// `pareto serve` with no model flags serves the shipped model until its
-// context ends (SIGINT in main), then returns cleanly.
-func TestServeDefaultModel(t *testing.T) {
+// freeAddr is a loopback host:port free a moment ago, for a server to
+// listen on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	defer l.Close()
+	return l.Addr().String()
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// serveInProcess runs `pareto serve --quiet` with args on a free loopback
+// port in this process until ctx ends. It returns the port's host:port and
+// the channel that gets what the command returned.
+func serveInProcess(ctx context.Context, t *testing.T, args ...string) (addr string, done <-chan error) {
+	t.Helper()
+	addr = freeAddr(t)
 	root := newRootCmd()
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
-	root.SetArgs([]string{"serve", "--addr", addr, "--quiet"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	root.SetArgs(append([]string{"serve", "--addr", addr, "--quiet"}, args...))
+	ch := make(chan error, 1)
+	go func() { ch <- root.ExecuteContext(ctx) }()
+	return addr, ch
+}
+
+// `pareto serve` with no model flags serves the shipped model until its
+// context ends (SIGINT in main), then returns cleanly.
+func TestServeDefaultModel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, done := serveInProcess(ctx, t)
 
 	var body []byte
 	deadline := time.Now().Add(20 * time.Second)
@@ -76,20 +91,9 @@ func TestServeDefaultModel(t *testing.T) {
 // pooling as it would in process; a run whose scorer's server is gone
 // fails, naming it.
 func TestServePRMForPoolingScorer(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	root := newRootCmd()
-	root.SetOut(io.Discard)
-	root.SetErr(io.Discard)
-	root.SetArgs([]string{"serve", "--model", "pareto-synth-prm", "--addr", addr, "--quiet"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	addr, done := serveInProcess(ctx, t, "--model", "pareto-synth-prm")
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pareto-llm/pareto/report"
-	"github.com/pareto-llm/pareto/store"
 )
 
 func newTraceCmd() *cobra.Command {
@@ -27,11 +23,7 @@ or a unique prefix of one; --seed defaults to the run's first seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if _, err := os.Stat(storePath); err != nil {
-				// store.Open would create an empty store; a typo should fail.
-				return fmt.Errorf("--store %s: %w", storePath, err)
-			}
-			db, err := store.Open(ctx, storePath)
+			db, err := openExistingStore(ctx, storePath)
 			if err != nil {
 				return err
 			}

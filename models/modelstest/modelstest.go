@@ -20,13 +20,22 @@ func Path(t testing.TB, name string) string {
 	return path
 }
 
+// Open opens the file of the shipped model name with open (reward.LoadPRM,
+// say), failing t when it cannot. It takes the opener rather than
+// importing its package, so that the package's own tests can use it too
+// (reward's cannot import a helper that imports reward).
+func Open[M any](t testing.TB, name string, open func(path string) (M, error)) M {
+	t.Helper()
+	m, err := open(Path(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // Load loads the shipped model name in the embedded engine with opts,
 // failing t when it cannot.
 func Load(t testing.TB, name string, opts ...embedded.Option) *embedded.Backend {
 	t.Helper()
-	b, err := embedded.Load(Path(t, name), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return Open(t, name, func(path string) (*embedded.Backend, error) { return embedded.Load(path, opts...) })
 }
