@@ -158,8 +158,8 @@ type Pooling struct {
 }
 
 var (
-	_ pareto.Scorer = (*Pooling)(nil)
-	_ BatchScorer   = (*Pooling)(nil)
+	_ pareto.Scorer      = (*Pooling)(nil)
+	_ pareto.BatchScorer = (*Pooling)(nil)
 )
 
 // Endpoint is the URL the requests go to. vLLM serves /pooling beside
@@ -182,7 +182,7 @@ func (p *Pooling) Score(ctx context.Context, question string, steps []string) ([
 	return out[0], u, nil
 }
 
-// ScoreBatch implements BatchScorer: every candidate in one request, as
+// ScoreBatch implements pareto.BatchScorer: every candidate in one request, as
 // vLLM's Pooling API takes a list of inputs.
 func (p *Pooling) ScoreBatch(ctx context.Context, question string, candidates [][]string) ([][]float64, pareto.Usage, error) {
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/reward"
 	"github.com/pareto-llm/pareto/scorertest"
 )
@@ -129,7 +130,7 @@ func TestPoolingBatchIsOneRequest(t *testing.T) {
 	srv, log := fakeVLLM(t, nil)
 	p := &reward.Pooling{URL: srv.URL, Model: "prm", Format: reward.QwenMathPRM}
 	cands := [][]string{{"a = 1", "#### 1"}, {"b"}, {"a = 1", "#### 2", "c"}}
-	out, u, err := reward.ScoreAll(t.Context(), p, "q", cands)
+	out, u, err := pareto.ScoreAll(t.Context(), p, "q", cands)
 	if err != nil {
 		t.Fatal(err)
 	}

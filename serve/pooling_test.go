@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/models/modelstest"
 	"github.com/pareto-llm/pareto/reward"
@@ -49,7 +50,7 @@ func TestPoolingThroughServeMatchesPRM(t *testing.T) {
 		tags, local := loadPRM(t), loadPRM(t)
 		steps := step.Split(prob.Solution)
 		cands := [][]string{steps, steps[:1], append(append([]string(nil), steps[:len(steps)-1]...), "#### 0")}
-		got, u, err := reward.ScoreAll(t.Context(), remote, prob.Question, cands)
+		got, u, err := pareto.ScoreAll(t.Context(), remote, prob.Question, cands)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -125,23 +125,24 @@ func (v *vote) Solve(ctx context.Context, env Env, q pareto.Question) (Result, e
 			return Result{}, fmt.Errorf("strategy %s needs a scorer (--scorer)", v.name)
 		}
 		agg, _ := aggregator(v.opts.Aggregate)
+		var scored []int
+		var steps [][]string
 		for i := range cands {
-			steps := step.Split(cands[i].Text)
-			if len(steps) == 0 {
-				zero := 0.0
-				cands[i].Score = &zero
-				continue
+			zero := 0.0
+			cands[i].Score = &zero // a candidate without steps scores 0
+			if st := step.Split(cands[i].Text); len(st) > 0 {
+				scored = append(scored, i)
+				steps = append(steps, st)
 			}
-			scores, su, err := env.Scorer.Score(ctx, q.Text, steps)
-			if err != nil {
-				return Result{}, fmt.Errorf("scoring candidate %d: %w", i, err)
-			}
-			u.Add(su)
-			if len(scores) == 0 {
-				return Result{}, fmt.Errorf("scorer returned no scores for candidate %d", i)
-			}
-			s := agg(scores)
-			cands[i].StepScores, cands[i].Score = scores, &s
+		}
+		out, su, err := pareto.ScoreAll(ctx, env.Scorer, q.Text, steps)
+		u.Add(su)
+		if err != nil {
+			return Result{}, err
+		}
+		for k, i := range scored {
+			s := agg(out[k])
+			cands[i].StepScores, cands[i].Score = out[k], &s
 		}
 	}
 	res := Result{Candidates: cands, Usage: u}

@@ -200,33 +200,24 @@ func finishesSolution(text string) bool {
 }
 
 // score rates each node's solution so far with the step scorer, all nodes
-// at once. A node whose solution has no steps scores 0.
+// in one batch (pareto.ScoreAll). A node whose solution has no steps
+// scores 0.
 func (s *search) score(ctx context.Context, nodes []*node) error {
-	usage := make([]pareto.Usage, len(nodes))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, n := range nodes {
-		steps := step.SplitBy(n.text, s.sep)
-		if len(steps) == 0 {
-			n.scores, n.score = nil, 0
-			continue
+	var scored []*node
+	var cands [][]string
+	for _, n := range nodes {
+		if steps := step.SplitBy(n.text, s.sep); len(steps) > 0 {
+			scored = append(scored, n)
+			cands = append(cands, steps)
 		}
-		g.Go(func() error {
-			sc, u, err := s.env.Scorer.Score(gctx, s.q.Text, steps)
-			if err != nil {
-				return fmt.Errorf("scoring node %d: %w", n.id, err)
-			}
-			if len(sc) != len(steps) {
-				return fmt.Errorf("scoring node %d: scorer returned %d scores for %d steps", n.id, len(sc), len(steps))
-			}
-			n.scores, n.score, usage[i] = sc, s.agg(sc), u
-			return nil
-		})
 	}
-	if err := g.Wait(); err != nil {
+	out, u, err := pareto.ScoreAll(ctx, s.env.Scorer, s.q.Text, cands)
+	s.usage.Add(u)
+	if err != nil {
 		return err
 	}
-	for _, u := range usage {
-		s.usage.Add(u)
+	for i, n := range scored {
+		n.scores, n.score = out[i], s.agg(out[i])
 	}
 	return nil
 }

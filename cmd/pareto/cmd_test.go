@@ -14,7 +14,9 @@ import (
 	"github.com/pareto-llm/pareto/randmodel"
 	"github.com/pareto-llm/pareto/randmodel/randmodeltest"
 	"github.com/pareto-llm/pareto/run"
+	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/store"
+	"github.com/pareto-llm/pareto/strategy"
 )
 
 // execute runs the command tree in-process.
@@ -184,9 +186,31 @@ func TestBestOfNUsesTheShippedPRM(t *testing.T) {
 		t.Fatalf("best-of-n summary %+v: want scored, labelled steps ranked better than chance", s)
 	}
 	// The PRM's forward passes are part of the run's compute: one call per
-	// candidate on top of the one generation call per question.
-	if s.Calls != 10+10*4 {
-		t.Errorf("calls = %d, want 10 generations + 40 PRM scorings", s.Calls)
+	// distinct candidate (identical samples are scored once) on top of the
+	// one generation call per question.
+	st, err := store.Open(t.Context(), filepath.Join(dir, "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	results, err := st.Results(t.Context(), s.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := 0
+	for _, r := range results {
+		var res strategy.Result
+		if err := json.Unmarshal(r.Detail, &res); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, c := range res.Candidates {
+			seen[strings.Join(step.Split(c.Text), "\n")] = true
+		}
+		distinct += len(seen)
+	}
+	if s.Calls != 10+distinct || distinct < 10 {
+		t.Errorf("calls = %d, want 10 generations + %d PRM scorings of distinct candidates", s.Calls, distinct)
 	}
 	if _, err := execute(t, "run", "--dataset", "synth", "--limit", "1", "--strategy", "best-of-n", "--scorer", "bogus",
 		"--store", filepath.Join(dir, "r.db")); err == nil || !strings.Contains(err.Error(), `--scorer: unknown scorer "bogus"`) {

@@ -149,7 +149,7 @@ func TestServePRMForPoolingScorer(t *testing.T) {
 		{[]string{"--scorer", "pooling", "--scorer-model", "m"}, "--scorer pooling needs --scorer-url"},
 		{[]string{"--scorer", "pooling", "--scorer-url", "http://" + addr}, "--scorer pooling needs --scorer-model"},
 		{[]string{"--scorer", "prm", "--scorer-url", "http://" + addr}, `are for --scorer pooling or http, not "prm"`},
-		{[]string{"--scorer", "pooling", "--scorer-url", "http://127.0.0.1:9", "--scorer-model", "m"}, "scoring candidate 0: pooling: POST http://127.0.0.1:9/pooling"},
+		{[]string{"--scorer", "pooling", "--scorer-url", "http://127.0.0.1:9", "--scorer-model", "m"}, "pooling: POST http://127.0.0.1:9/pooling"},
 		{[]string{"--scorer", "pooling", "--scorer-url", "http://" + addr, "--scorer-model", "m", "--scorer-timeout", "0s"}, "--scorer-timeout must be positive"},
 	} {
 		args := append([]string{"run", "--dataset", "synth", "--limit", "1", "--strategy", "best-of-n", "--n", "2", "--max-tokens", "160",
