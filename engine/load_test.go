@@ -16,14 +16,8 @@ func ggufOf(t *testing.T, m *Model, typ gguf.Type, edit func(b *gguf.Builder)) s
 	b := gguf.NewBuilder()
 	a := c.Arch
 	b.Set("general.architecture", a)
-	b.Set(a+".embedding_length", uint32(c.DModel))
-	b.Set(a+".block_count", uint32(c.Layers))
-	b.Set(a+".feed_forward_length", uint32(c.FFN))
-	b.Set(a+".attention.head_count", uint32(c.Heads))
-	b.Set(a+".attention.head_count_kv", uint32(c.KVHeads))
-	b.Set(a+".context_length", uint32(c.Context))
-	b.Set(a+".rope.freq_base", c.RopeBase)
-	b.Set(a+".attention.layer_norm_rms_epsilon", c.RMSEps)
+	b.SetLlama(a, gguf.Llama{Context: c.Context, DModel: c.DModel, Layers: c.Layers, FFN: c.FFN, Heads: c.Heads,
+		KVHeads: c.KVHeads, RMSEps: c.RMSEps, RopeDims: c.HeadDim, RopeTheta: c.RopeBase})
 	if edit != nil {
 		edit(b)
 	}
