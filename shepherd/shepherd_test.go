@@ -82,8 +82,12 @@ func TestLabelInvariants(t *testing.T) {
 					}
 					k = max(k, n)
 				}
-				if k == len(r.Steps) {
-					t.Errorf("perturbed record %+v changes nothing", r)
+				// A change can land on another right sample's step (a misread
+				// that uses the quantity another order of the solution
+				// adds first): the record is then a right partial solution,
+				// and the exact verifier must say so.
+				if k == len(r.Steps) && slices.Contains(r.Oracle, false) {
+					t.Errorf("perturbed record %+v repeats a right sample's steps, yet the verifier calls one wrong", r)
 				}
 				if slices.Contains(r.Labels[:k], false) {
 					t.Errorf("perturbed record %+v: a step before the changed one (%d) is labelled bad", r, k)
