@@ -186,15 +186,29 @@ func countResults(t *testing.T, path string) int {
 	return n
 }
 
+// A run killed midway resumes to the same results as an uninterrupted
+// one, paying for nothing twice: a sampling strategy, and a tree search
+// whose every node the model itself judges.
 func TestKilledRunResumesWithSameResults(t *testing.T) {
 	srv := tiny(t)
 	questions := writeQuestions(t, 16)
-	args := func(db string) []string {
-		return []string{"run", "--backend-url", srv.URL(), "--model", tinyModel, "--dataset", questions,
-			"--question-field", "q", "--answer-field", "a", "--format", "number",
-			"--strategy", "self-consistency", "--n", "2", "--max-tokens", "24", "--seeds", "2", "--concurrency", "1",
-			"--params", "1e5", "--layers", "2", "--d-model", "64", "--store", db, "--json"}
+	for _, strategy := range [][]string{
+		{"--strategy", "self-consistency"},
+		{"--strategy", "rebase", "--scorer", "judge", "--step-tokens", "8"},
+	} {
+		t.Run(strategy[1], func(t *testing.T) {
+			args := func(db string) []string {
+				return append([]string{"run", "--backend-url", srv.URL(), "--model", tinyModel, "--dataset", questions,
+					"--question-field", "q", "--answer-field", "a", "--format", "number",
+					"--n", "2", "--max-tokens", "24", "--seeds", "2", "--concurrency", "1",
+					"--params", "1e5", "--layers", "2", "--d-model", "64", "--store", db, "--json"}, strategy...)
+			}
+			killedAndResumed(t, args)
+		})
 	}
+}
+
+func killedAndResumed(t *testing.T, args func(db string) []string) {
 	whole := paretoJSON(t, args(filepath.Join(t.TempDir(), "whole.db"))...)
 
 	db := filepath.Join(t.TempDir(), "killed.db")
@@ -223,5 +237,5 @@ func TestKilledRunResumesWithSameResults(t *testing.T) {
 	if resumed.Accuracy != whole.Accuracy || resumed.Tokens != whole.Tokens || resumed.Calls != whole.Calls || resumed.FLOPs != whole.FLOPs {
 		t.Fatalf("killed+resumed differs from uninterrupted:\nresumed %+v\nwhole   %+v", resumed, whole)
 	}
-	t.Logf("killed at %d/32 results; resumed run equals the uninterrupted one (accuracy %.3f, %d completion tokens)", killedAt, whole.Accuracy, whole.Tokens.Completion)
+	t.Logf("killed at %d/32 results; resumed run equals the uninterrupted one (accuracy %.3f, %d calls, %d completion tokens)", killedAt, whole.Accuracy, whole.Calls, whole.Tokens.Completion)
 }
