@@ -44,8 +44,10 @@ func Default(inProcess bool) string {
 	return "judge"
 }
 
-// Chooser builds the scorers runs ask for by name. It loads a PRM once for
-// all the runs that use it. It is safe for concurrent use.
+// Chooser builds the scorers runs ask for by name. Each call loads the PRM
+// afresh (the file is memory-mapped: cheap), so that no run's scores come
+// free from another run's prefix cache and step-score memory: a run's
+// compute is what it would spend alone. It is safe for concurrent use.
 type Chooser struct {
 	Gen     pareto.Generator // the backend a judge asks
 	PRM     string           // the model "prm" loads: a GGUF file or a shipped model's name
@@ -62,9 +64,8 @@ type Chooser struct {
 	ScorerAPIKey  string
 	ScorerTimeout time.Duration
 
-	mu    sync.Mutex
-	prm   *PRM
-	prmID string
+	mu          sync.Mutex
+	path, prmID string // the PRM's file and run name, resolved once
 }
 
 // Scorer returns the scorer called name and the name a run records for it;
@@ -104,17 +105,18 @@ func (c *Chooser) Scorer(name string) (pareto.Scorer, string, error) {
 	case "prm":
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if c.prm == nil {
+		if c.path == "" {
 			path, id, err := models.Open(c.PRM)
 			if err != nil {
 				return nil, "", fmt.Errorf("prm: %w", err)
 			}
-			if c.prm, err = LoadPRM(path); err != nil {
-				return nil, "", err
-			}
-			c.prmID = "prm:" + id
+			c.path, c.prmID = path, "prm:"+id
 		}
-		return c.prm, c.prmID, nil
+		p, err := LoadPRM(c.path)
+		if err != nil {
+			return nil, "", err
+		}
+		return p, c.prmID, nil
 	}
 	return nil, "", Check(name)
 }

@@ -54,3 +54,20 @@ func TestChooserRemoteScorers(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Each run gets a PRM of its own, so that no run's scores come free from
+// another's caches; all of them carry the file's one name.
+func TestChooserLoadsAPRMPerRun(t *testing.T) {
+	ch := &reward.Chooser{PRM: "pareto-synth-prm", Default: "prm"}
+	a, ida, err := ch.Scorer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, idb, err := ch.Scorer("prm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || ida != idb || !strings.HasPrefix(ida, "prm:pareto-synth-prm@") {
+		t.Errorf("two runs got scorers %p and %p named %q and %q: want two PRMs of one name", a, b, ida, idb)
+	}
+}
