@@ -89,4 +89,3 @@ func TestScoreAllRefusesBrokenScorers(t *testing.T) {
 		t.Errorf("a candidate without steps: error %v", err)
 	}
 }
-

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	oai "github.com/openai/openai-go/v3"
@@ -19,6 +18,7 @@ import (
 	"github.com/openai/openai-go/v3/packages/respjson"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/internal/httperr"
 )
 
 // Sentinels the capture middleware returns so call can classify the answer
@@ -133,11 +133,11 @@ func (r *replica) classify(ctx, actx context.Context, cfg Config, x *exchange, e
 	case errors.Is(err, errStatus):
 		return &StatusError{
 			URL: r.url, Model: cfg.Model, StatusCode: x.status,
-			Message:    serverMessage(x.body),
+			Message:    httperr.Message(x.body),
 			RetryAfter: retryAfter(x.header, time.Now()),
 		}
 	case errors.Is(err, errNotJSON):
-		return fmt.Errorf("%s: %w: not JSON: %q", at, ErrMalformed, snippet(x.body))
+		return fmt.Errorf("%s: %w: not JSON: %q", at, ErrMalformed, httperr.Snippet(x.body))
 	case errors.Is(err, ErrMalformed):
 		return fmt.Errorf("%s: %w", at, err)
 	case actx.Err() != nil:
@@ -228,7 +228,7 @@ func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatC
 // given stop strings.
 func fromCompletion(resp *oai.Completion, wantTop bool, stops []string) (*answer, error) {
 	if resp == nil || len(resp.Choices) == 0 {
-		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, snippet([]byte(rawOf(resp))))
+		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, httperr.Snippet([]byte(rawOf(resp))))
 	}
 	a := usageOf(resp.JSON.Usage, resp.Usage)
 	for _, c := range resp.Choices {
@@ -262,7 +262,7 @@ func fromChat(resp *oai.ChatCompletion, wantTop bool, stops []string) (*answer, 
 		if resp != nil {
 			raw = resp.RawJSON()
 		}
-		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, snippet([]byte(raw)))
+		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, httperr.Snippet([]byte(raw)))
 	}
 	a := usageOf(resp.JSON.Usage, resp.Usage)
 	for _, c := range resp.Choices {
@@ -477,15 +477,6 @@ func apportion(total int, weights []int) []int {
 	sort.SliceStable(order, func(i, j int) bool { return rem[order[i]] > rem[order[j]] })
 	for _, i := range order[:left] {
 		s[i]++
-	}
-	return s
-}
-
-// snippet shortens a body for an error message.
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "..."
 	}
 	return s
 }

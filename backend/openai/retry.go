@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/pareto-llm/pareto/internal/httperr"
 )
 
 // maxRetryAfter caps how long a server may ask us to wait before a retry.
@@ -177,7 +175,3 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return max(0, min(d, maxRetryAfter))
 }
-
-// serverMessage extracts the human message from an error body (see
-// httperr.Message, which reward's pooling scorer shares).
-func serverMessage(body []byte) string { return httperr.Message(body) }

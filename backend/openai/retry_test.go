@@ -80,21 +80,6 @@ func TestClassification(t *testing.T) {
 	}
 }
 
-func TestServerMessage(t *testing.T) {
-	for body, want := range map[string]string{
-		`{"error":{"message":"model not found","type":"x"}}`: "model not found",
-		`{"error":"plain string"}`:                           "plain string",
-		`{"object":"error","message":"vllm says"}`:           "vllm says",
-		`{"detail":"fastapi says"}`:                          "fastapi says",
-		`{"detail":[{"loc":["body"]}]}`:                      `[{"loc":["body"]}]`,
-		"  not json at all \n":                               "not json at all",
-	} {
-		if got := serverMessage([]byte(body)); got != want {
-			t.Errorf("serverMessage(%s) = %q, want %q", body, got, want)
-		}
-	}
-}
-
 func TestSplit(t *testing.T) {
 	for _, tc := range []struct{ total, k int }{{10, 3}, {0, 4}, {7, 1}, {2, 5}, {11, 3}} {
 		s := split(tc.total, tc.k)

@@ -5,9 +5,23 @@ import (
 	"testing"
 )
 
-// TestMessage checks what a message is cut to and where none is found;
-// backend/openai's TestServerMessage checks each shape of error body
-// through its serverMessage, which is Message.
+// TestMessageShapes reads the message from each shape of error body.
+func TestMessageShapes(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"error":{"message":"model not found","type":"x"}}`: "model not found",
+		`{"error":"plain string"}`:                           "plain string",
+		`{"object":"error","message":"vllm says"}`:           "vllm says",
+		`{"detail":"fastapi says"}`:                          "fastapi says",
+		`{"detail":[{"loc":["body"]}]}`:                      `[{"loc":["body"]}]`,
+		"  not json at all \n":                               "not json at all",
+	} {
+		if got := Message([]byte(body)); got != want {
+			t.Errorf("Message(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+// TestMessage checks what a message is cut to and where none is found.
 func TestMessage(t *testing.T) {
 	long := strings.Repeat("x", 250)
 	for body, want := range map[string]string{
