@@ -41,6 +41,20 @@ func RegisterPrompts(datasetName string, p Prompter) {
 	datasetPrompts[datasetName] = p
 }
 
+// prompt builds q's prompt and stop strings with e's prompter (or
+// DefaultPrompts).
+func (e Env) prompt(q pareto.Question, s Style) (string, []string, error) {
+	p := e.Prompts
+	if p == nil {
+		p = DefaultPrompts
+	}
+	prompt, stop, err := p.Prompt(q, s)
+	if err != nil {
+		return "", nil, fmt.Errorf("prompt for question %s: %w", q.ID, err)
+	}
+	return prompt, stop, nil
+}
+
 // DefaultPrompts picks a dataset's registered prompter, or the generic
 // question/answer format for the question's answer format.
 var DefaultPrompts Prompter = PrompterFunc(defaultPrompt)

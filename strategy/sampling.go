@@ -41,13 +41,9 @@ func init() {
 // sample asks the backend for n completions of q's prompt and extracts the
 // answer of each.
 func sample(ctx context.Context, env Env, q pareto.Question, style Style, o Options, n int, temperature float64) ([]Candidate, pareto.Usage, error) {
-	prompts := env.Prompts
-	if prompts == nil {
-		prompts = DefaultPrompts
-	}
-	prompt, stop, err := prompts.Prompt(q, style)
+	prompt, stop, err := env.prompt(q, style)
 	if err != nil {
-		return nil, pareto.Usage{}, fmt.Errorf("prompt for question %s: %w", q.ID, err)
+		return nil, pareto.Usage{}, err
 	}
 	seed := env.Seed
 	req := pareto.Request{Prompt: prompt, Params: pareto.Params{
@@ -107,71 +103,113 @@ func (v *vote) Name() string { return v.name }
 // temperature 0, which would make all N samples the same.
 const DefaultSamplingTemperature = 0.7
 
+// samplingTemperature is o's temperature, or DefaultSamplingTemperature
+// for 0.
+func samplingTemperature(o Options) float64 {
+	if o.Temperature == 0 {
+		return DefaultSamplingTemperature
+	}
+	return o.Temperature
+}
+
 func (v *vote) Solve(ctx context.Context, env Env, q pareto.Question) (Result, error) {
-	n := v.opts.N
-	if n <= 0 {
-		n = 1
-	}
-	temp := v.opts.Temperature
-	if temp == 0 {
-		temp = DefaultSamplingTemperature
-	}
-	cands, u, err := sample(ctx, env, q, Style{Reasoning: true, Shots: v.opts.Shots}, v.opts, n, temp)
+	cands, u, err := sample(ctx, env, q, Style{Reasoning: true, Shots: v.opts.Shots}, v.opts, max(v.opts.N, 1), samplingTemperature(v.opts))
 	if err != nil {
 		return Result{}, err
 	}
+	rule := "majority"
 	if v.scored {
-		if env.Scorer == nil {
-			return Result{}, fmt.Errorf("strategy %s needs a scorer (--scorer)", v.name)
+		rule = "weighted-vote"
+		if v.best {
+			rule = "best-of-n"
 		}
-		agg, _ := aggregator(v.opts.Aggregate)
-		var scored []int
-		var steps [][]string
-		for i := range cands {
-			zero := 0.0
-			cands[i].Score = &zero // a candidate without steps scores 0
-			if st := step.Split(cands[i].Text); len(st) > 0 {
-				scored = append(scored, i)
-				steps = append(steps, st)
-			}
+		steps := make([][]string, len(cands))
+		for i, c := range cands {
+			steps[i] = step.Split(c.Text)
 		}
-		out, su, err := pareto.ScoreAll(ctx, env.Scorer, q.Text, steps)
+		if err := needScorer(env, v.name); err != nil {
+			return Result{}, err
+		}
+		scores, su, err := scoreSteps(ctx, env, q, steps)
 		u.Add(su)
 		if err != nil {
 			return Result{}, err
 		}
-		for k, i := range scored {
-			s := agg(out[k])
-			cands[i].StepScores, cands[i].Score = out[k], &s
+		agg, _ := aggregator(v.opts.Aggregate)
+		for i, sc := range scores {
+			s := 0.0 // a candidate without steps scores 0
+			if sc != nil {
+				s = agg(sc)
+			}
+			cands[i].StepScores, cands[i].Score = sc, &s
 		}
 	}
 	res := Result{Candidates: cands, Usage: u}
-	res.Votes = tally(cands, q.Format, v.scored)
-	if v.best {
+	choose(&res, rule, q.Format)
+	return res, nil
+}
+
+// needScorer refuses to run a strategy that scores without a scorer.
+func needScorer(env Env, name string) error {
+	if env.Scorer == nil {
+		return fmt.Errorf("strategy %s needs a scorer (--scorer)", name)
+	}
+	return nil
+}
+
+// scoreSteps rates each solution's steps with env's scorer, all in one
+// batch (pareto.ScoreAll); a solution without steps gets no scores.
+func scoreSteps(ctx context.Context, env Env, q pareto.Question, steps [][]string) ([][]float64, pareto.Usage, error) {
+	var at []int
+	var cands [][]string
+	for i, st := range steps {
+		if len(st) > 0 {
+			at = append(at, i)
+			cands = append(cands, st)
+		}
+	}
+	out, u, err := pareto.ScoreAll(ctx, env.Scorer, q.Text, cands)
+	if err != nil {
+		return nil, u, err
+	}
+	scores := make([][]float64, len(steps))
+	for k, i := range at {
+		scores[i] = out[k]
+	}
+	return scores, u, nil
+}
+
+// choose sets res's answer and output from its candidates by the selection
+// rule (best-of-n: the best-scored candidate with an answer; weighted-vote
+// and majority: the answer with the most weight or votes, shown by the
+// first candidate giving it) and returns the index of the candidate it
+// took (-1 if none).
+func choose(res *Result, rule, format string) int {
+	cands := res.Candidates
+	res.Votes = tally(cands, format, rule != "majority")
+	if rule == "best-of-n" {
 		bi := -1
 		for i, c := range cands {
-			if c.Answer == "" {
-				continue
-			}
-			if bi < 0 || *c.Score > *cands[bi].Score {
+			if c.Answer != "" && (bi < 0 || *c.Score > *cands[bi].Score) {
 				bi = i
 			}
 		}
 		if bi >= 0 {
 			res.Answer, res.Output = cands[bi].Answer, cands[bi].Text
 		}
-		return res, nil
+		return bi
 	}
-	if len(res.Votes) > 0 {
-		res.Answer = res.Votes[0].Answer
-		for _, c := range cands {
-			if c.Answer != "" && grade.Equal(c.Answer, res.Answer, q.Format) {
-				res.Output = c.Text
-				break
-			}
+	if len(res.Votes) == 0 {
+		return -1
+	}
+	res.Answer = res.Votes[0].Answer
+	for i, c := range cands {
+		if c.Answer != "" && grade.Equal(c.Answer, res.Answer, format) {
+			res.Output = c.Text
+			return i
 		}
 	}
-	return res, nil
+	return -1
 }
 
 // tally groups equivalent answers (by the grader's notion of equality, so

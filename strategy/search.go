@@ -78,29 +78,21 @@ type search struct {
 
 // newSearch prepares the tree of q: its root is the prompt.
 func newSearch(env Env, q pareto.Question, o Options, name string) (*search, error) {
-	if env.Scorer == nil {
-		return nil, fmt.Errorf("strategy %s needs a scorer (--scorer)", name)
+	if err := needScorer(env, name); err != nil {
+		return nil, err
 	}
-	prompts := env.Prompts
-	if prompts == nil {
-		prompts = DefaultPrompts
-	}
-	prompt, stop, err := prompts.Prompt(q, Style{Reasoning: true, Shots: o.Shots})
+	prompt, stop, err := env.prompt(q, Style{Reasoning: true, Shots: o.Shots})
 	if err != nil {
-		return nil, fmt.Errorf("prompt for question %s: %w", q.ID, err)
+		return nil, err
 	}
 	agg, err := aggregator(o.Aggregate)
 	if err != nil {
 		return nil, err
 	}
-	temp := o.Temperature
-	if temp == 0 {
-		temp = DefaultSamplingTemperature
-	}
 	h := fnv.New64a()
 	h.Write([]byte(q.ID))
 	s := &search{
-		env: env, q: q, opts: o, prompt: prompt, sep: StepSeparator(q), agg: agg, temp: temp,
+		env: env, q: q, opts: o, prompt: prompt, sep: StepSeparator(q), agg: agg, temp: samplingTemperature(o),
 		rng: rand.New(rand.NewPCG(uint64(env.Seed), h.Sum64())),
 	}
 	// The separator ends a step; the prompt's own stops end the solution.
@@ -200,24 +192,21 @@ func finishesSolution(text string) bool {
 }
 
 // score rates each node's solution so far with the step scorer, all nodes
-// in one batch (pareto.ScoreAll). A node whose solution has no steps
-// scores 0.
+// in one batch. A node whose solution has no steps scores 0.
 func (s *search) score(ctx context.Context, nodes []*node) error {
-	var scored []*node
-	var cands [][]string
-	for _, n := range nodes {
-		if steps := step.SplitBy(n.text, s.sep); len(steps) > 0 {
-			scored = append(scored, n)
-			cands = append(cands, steps)
-		}
+	steps := make([][]string, len(nodes))
+	for i, n := range nodes {
+		steps[i] = step.SplitBy(n.text, s.sep)
 	}
-	out, u, err := pareto.ScoreAll(ctx, s.env.Scorer, s.q.Text, cands)
+	scores, u, err := scoreSteps(ctx, s.env, s.q, steps)
 	s.usage.Add(u)
 	if err != nil {
 		return err
 	}
-	for i, n := range scored {
-		n.scores, n.score = out[i], s.agg(out[i])
+	for i, n := range nodes {
+		if scores[i] != nil {
+			n.scores, n.score = scores[i], s.agg(scores[i])
+		}
 	}
 	return nil
 }
@@ -263,37 +252,4 @@ func (s *search) result(pool []*node) Result {
 		res.Tree[i] = t
 	}
 	return res
-}
-
-// choose sets res's answer and output from its candidates by the selection
-// rule and returns the index of the candidate it took (-1 if none).
-func choose(res *Result, rule, format string) int {
-	cands := res.Candidates
-	if rule == "best-of-n" {
-		res.Votes = tally(cands, format, true)
-		bi := -1
-		for i, c := range cands {
-			if c.Answer != "" && (bi < 0 || *c.Score > *cands[bi].Score) {
-				bi = i
-			}
-		}
-		if bi >= 0 {
-			res.Answer, res.Output = cands[bi].Answer, cands[bi].Text
-		}
-		return bi
-	}
-	res.Votes = tally(cands, format, rule != "majority")
-	if len(res.Votes) == 0 {
-		return -1
-	}
-	res.Answer = res.Votes[0].Answer
-	// The output shown is the best-scored solution with the chosen answer.
-	bi := -1
-	for i, c := range cands {
-		if c.Answer != "" && grade.Equal(c.Answer, res.Answer, format) && (bi < 0 || *c.Score > *cands[bi].Score) {
-			bi = i
-		}
-	}
-	res.Output = cands[bi].Text
-	return bi
 }

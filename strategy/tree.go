@@ -40,7 +40,8 @@ type tree struct {
 }
 
 func newTree(name string, o Options, grow func(*search, context.Context) ([]*node, error)) (Strategy, error) {
-	if o.Width > max(o.N, 1) && (name == "beam" || name == "dvts") {
+	// o is canonical: Width is 0 for a search that has no width.
+	if o.Width > max(o.N, 1) {
 		return nil, fmt.Errorf("strategy %s: beam width %d is more than the budget --n %d", name, o.Width, max(o.N, 1))
 	}
 	return &tree{name: name, opts: o, grow: grow}, nil
