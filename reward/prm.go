@@ -63,6 +63,11 @@ func LoadPRM(path string) (*PRM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
+	// Scores are read at the separator's token: one that is not a token of
+	// the vocabulary would put them at the wrong positions.
+	if _, err := SeparatorID(tok, StepSeparator); err != nil {
+		return nil, fmt.Errorf("prm: %s: %w", path, err)
+	}
 	return &PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad,
 		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}, nil
 }

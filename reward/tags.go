@@ -45,15 +45,6 @@ func SeparatorID(tok Encoder, sep string) (int, error) {
 	return id, nil
 }
 
-// CheckSeparator refuses a PRM whose step separator is not one token of
-// its vocabulary (see SeparatorID).
-func (p *PRM) CheckSeparator() error {
-	if _, err := SeparatorID(p.tok, StepSeparator); err != nil {
-		return fmt.Errorf("prm: %w", err)
-	}
-	return nil
-}
-
 // ScoreTags scores text as vLLM's STEP pooling does: at every occurrence
 // of the step separator (StepSeparator), the question's and template's
 // own included, the probability that the text up to there is right, one

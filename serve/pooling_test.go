@@ -25,11 +25,7 @@ func loadPRM(t *testing.T) *reward.PRM {
 // prmServer serves the shipped PRM beside the shipped policy.
 func prmServer(t *testing.T) (url string) {
 	t.Helper()
-	prm := loadPRM(t)
-	if err := prm.CheckSeparator(); err != nil {
-		t.Fatal(err)
-	}
-	return newServer(t, map[string]Model{models.DefaultPRM: PRM{Scorer: prm}, modelName: backend}).URL
+	return newServer(t, map[string]Model{models.DefaultPRM: PRM{Scorer: loadPRM(t)}, modelName: backend}).URL
 }
 
 // The pooling scorer through `pareto serve` scores as the PRM does in

@@ -45,6 +45,15 @@ func (f *backendFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.price.OutPerM, "price-out", 0, "USD per million completion tokens")
 }
 
+// embeddedModel is the model the embedded engine runs: --model, or the
+// shipped default.
+func (f *backendFlags) embeddedModel() string {
+	if f.model == "" {
+		return models.Default
+	}
+	return f.model
+}
+
 // inProcess reports whether the backend is the embedded engine.
 func (f *backendFlags) inProcess() bool { return len(f.urls) == 0 }
 
@@ -83,11 +92,7 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 // FLOPs exactly (prefill, decode, prefix-cache savings), so no architecture
 // flags are needed.
 func (f *backendFlags) embedded() (pareto.Generator, string, error) {
-	model := f.model
-	if model == "" {
-		model = models.Default
-	}
-	path, id, err := models.Open(model) // a shipped model is unpacked to the cache
+	path, id, err := models.Open(f.embeddedModel()) // a shipped model is unpacked to the cache
 	if err != nil {
 		return nil, "", err
 	}

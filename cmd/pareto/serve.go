@@ -65,11 +65,7 @@ on another machine. It refuses completions.`,
 // embedded engine on /pooling, anything else on /v1.
 func servedModel(ctx context.Context, bf *backendFlags) (serve.Model, string, error) {
 	if bf.inProcess() {
-		model := bf.model
-		if model == "" {
-			model = models.Default
-		}
-		path, err := models.Resolve(model)
+		path, err := models.Resolve(bf.embeddedModel())
 		if err != nil {
 			return nil, "", err
 		}
@@ -78,9 +74,6 @@ func servedModel(ctx context.Context, bf *backendFlags) (serve.Model, string, er
 		} else if isPRM {
 			p, err := reward.LoadPRM(path)
 			if err != nil {
-				return nil, "", err
-			}
-			if err := p.CheckSeparator(); err != nil {
 				return nil, "", err
 			}
 			return serve.PRM{Scorer: p}, "/pooling", nil
@@ -96,11 +89,8 @@ func servedModel(ctx context.Context, bf *backendFlags) (serve.Model, string, er
 // servedName is the model name clients ask for: the --model name given to
 // an upstream server, else the GGUF file's or shipped model's name.
 func servedName(bf *backendFlags) string {
-	if len(bf.urls) > 0 {
+	if !bf.inProcess() {
 		return bf.model
 	}
-	if bf.model == "" {
-		return models.Default
-	}
-	return strings.TrimSuffix(filepath.Base(bf.model), ".gguf")
+	return strings.TrimSuffix(filepath.Base(bf.embeddedModel()), ".gguf")
 }
