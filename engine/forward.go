@@ -315,9 +315,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 		}
 		flops += m.matmul(st, ly.Gate, st.xb, st.hb, B)
 		flops += m.matmul(st, ly.Up, st.xb, st.hb2, B)
-		for i := range st.hb[:B*c.FFN] {
-			st.hb[i] = silu(st.hb[i]) * st.hb2[i]
-		}
+		swiglu(st.hb[:B*c.FFN], st.hb2[:B*c.FFN])
 		flops += m.matmul(st, ly.Down, st.hb, st.xb2, B)
 		for i := range st.x[:B*D] {
 			st.x[i] += st.xb2[i]

@@ -56,30 +56,6 @@ func rmsnorm(out, x, w []float32, eps float32) {
 	}
 }
 
-// softmax turns x into probabilities in place, as ggml does: exps summed in
-// float64, then scaled by the reciprocal of the sum.
-func softmax(x []float32) {
-	maxv := float32(math.Inf(-1))
-	for _, v := range x {
-		maxv = max(maxv, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - maxv)))
-		x[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-// silu is x*sigmoid(x), as ggml_silu_f32 computes it.
-func silu(x float32) float32 {
-	return x / (1 + float32(math.Exp(float64(-x))))
-}
-
 // ropeTable fills cos/sin for position pos and rot rotated dims: pair i
 // turns by pos * base^(-2i/rot). Like ggml, theta is advanced by repeated
 // float32 multiplication by theta_scale.

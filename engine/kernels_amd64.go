@@ -74,3 +74,48 @@ func attnValues(out, w, v []float32, stride int) {
 		}
 	}
 }
+
+//go:noescape
+func expSubAVX2(x *float32, n int, m float32)
+
+//go:noescape
+func swigluAVX2(h, u *float32, n int)
+
+// expSub sets x[i] = exp(x[i] - m), with the approximation of exp.go.
+func expSub(x []float32, m float32) {
+	n8 := len(x) &^ 7
+	if !hasAsm {
+		expSubGo(x, m)
+		return
+	}
+	if n8 > 0 {
+		expSubAVX2(&x[0], n8, m)
+	}
+	if n8 < len(x) { // the tail through the kernel too, so every lane rounds alike
+		var buf [8]float32
+		t := copy(buf[:], x[n8:])
+		expSubAVX2(&buf[0], 8, m)
+		copy(x[n8:], buf[:t])
+	}
+}
+
+// swiglu sets h[i] = silu(h[i]) * u[i], the gated feed-forward's product,
+// with the approximation of exp.go.
+func swiglu(h, u []float32) {
+	u = u[:len(h)]
+	n8 := len(h) &^ 7
+	if !hasAsm {
+		swigluGo(h, u)
+		return
+	}
+	if n8 > 0 {
+		swigluAVX2(&h[0], &u[0], n8)
+	}
+	if n8 < len(h) {
+		var bh, bu [8]float32
+		t := copy(bh[:], h[n8:])
+		copy(bu[:], u[n8:])
+		swigluAVX2(&bh[0], &bu[0], 8)
+		copy(h[n8:], bh[:t])
+	}
+}

@@ -16,3 +16,7 @@ func attnScores(out, q, k []float32, stride int, scale float32) {
 }
 
 func attnValues(out, w, v []float32, stride int) { attnValuesGo(out, w, v, stride) }
+
+func expSub(x []float32, m float32) { expSubGo(x, m) }
+
+func swiglu(h, u []float32) { swigluGo(h, u) }
