@@ -145,14 +145,19 @@ func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int
 			return nil, fmt.Errorf("prm: %s %d: %w", unit, k+1, err)
 		}
 		at = end + 1
-		lg := seq.Logits()
-		g, b := float64(lg[p.good]), float64(lg[p.bad])
-		scores[k] = 1 / (1 + math.Exp(b-g))
+		scores[k] = p.stepScore(seq.Logits())
 		p.scores.put(keys[k], scores[k])
 	}
 	p.cache.Add(seq)
 	u.Latency = time.Since(start)
 	return scores, nil
+}
+
+// stepScore is the score of a step from the logits after its last token:
+// P(good) / (P(good) + P(bad)), the softmax over the two labels alone.
+func (p *PRM) stepScore(logits []float32) float64 {
+	g, b := float64(logits[p.good]), float64(logits[p.bad])
+	return 1 / (1 + math.Exp(b-g))
 }
 
 // stepKeys names each step's score by the tokens up to and including the
