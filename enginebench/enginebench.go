@@ -79,6 +79,7 @@ type Report struct {
 	Notes       []string   `json:"notes,omitempty"`
 	Workloads   []Workload `json:"workloads"`
 	Kernels     []Kernel   `json:"kernels,omitempty"`
+	Roofline    *Roofline  `json:"roofline,omitempty"`
 	OpenBLAS    string     `json:"openblas,omitempty"` // the library's configuration, when linked
 	Floors      []Floor    `json:"floors,omitempty"`
 }
@@ -140,6 +141,10 @@ const (
 	Decode  = "decode batch 1"
 	Search  = "search"
 	Prefill = "prefill"
+
+	// The roofline floors' names.
+	DecodeBandwidth = "decode batch 1 share of memory bandwidth"
+	SearchRoofline  = "search share of the square matmul rate"
 )
 
 // Run measures the model in o.ModelPath with pareto's embedded engine and,
@@ -195,6 +200,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if blasConfig != nil {
 			rep.OpenBLAS = blasConfig()
 		}
+		slog.Info("timing memory bandwidth")
+		rep.Roofline = roofline(rep, m, measureBandwidth(o.Runs))
 	}
 	if loadBefore != "" {
 		// Other work on the machine slows both engines, Ollama's spinning
@@ -256,6 +263,16 @@ func floors(r *Report) []Floor {
 	}
 	if v, ok := ratio(Search); ok && r.Model.Params < smallModel {
 		add("search vs ollama", v, 3, 0)
+	}
+	if rf := r.Roofline; rf != nil && r.Model.Params >= smallModel {
+		// A small model's weights sit in the caches: memory bandwidth does
+		// not bound its decoding, nor does streaming them bound its search.
+		if rf.DecodeFraction > 0 {
+			add(DecodeBandwidth, rf.DecodeFraction, 0.8, 0)
+		}
+		if rf.SearchFraction > 0 {
+			add(SearchRoofline, rf.SearchFraction, 0.6, 0)
+		}
 	}
 	for _, k := range r.Kernels {
 		if k.Name == "square" && k.OpenBLAS > 0 {

@@ -83,6 +83,24 @@ func (r *Report) Print(w io.Writer) error {
 			fmt.Fprintln(w, "openblas: build with -tags openblas to compare")
 		}
 	}
+	if rf := r.Roofline; rf != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "roofline  memory bandwidth %.1f GB/s (all cores streaming a 512 MiB buffer); decode reads %s bytes of weights a token\n", rf.Bandwidth, human(float64(rf.DecodeBytes)))
+		fmt.Fprintf(tw, "figure\tvalue\tof\tshare\tfloor\t\n")
+		fl := func(what string) (string, string) {
+			if f, ok := floorOf[what]; ok {
+				return fmt.Sprintf(">= %.2f", f.Min), passFail(f.Pass)
+			}
+			return "", ""
+		}
+		f1, p1 := fl(DecodeBandwidth)
+		fmt.Fprintf(tw, "decode batch 1\t%.1f GB/s\t%.1f GB/s bandwidth\t%.2f\t%s\t%s\n", rf.DecodeFraction*rf.Bandwidth, rf.Bandwidth, rf.DecodeFraction, f1, p1)
+		f2, p2 := fl(SearchRoofline)
+		fmt.Fprintf(tw, "search\t%.1f GFLOP/s\t%.1f GFLOP/s square matmul\t%.2f\t%s\t%s\n", rf.SearchGFLOPs, rf.SquareGFLOPs, rf.SearchFraction, f2, p2)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	if len(r.Floors) > 0 {
 		fmt.Fprintln(w)
 		if failed := r.Failed(); len(failed) > 0 {

@@ -1,0 +1,55 @@
+package enginebench
+
+import (
+	"math"
+	"testing"
+
+	"github.com/pareto-llm/pareto/engine"
+)
+
+func TestRoofline(t *testing.T) {
+	m, err := engine.Load(tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := weightBytes(m)
+	if wb <= 0 || wb > 4*m.Params()+4*m.Config.DModel {
+		t.Fatalf("weightBytes %d for %d parameters", wb, m.Params())
+	}
+	r := &Report{Model: ModelInfo{Params: 50e6},
+		Workloads: []Workload{{Name: Decode, Pareto: Figure{Median: 100}}, {Name: Search, Pareto: Figure{Median: 300}}},
+		Kernels:   []Kernel{{Name: "attn_q", Engine: 500}, {Name: "square", Engine: 120}}}
+	rf := roofline(r, m, 40)
+	if want := 100 * float64(wb) / 40e9; math.Abs(rf.DecodeFraction-want) > 1e-12 {
+		t.Errorf("decode fraction %g, want %g", rf.DecodeFraction, want)
+	}
+	if want := 300 * 2 * 50e6 / 1e9 / 120; math.Abs(rf.SearchFraction-want) > 1e-12 || rf.SquareGFLOPs != 120 {
+		t.Errorf("search fraction %g (square %g), want %g", rf.SearchFraction, rf.SquareGFLOPs, want)
+	}
+	r.Roofline = rf
+	fs := floors(r)
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.What)
+		if f.What == SearchRoofline && f.Pass != (rf.SearchFraction >= 0.6) {
+			t.Errorf("search floor %+v", f)
+		}
+	}
+	if len(fs) != 2 {
+		t.Fatalf("floors %v, want the decode bandwidth and search roofline floors", names)
+	}
+	r.Model.Params = 2e6 // a model in cache: no roofline floors
+	if fs := floors(r); len(fs) != 0 {
+		t.Fatalf("small model got floors %+v", fs)
+	}
+}
+
+func TestMeasureBandwidthIsPlausible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 512 MiB")
+	}
+	bw := measureBandwidth(1)
+	if bw < 0.5 || bw > 2000 {
+		t.Fatalf("bandwidth %.1f GB/s is not a memory bandwidth", bw)
+	}
+}
