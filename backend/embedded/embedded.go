@@ -161,6 +161,10 @@ func Load(path string, opts ...Option) (*Backend, error) {
 // Model is the engine model the backend runs.
 func (b *Backend) Model() *engine.Model { return b.m }
 
+// PrefixCache is the cache of prompt and completion KV the backend shares
+// across requests (nil when disabled), for reading its Stats.
+func (b *Backend) PrefixCache() *engine.PrefixCache { return b.cache }
+
 // Tokenizer is the backend's tokenizer.
 func (b *Backend) Tokenizer() Tokenizer { return b.tok }
 

@@ -78,7 +78,7 @@ func newBenchCmd() *cobra.Command {
 	bf.register(cmd)
 	df.register(cmd)
 	rf.register(cmd)
-	cmd.AddCommand(newBenchEngineCmd())
+	cmd.AddCommand(newBenchEngineCmd(), newBenchKVCmd())
 	return cmd
 }
 
