@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"time"
 
@@ -52,7 +53,7 @@ func (m PRM) Pool(ctx context.Context, inputs []string) ([][][]float64, pareto.U
 		ps, u, err := m.Scorer.ScoreTags(ctx, text)
 		total.Add(u)
 		if err != nil {
-			return nil, total, fmt.Errorf("input %d: %w", i, err)
+			return nil, total, inputError(i, err)
 		}
 		rows := make([][]float64, len(ps))
 		for k, p := range ps {
@@ -61,6 +62,24 @@ func (m PRM) Pool(ctx context.Context, inputs []string) ([][][]float64, pareto.U
 		out[i] = rows
 	}
 	return out, total, nil
+}
+
+// tooLong matches reward.PRM's refusal of an input longer than its
+// context, which reward gives no error type of its own; TestPoolingTooLong
+// pins it to the shipped PRM's message.
+var tooLong = regexp.MustCompile(`the input is (\d+) tokens, more than the model's context of (\d+)`)
+
+// inputError is the error of scoring input i: an input longer than the
+// model's context is the client's fault, a 400 as vLLM gives it, naming
+// the length and the limit; any other is the server's.
+func inputError(i int, err error) error {
+	m := tooLong.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("input %d: %w", i, err)
+	}
+	return &apiError{status: http.StatusBadRequest, param: "input", msg: fmt.Sprintf(
+		"This model's maximum context length is %s tokens. However, you requested %s tokens in input %d for pooling. Please reduce the length of the input.",
+		m[2], m[1], i)}
 }
 
 // maxPoolInputs bounds the inputs of one /pooling request.
@@ -109,8 +128,11 @@ func (h *Handler) pool(w http.ResponseWriter, r *http.Request) {
 	rows, u, err := m.Pool(r.Context(), inputs)
 	if err != nil {
 		if r.Context().Err() == nil {
-			h.log.Warn("serve: pooling failed", "model", name, "err", err)
-			writeError(w, asAPIError(err))
+			ae := asAPIError(err)
+			if ae.status >= http.StatusInternalServerError { // a client's error is the client's to see
+				h.log.Warn("serve: pooling failed", "model", name, "err", err)
+			}
+			writeError(w, ae)
 		}
 		return
 	}

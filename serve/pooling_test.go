@@ -1,9 +1,13 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,7 +152,6 @@ func TestPoolingErrors(t *testing.T) {
 		{"/pooling", `{"model":"pareto-synth-prm","input":"a\n","task":"embed"}`, 400, "task", "token_classify only"},
 		{"/pooling", `{"model":"pareto-synth-prm","input":"a\n","use_activation":false}`, 400, "use_activation", "true only"},
 		{"/pooling", `{"model":"pareto-synth-prm","input":"a\n","dimensions":4}`, 400, "dimensions", "Unrecognized request argument"},
-		{"/pooling", `{"model":"pareto-synth-prm","input":"` + strings.Repeat("1 + 1 = 2\\n", 100) + `"}`, 500, "", "more than the model's context"},
 	} {
 		status, body := post(t, url, c.path, c.body)
 		if status != c.status {
@@ -159,5 +162,53 @@ func TestPoolingErrors(t *testing.T) {
 		if p, _ := e["param"].(string); p != c.param || !strings.Contains(e["message"].(string), c.says) {
 			t.Errorf("%s %.60s: error %v, want param %q and a message saying %q", c.path, c.body, e, c.param, c.says)
 		}
+	}
+}
+
+// An input longer than the PRM's context is the client's error, a 400 as
+// vLLM's, naming its length and the limit, whichever input of the list it
+// is; the inputs before it are not answered either.
+func TestPoolingTooLong(t *testing.T) {
+	url := prmServer(t)
+	long := strings.Repeat("1 + 1 = 2\\n", 100)
+	said := regexp.MustCompile(`maximum context length is 256 tokens\. However, you requested (\d+) tokens in input (\d+) for pooling`)
+	for _, c := range []struct {
+		input string
+		index string
+	}{
+		{`"` + long + `"`, "0"},
+		{`["a\n","` + long + `"]`, "1"},
+	} {
+		status, body := post(t, url, "/pooling", `{"model":"pareto-synth-prm","input":`+c.input+`}`)
+		if status != http.StatusBadRequest {
+			t.Fatalf("input %.40s: status %d, want 400: %s", c.input, status, body)
+		}
+		e := errorOf(t, body)
+		m := said.FindStringSubmatch(e["message"].(string))
+		if e["type"] != "invalid_request_error" || e["param"] != "input" || m == nil || m[2] != c.index {
+			t.Fatalf("input %.40s: error %v, want an invalid_request_error on input %s naming its length and the context", c.input, e, c.index)
+		}
+		if n, _ := strconv.Atoi(m[1]); n <= 256 || n > 2000 {
+			t.Errorf("input %.40s: %d tokens, want more than the context of 256 (1000 characters)", c.input, n)
+		}
+	}
+}
+
+// failingScorer fails every input, as a broken model would.
+type failingScorer struct{}
+
+func (failingScorer) ScoreTags(context.Context, string) ([]float64, pareto.Usage, error) {
+	return nil, pareto.Usage{}, errors.New("the model's weights are NaN")
+}
+
+// Any other failure of the scorer is the server's: a 500.
+func TestPoolingScorerFails(t *testing.T) {
+	url := newServer(t, map[string]Model{"prm": PRM{Scorer: failingScorer{}}}).URL
+	status, body := post(t, url, "/pooling", `{"model":"prm","input":"a\n"}`)
+	if status != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500: %s", status, body)
+	}
+	if e := errorOf(t, body); e["type"] != "server_error" || !strings.Contains(e["message"].(string), "input 0: the model's weights are NaN") {
+		t.Errorf("error %v", e)
 	}
 }
