@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"github.com/pareto-llm/pareto/internal/ollamatest"
 	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/run"
+	"github.com/pareto-llm/pareto/store"
+	"github.com/pareto-llm/pareto/strategy"
 )
 
 // shippedPolicy loads the shipped policy into the shared Ollama server and
@@ -106,4 +110,92 @@ func startServe(t *testing.T, args ...string) string {
 	}
 	t.Fatalf("pareto serve did not answer on %s within a minute:\n%s", host, log.String())
 	return ""
+}
+
+// A search whose PRM is remote, served by `pareto serve` on its /pooling
+// endpoint, scores as the same PRM in process: rebase on 2 synth problems,
+// the policy on the embedded engine, gives the same answers and, node for
+// node, the same scores within the engine's rounding (about 1e-5, see
+// serve's TestPoolingThroughServeMatchesPRM); and the server did the
+// scoring, its prompt tokens counted in the run's.
+func TestSearchWithPRMThroughParetoServe(t *testing.T) {
+	var proxy usageProxy
+	base := proxy.start(t, startServe(t, "--model", models.DefaultPRM))
+	dir := t.TempDir()
+	search := func(db string, scorer ...string) (run.Summary, map[string]store.Result) {
+		args := append([]string{"run", "--dataset", "synth", "--limit", "2", "--strategy", "rebase", "--n", "4",
+			"--max-tokens", "160", "--store", filepath.Join(dir, db), "--json"}, scorer...)
+		s := paretoJSON(t, args...)
+		if s.Answered != 2 {
+			t.Fatalf("--scorer %s: answered %d of 2", scorer[1], s.Answered)
+		}
+		return s, results(t, filepath.Join(dir, db), s.RunID)
+	}
+	remote, remoteRes := search("remote.db", "--scorer", "pooling", "--scorer-url", base, "--scorer-model", models.DefaultPRM)
+	proxy.mu.Lock()
+	calls, prompt := proxy.calls, proxy.prompt
+	proxy.mu.Unlock()
+	if calls == 0 || prompt == 0 || remote.Tokens.Prompt <= prompt {
+		t.Errorf("the server scored %d calls of %d prompt tokens; the run counted %d prompt tokens in all",
+			calls, prompt, remote.Tokens.Prompt)
+	}
+	local, localRes := search("local.db", "--scorer", "prm")
+	if remote.Accuracy != local.Accuracy {
+		t.Errorf("accuracy %.2f with the PRM through pareto serve, %.2f in process", remote.Accuracy, local.Accuracy)
+	}
+	if len(remoteRes) != 2 {
+		t.Fatalf("%d results stored of the run through pareto serve, want 2", len(remoteRes))
+	}
+	var worst float64 // the largest difference of a score
+	for id, r := range remoteRes {
+		l, ok := localRes[id]
+		if !ok || r.Predicted != l.Predicted {
+			t.Errorf("question %s: answer %q through pareto serve, %q in process", id, r.Predicted, l.Predicted)
+			continue
+		}
+		rc, lc := candidates(t, r), candidates(t, l)
+		if len(rc) != len(lc) {
+			t.Errorf("question %s: %d solutions through pareto serve, %d in process", id, len(rc), len(lc))
+			continue
+		}
+		for i := range rc {
+			if rc[i].Text != lc[i].Text || rc[i].Score == nil || lc[i].Score == nil || math.Abs(*rc[i].Score-*lc[i].Score) > 1e-3 {
+				t.Errorf("question %s solution %d: %q scored %v through pareto serve, %q scored %v in process",
+					id, i, rc[i].Text, rc[i].Score, lc[i].Text, lc[i].Score)
+				continue
+			}
+			worst = max(worst, math.Abs(*rc[i].Score-*lc[i].Score))
+		}
+	}
+	t.Logf("rebase N=4 with the PRM through pareto serve: accuracy %.2f, %d scoring calls of %d prompt tokens; scores within %.1e of the PRM in process",
+		remote.Accuracy, calls, prompt, worst)
+}
+
+// results reads a run's results from its store, by question.
+func results(t *testing.T, path, runID string) map[string]store.Result {
+	t.Helper()
+	db, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Results(t.Context(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.Result{}
+	for _, r := range rs {
+		byID[r.QuestionID] = r
+	}
+	return byID
+}
+
+// candidates are the solutions a result's strategy found, with their scores.
+func candidates(t *testing.T, r store.Result) []strategy.Candidate {
+	t.Helper()
+	var res strategy.Result
+	if err := json.Unmarshal(r.Detail, &res); err != nil {
+		t.Fatalf("question %s: detail: %v", r.QuestionID, err)
+	}
+	return res.Candidates
 }
