@@ -97,17 +97,22 @@ func (s *search) grow(ctx context.Context, next func(alive []*node, left int) ([
 // width M do before any finishes; when fewer nodes are distinct, the B
 // children are dealt out among them.
 func (s *search) beam(ctx context.Context) ([]*node, error) {
-	m := s.opts.Width
 	return s.grow(ctx, func(alive []*node, left int) ([]*node, []int) {
-		alive = distinct(alive)
-		byScore(alive)
-		live := alive[:min((left+m-1)/m, len(alive))]
-		counts := make([]int, len(live))
-		for i := range left {
-			counts[i%len(live)]++
-		}
-		return live, counts
+		return prune(alive, left, s.opts.Width)
 	})
+}
+
+// prune is beam search's choice at one depth: the best ceil(left/m)
+// distinct nodes, and how many of the left children each gets.
+func prune(alive []*node, left, m int) ([]*node, []int) {
+	alive = distinct(alive)
+	byScore(alive)
+	live := alive[:min((left+m-1)/m, len(alive))]
+	counts := make([]int, len(live))
+	for i := range left {
+		counts[i%len(live)]++
+	}
+	return live, counts
 }
 
 // distinct drops nodes whose solution so far repeats an earlier node's:

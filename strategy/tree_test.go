@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -243,4 +244,46 @@ func ExampleSpec_Canonical() {
 	s, _ := Lookup("rebase")
 	fmt.Printf("%+v\n", s.Canonical(Options{N: 16, MaxTokens: 384, Width: 3}))
 	// Output: {N:16 MaxTokens:384 Temperature:0 TopP:0 Shots:0 Aggregate: Width:0 RebaseTemperature:0.2 Select:weighted-vote StepTokens:96 MaxDepth:32}
+}
+
+// Beam pruning keeps the best ceil(left/M) distinct nodes, never a node
+// scored below one it drops, and deals out exactly the left children, as
+// evenly as it can.
+func TestPrune(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		n, m, left := 1+rng.IntN(12), 1+rng.IntN(5), 1+rng.IntN(40)
+		alive := make([]*node, n)
+		for i := range alive {
+			// Few texts and scores, so that duplicates and ties happen.
+			alive[i] = &node{text: fmt.Sprint(rng.IntN(6)), score: float64(rng.IntN(4)) / 4}
+		}
+		live, counts := prune(slices.Clone(alive), left, m)
+		d := distinct(alive)
+		if want := min((left+m-1)/m, len(d)); len(live) != want {
+			t.Fatalf("kept %d of %d distinct nodes for %d children at width %d, want %d", len(live), len(d), left, m, want)
+		}
+		seen := map[string]bool{}
+		low := math.Inf(1)
+		for _, k := range live {
+			if seen[k.text] {
+				t.Fatalf("kept %q twice", k.text)
+			}
+			seen[k.text] = true
+			low = min(low, k.score)
+		}
+		for _, x := range d {
+			if !seen[x.text] && x.score > low {
+				t.Fatalf("dropped a node scored %g but kept one scored %g", x.score, low)
+			}
+		}
+		total, lo, hi := 0, left, 0
+		for _, c := range counts {
+			total += c
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		if total != left || hi-lo > 1 {
+			t.Fatalf("counts %v for %d children", counts, left)
+		}
+	}
 }
