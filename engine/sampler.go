@@ -121,7 +121,7 @@ func (s *Sampler) Sample(logits []float32) int {
 	// Softmax of logit/temperature over the candidates, in float64.
 	maxl := math.Inf(-1)
 	for _, id := range s.idx {
-		maxl = math.Max(maxl, float64(logits[id]))
+		maxl = max(maxl, float64(logits[id]))
 	}
 	s.probs = s.probs[:0]
 	var sum float64
@@ -133,7 +133,7 @@ func (s *Sampler) Sample(logits []float32) int {
 	pmax := 0.0
 	for i := range s.probs {
 		s.probs[i] /= sum
-		pmax = math.Max(pmax, s.probs[i])
+		pmax = max(pmax, s.probs[i])
 	}
 	n := len(s.probs)
 	if c.TopP > 0 && c.TopP < 1 { // candidates are sorted: cut after mass TopP
@@ -232,7 +232,7 @@ type TokenProb struct {
 func Logprobs(logits []float32, chosen, k int) (float64, []TokenProb) {
 	maxl := math.Inf(-1)
 	for _, v := range logits {
-		maxl = math.Max(maxl, float64(v))
+		maxl = max(maxl, float64(v))
 	}
 	var sum float64
 	for _, v := range logits {
