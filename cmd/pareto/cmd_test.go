@@ -217,3 +217,16 @@ func TestBestOfNUsesTheShippedPRM(t *testing.T) {
 		t.Errorf("bad --scorer error = %v", err)
 	}
 }
+
+func TestCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	if out, err := execute(t, "list", "--cpuprofile", path); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("no profile written: %v", err)
+	}
+	if _, err := execute(t, "list", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p")); err == nil || !strings.Contains(err.Error(), "--cpuprofile") {
+		t.Fatalf("an unwritable profile: %v", err)
+	}
+}
