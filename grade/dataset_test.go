@@ -9,7 +9,7 @@ import (
 )
 
 // readJSONL decodes every line of a dataset file into rows.
-func readJSONL(t *testing.T, path string) []map[string]any {
+func readJSONL(t testing.TB, path string) []map[string]any {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

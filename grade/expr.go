@@ -36,6 +36,7 @@ const (
 	opFact  // n!
 	opBinom // kids: n, k
 	opAbs
+	opSum // \sum or \prod; name says which, kids: lower, upper, summand
 )
 
 // node is one node of a parsed expression.
@@ -504,6 +505,8 @@ func (p *parser) command() (*node, error) {
 		return n, nil
 	case funcs[cmd] != nil:
 		return p.function(cmd)
+	case cmd == "sum" || cmd == "prod":
+		return p.bigOp(cmd)
 	}
 	return nil, fmt.Errorf("unknown command \\%s at offset %d: %w", cmd, p.pos, errParse)
 }
@@ -563,6 +566,59 @@ func (p *parser) function(name string) (*node, error) {
 		return p.mk(opPow, f, pow)
 	}
 	return f, nil
+}
+
+// bigOp parses \sum_{k=a}^{b} f and \prod_{k=a}^{b} f. The sum is not
+// evaluated: approx gives it a fingerprint of its bounds and summand, so two
+// sums compare equal when they have the same bounds and equal summands (the
+// factors of "F_k F_{n-k-1}" may come in any order).
+func (p *parser) bigOp(name string) (*node, error) {
+	zero := &node{op: opNum, val: new(big.Rat)}
+	lo, hi := zero, zero
+	for i := 0; i < 2; i++ {
+		switch p.peek() {
+		case '_':
+			p.pos++
+			raw, err := p.rawArg()
+			if err != nil {
+				return nil, err
+			}
+			if _, v, ok := strings.Cut(raw, "="); ok {
+				raw = v // the index name is bound: only the bound counts
+			}
+			sub := &parser{s: raw, depth: p.depth, nodes: p.nodes}
+			if lo, err = sub.expr(); err != nil {
+				return nil, err
+			}
+			if sub.space(); sub.pos != len(sub.s) {
+				return nil, fmt.Errorf("bad lower bound %q: %w", raw, errParse)
+			}
+			p.nodes = sub.nodes
+		case '^':
+			p.pos++
+			var err error
+			if hi, err = p.exponent(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The summand is a product of factors, as for \sin 2x.
+	x, err := p.unary()
+	for err == nil && p.startsAtom() {
+		var y *node
+		if y, err = p.unary(); err == nil {
+			x, err = p.mk(opMul, x, y)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := p.mk(opSum, lo, hi, x)
+	if err != nil {
+		return nil, err
+	}
+	n.name = name
+	return n, nil
 }
 
 // vars collects the variable names in n.
@@ -837,6 +893,13 @@ func approx(n *node, env map[string]complex128) complex128 {
 		if f := funcs[n.name]; f != nil {
 			return f(approx(n.kids[0], env))
 		}
+	case opSum:
+		// A fingerprint, not the value (see bigOp).
+		lo, hi, body := approx(n.kids[0], env), approx(n.kids[1], env), approx(n.kids[2], env)
+		if n.name == "prod" {
+			return cmplx.Exp(body/7) + 0.5772156649*lo + 0.9189385332*hi
+		}
+		return body + 0.5772156649*lo + 0.9189385332*hi
 	}
 	return cmplx.NaN()
 }

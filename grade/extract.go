@@ -14,20 +14,48 @@ func Extract(output string) (answer string, how Method) {
 			answer, how = "", MethodNone
 		}
 	}()
+	answer, how, _ = extract(output)
+	return answer, how
+}
+
+// extract is Extract, also saying why the answer was chosen.
+func extract(output string) (answer string, how Method, why string) {
 	output = dropNextQuestion(output)
 	if a, ok := afterHashes(output); ok {
-		return a, MethodHashes
+		return a, MethodHashes, `"####" marks the answer and is trusted most`
 	}
-	if a, ok := lastBoxed(output); ok {
-		return a, MethodBoxed
+	if a, end, ok := lastBoxedEnd(output); ok {
+		if b, ok := finalAnswerAfter(output[end:]); ok {
+			return b, MethodAnswerIs, `a "final answer" statement after the last \boxed overrides it (the box was an intermediate result)`
+		}
+		return a, MethodBoxed, `the last \boxed (boxes joined by "and", "or" or commas count as one answer); no "####"`
 	}
 	if a, ok := afterAnswerIs(output); ok {
-		return a, MethodAnswerIs
+		return a, MethodAnswerIs, `the last "answer is" / "final answer:" statement; no "####" or \boxed`
 	}
 	if a, ok := lastNumber(output); ok {
-		return a, MethodLastNumber
+		return a, MethodLastNumber, "no answer marker: the last number in the text (or the math span holding it)"
 	}
-	return "", MethodNone
+	return "", MethodNone, "no answer marker and no number"
+}
+
+// finalRE finds a "final answer" statement.
+var finalRE = regexp.MustCompile(`(?i)\bfinal\s+answer\b`)
+
+// finalAnswerAfter returns the answer of a "final answer" statement in s,
+// the text after the last box. It must look like a value (a digit, a LaTeX
+// command or a math span), so "Final answer: see above" does not displace
+// the box.
+func finalAnswerAfter(s string) (string, bool) {
+	loc := finalRE.FindStringIndex(s)
+	if loc == nil {
+		return "", false
+	}
+	a, ok := afterAnswerIs(s[loc[0]:])
+	if !ok || !strings.ContainsAny(a, `0123456789\`) {
+		return "", false
+	}
+	return a, true
 }
 
 // nextQuestionRE finds where a few-shot model starts inventing the next
@@ -76,8 +104,14 @@ func afterHashes(s string) (string, bool) {
 // lastBoxed returns the content of the last non-empty \boxed{...} or
 // \fbox{...} in s; braces nest. "\boxed 5" (no braces) takes one token.
 func lastBoxed(s string) (string, bool) {
+	a, _, ok := lastBoxedEnd(s)
+	return a, ok
+}
+
+// lastBoxedEnd is lastBoxed, also returning where the last box ends.
+func lastBoxedEnd(s string) (answer string, end int, ok bool) {
 	if !strings.Contains(s, `\boxed`) && !strings.Contains(s, `\fbox`) {
-		return "", false
+		return "", 0, false
 	}
 	closeOf := matchBraces(s)
 	type hit struct{ at, n int }
@@ -101,6 +135,10 @@ func lastBoxed(s string) (string, bool) {
 		if !ok || strings.TrimSpace(c) == "" {
 			continue
 		}
+		last := boxedEnd(s, hits[k].at+hits[k].n, closeOf)
+		if last < 0 {
+			last = hits[k].at + hits[k].n + len(c)
+		}
 		// "$\boxed{1}$ and $\boxed{2}$": boxes joined by "and", "or" or
 		// commas are one answer.
 		parts := []string{strings.TrimSpace(c)}
@@ -116,13 +154,15 @@ func lastBoxed(s string) (string, bool) {
 			}
 			parts = append([]string{pc}, parts...)
 		}
-		return strings.Join(parts, ", "), true
+		return strings.Join(parts, ", "), last, true
 	}
-	return "", false
+	return "", 0, false
 }
 
-// boxJoinRE matches what may separate boxes that together form one answer.
-var boxJoinRE = regexp.MustCompile(`^[\s$,]*(?:and|or)?[\s$,]*$`)
+// boxJoinRE matches what may separate boxes that together form one answer:
+// spaces, commas, math delimiters, "and"/"or" (also as \text{ and }),
+// \quad, and a variable naming the next root ("$x = \boxed{2}$ or $x = ").
+var boxJoinRE = regexp.MustCompile(`^(?:[\s$,;]|\\[()\[\],;: ]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|[a-zA-Z](?:_\{?\w+\}?)?\s*=)*$`)
 
 // boxedEnd returns the index just after the braced argument of the \boxed
 // whose name ends at pos, or -1.
@@ -245,7 +285,7 @@ func firstNonEmptyLine(s string) string {
 
 // leadNumberRE matches a number that opens an answer sentence, with optional
 // currency sign, followed by words (units) or the end.
-var leadNumberRE = regexp.MustCompile(`^(?:\\\$|\$)?\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)(?:\s*(?:\\%|%))?(?:\s+[A-Za-z][A-Za-z\s'-]*)?[.!]?$`)
+var leadNumberRE = regexp.MustCompile(`^(?:\\\$|\$)?\s*((?:[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)(?:\s*(?:\\%|%))?)(?:\s+[A-Za-z][A-Za-z\s'-]*)?[.!]?$`)
 
 // reasonRE finds where an answer sentence turns into an explanation:
 // "5, since ...", "18 because ...".
@@ -262,6 +302,7 @@ var (
 func answerSpan(line string) string {
 	t := strings.TrimSpace(line)
 	t = strings.TrimLeft(t, "* ")
+	t = unquote(t)
 	if m := multiSpanRE.FindString(t); m != "" {
 		// "$x=3$ or $x=-3$": every span is part of the answer.
 		var parts []string
@@ -282,6 +323,9 @@ func answerSpan(line string) string {
 		}
 	}
 	t = trimSentence(t)
+	if v, ok := sentenceValue(t); ok {
+		return v
+	}
 	for _, loc := range reasonRE.FindAllStringIndex(t, 8) {
 		w := strings.ToLower(strings.Trim(t[loc[0]:loc[1]], ", \t"))
 		if w == "and" || w == "or" {
@@ -292,6 +336,57 @@ func answerSpan(line string) string {
 	}
 	if m := leadNumberRE.FindStringSubmatch(t); m != nil {
 		return m[1]
+	}
+	return t
+}
+
+var (
+	// sentenceRE recognises a sentence: a word, then at least two more.
+	sentenceRE = regexp.MustCompile(`^[A-Za-z][a-z]+\s+\S+\s+\S+`)
+	// verbRE finds the verb that joins a sentence's subject to its value.
+	verbRE = regexp.MustCompile(`\s(?:is|are|was|were|equals|=)\s+`)
+	// becauseRE finds where a sentence starts giving reasons.
+	becauseRE = regexp.MustCompile(`(?i)(?:,\s*|\s+)(?:because|since)\b`)
+)
+
+// sentenceValue reduces an answer written as a sentence ("Final Answer: The
+// largest $n$ is 34.") to its value: what follows the last "is", or else the
+// only number or math span in it ("Jane started growing Sphere 3 hours ago").
+func sentenceValue(t string) (string, bool) {
+	if !sentenceRE.MatchString(t) {
+		return "", false
+	}
+	if loc := becauseRE.FindStringIndex(t); loc != nil {
+		t = t[:loc[0]]
+	}
+	if locs := verbRE.FindAllStringIndex(t, -1); len(locs) > 0 {
+		rest := strings.TrimSpace(t[locs[len(locs)-1][1]:])
+		if rest != "" && !sentenceRE.MatchString(rest) {
+			return answerSpan(rest), true
+		}
+	}
+	spans := spanRE.FindAllStringSubmatch(t, 3)
+	nums := numberRE.FindAllStringIndex(spanRE.ReplaceAllString(t, " "), 3)
+	switch {
+	case len(spans) == 1 && len(nums) == 0:
+		return strings.TrimSpace(spans[0][1]), true
+	case len(spans) == 0 && len(nums) == 1:
+		m := spanRE.ReplaceAllString(t, " ")
+		return m[nums[0][0]:nums[0][1]], true
+	}
+	return "", false
+}
+
+// unquote drops quotation marks around an answer: `"$12$ and $13$".`
+// (also escaped, as \" in text copied out of a string literal).
+func unquote(t string) string {
+	for _, q := range [][2]string{{`\"`, `\"`}, {`"`, `"`}, {"“", "”"}} {
+		if !strings.HasPrefix(t, q[0]) {
+			continue
+		}
+		if j := strings.Index(t[len(q[0]):], q[1]); j > 0 {
+			return strings.TrimSpace(t[len(q[0]) : len(q[0])+j])
+		}
 	}
 	return t
 }
@@ -340,33 +435,56 @@ func trimSentence(s string) string {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// numberRE finds numbers in running text: integers, thousands groups,
-// decimals and simple fractions.
-var numberRE = regexp.MustCompile(`-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+`)
+// numberRE finds numbers in running text: integers, thousands groups
+// (commas or spaces), decimals and simple fractions.
+var numberRE = regexp.MustCompile(`-?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+`)
 
 // mathDelims rewrites math delimiters to a single '$' so math spans can be
 // found by counting; a currency "\$" is dropped first.
 var mathDelims = strings.NewReplacer(`\$`, "", "$$", "$", `\(`, "$", `\)`, "$", `\[`, "$", `\]`, "$")
 
+var (
+	// wholeBeforeRE finds the whole part of a mixed number before its fraction.
+	wholeBeforeRE = regexp.MustCompile(`(?:^|[^\d,./\w-])(-?\d{1,3}(?: \d{3})+|-?\d+)[ \t]+$`)
+	// percentAfterRE finds a percent sign or word after a number.
+	percentAfterRE = regexp.MustCompile(`^\s*(?:\\%|%|(?i:percentage|percent|pct)\b)`)
+)
+
 // lastNumber returns the last number in s, without thousands commas and
 // without a sentence-final period. When that number sits inside a closed
 // math span ("the probability is $\frac{1}{6}$"), the span's final value
-// (after its last "=") is the answer rather than the bare digit.
+// (after its last "=") is the answer rather than the bare digit; a span that
+// states an inequality ("$x \le 2$") is the answer whole. A mixed number
+// ("4 4/9") stays whole, a percent sign stays with its number, and a digit
+// inside a word ("AZYUK2A") is not a number.
 func lastNumber(s string) (string, bool) {
 	m := mathDelims.Replace(s)
 	locs := numberRE.FindAllStringIndex(m, -1)
-	if len(locs) == 0 {
+	k := len(locs) - 1
+	for k >= 0 && inWord(m, locs[k][0]) {
+		k--
+	}
+	if k < 0 {
 		return "", false
 	}
-	l := locs[len(locs)-1]
+	l := locs[k]
 	n := m[l[0]:l[1]]
 	if n[0] == '-' && l[0] > 0 {
 		// "2016-2017" or "x-3": a minus after a word or digit is an operator.
 		if p := m[l[0]-1]; isDigit(p) || p == ')' || p == '}' || isLetter(p) {
 			n = n[1:]
+			l[0]++
 		}
 	}
-	n = strings.ReplaceAll(n, ",", "")
+	if strings.Contains(n, "/") && n[0] != '-' {
+		if g := wholeBeforeRE.FindStringSubmatchIndex(m[:l[0]]); g != nil {
+			n = m[g[2]:g[3]] + " " + n // "1 000 4/9", kept whole for Equal
+			l[0] = g[2]
+		}
+	}
+	if !strings.Contains(n, " ") {
+		n = strings.ReplaceAll(n, ",", "")
+	}
 	if f, ok := enclosingMacro(m, l[0], l[1]); ok {
 		n = f // "we get \frac{1}{2}": the fraction, not its denominator
 	}
@@ -374,16 +492,37 @@ func lastNumber(s string) (string, bool) {
 		open := strings.LastIndexByte(m[:l[0]], '$')
 		if k := strings.IndexByte(m[l[1]:], '$'); k >= 0 && !strings.Contains(m[open:l[1]+k], "\n") {
 			span := m[open+1 : l[1]+k]
-			if parts := splitTop(span, "="); len(parts) > 1 {
-				span = parts[len(parts)-1]
+			if !isRelationText(span) {
+				if parts := splitTop(span, "="); len(parts) > 1 {
+					span = parts[len(parts)-1]
+				}
 			}
 			span = strings.TrimRight(strings.TrimSpace(span), ".,;")
 			if span != "" && len(span) <= 200 {
+				if percentAfterRE.MatchString(m[l[1]+k+1:]) {
+					span += "%" // "$28$ %"
+				}
 				return span, true
 			}
 		}
 	}
+	if percentAfterRE.MatchString(m[l[1]:]) {
+		n += "%"
+	}
 	return n, true
+}
+
+// inWord reports whether the number at s[at:] continues a word ("AZYUK2A",
+// "H2O", "x2"); a LaTeX command before it ("\frac12") does not count.
+func inWord(s string, at int) bool {
+	if at == 0 || !isLetter(s[at-1]) {
+		return false
+	}
+	j := at - 1
+	for j >= 0 && isLetter(s[j]) {
+		j--
+	}
+	return j < 0 || s[j] != '\\'
 }
 
 // enclosingMacro returns the \frac or \sqrt expression that contains

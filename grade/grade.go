@@ -7,6 +7,7 @@ package grade
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pareto-llm/pareto"
 )
@@ -73,17 +74,40 @@ func Grade(output, reference, format string) (v Verdict) {
 			v.Correct = false
 		}
 	}()
+	return (*trace)(nil).grade(output, reference, format)
+}
+
+// grade is Grade, recording in t how the verdict was reached.
+func (t *trace) grade(output, reference, format string) (v Verdict) {
 	v.Predicted, v.Method = Extract(output)
 	v.Gold = Gold(reference, format)
-	v.Correct = v.Method != MethodNone && Equal(v.Predicted, v.Gold, format)
+	if v.Method != MethodNone {
+		t.note("comparing the %s answer %q with the gold %q (%s)", v.Method, shorten(v.Predicted, 200), shorten(v.Gold, 200), format)
+		v.Correct = t.equal(v.Predicted, v.Gold, format)
+	}
 	if !v.Correct && (v.Method == MethodNone || v.Method == MethodLastNumber) {
 		// A bare answer such as "\frac{1}{2}" or "Paris" has no marker, and
 		// its last number is not the answer: judge the output as a whole.
-		if w := strings.TrimSpace(output); w != "" && len(w) <= maxWhole && !strings.Contains(w, "\n") && Equal(w, v.Gold, format) {
-			v.Predicted, v.Method, v.Correct = w, MethodWhole, true
+		if w := strings.TrimSpace(output); w != "" && len(w) <= maxWhole && !strings.Contains(w, "\n") {
+			t.note("comparing the whole output %q with the gold", w)
+			if t.equal(w, v.Gold, format) {
+				v.Predicted, v.Method, v.Correct = w, MethodWhole, true
+			}
 		}
 	}
+	t.note("verdict: correct=%v", v.Correct)
 	return v
+}
+
+// shorten cuts s to at most n bytes (on a UTF-8 boundary) for a message.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // maxWhole is the longest output Grade will judge as a bare answer.
@@ -124,15 +148,21 @@ func Equal(predicted, gold, format string) (eq bool) {
 			eq = false
 		}
 	}()
+	return (*trace)(nil).equal(predicted, gold, format)
+}
+
+// equal is Equal, recording its steps in t.
+func (t *trace) equal(predicted, gold, format string) bool {
 	if strings.TrimSpace(predicted) == "" || strings.TrimSpace(gold) == "" {
+		t.note("an empty answer is never equal")
 		return false
 	}
 	switch format {
 	case pareto.FormatGSM8K, pareto.FormatNumber:
-		return equalNumber(predicted, gold)
+		return t.equalNumber(predicted, gold)
 	case pareto.FormatText:
-		return equalText(predicted, gold)
+		return t.equalText(predicted, gold)
 	default:
-		return equalMath(predicted, gold)
+		return t.equalMath(predicted, gold)
 	}
 }

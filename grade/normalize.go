@@ -2,6 +2,7 @@ package grade
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +14,7 @@ const maxLen = 5000
 var unicodeRepl = strings.NewReplacer(
 	"−", "-", "–", "-", "×", `\times `, "·", `\cdot `, "÷", "/", "π", `\pi `,
 	"√", `\sqrt`, "∞", `\infty `, "°", "", "±", `\pm `, "∪", `\cup `, "\u00a0", " ",
-	"⋅", `\cdot `, "∓", `\mp `,
+	"⋅", `\cdot `, "∓", `\mp `, "≈", `\approx `,
 )
 
 // spacingRepl removes LaTeX spacing and style commands that carry no value.
@@ -31,16 +32,19 @@ var spacingRepl = strings.NewReplacer(
 )
 
 var (
-	commaBangRE = regexp.MustCompile(`,\s*\\!\s*`)
-	thousandsRE = regexp.MustCompile(`^[+-]?\d{1,3}(?:(?:,\d{3})+|(?: \d{3})+)(?:\.\d+)?$`)
-	inPrefixRE  = regexp.MustCompile(`^[a-zA-Z]\s*\\in\s*`)
-	unitTailRE  = regexp.MustCompile(`^(.*?(?:[\d})]|\\pi))\s+(?:[a-zA-Z]{2,}\.?)(?:\s+[a-zA-Z]+\.?)*\s*(?:\^\{?\d\}?)?$`)
-	mixedRE     = regexp.MustCompile(`(^|[\s(,=+-])(\d+)\s*\\frac\s*(\{\s*\d+\s*\}|\d)\s*(\{\s*\d+\s*\}|\d)`)
-	plainMixRE  = regexp.MustCompile(`^([+-]?)(\d+)\s+(\d+)/(\d+)$`)
-	wordSepRE   = regexp.MustCompile(`\s*,?\s+(?:or|and)\s+`)
-	textCmds    = []string{`\text`, `\textbf`, `\textit`, `\textrm`, `\mathrm`, `\mathbf`, `\mbox`, `\operatorname`, `\textnormal`, `\mathit`, `\boxed`, `\fbox`}
-	unitWordRE  = regexp.MustCompile(`^\s*[a-zA-Z][a-zA-Z .]*$`)
-	expTailRE   = regexp.MustCompile(`^\s*\^\s*(?:\{\s*\d\s*\}|\d)`)
+	commaBangRE  = regexp.MustCompile(`,\s*\\!\s*`)
+	thousandsRE  = regexp.MustCompile(`^[+-]?\d{1,3}(?:(?:,\d{3})+|(?: \d{3})+)(?:\.\d+)?$`)
+	inPrefixRE   = regexp.MustCompile(`^[a-zA-Z]\s*\\in\s*`)
+	unitTailRE   = regexp.MustCompile(`^(.*?(?:[\d})]|\\pi))\s+(?:[a-zA-Z]{2,}\.?)(?:\s+[a-zA-Z]+\.?)*\s*(?:\^\{?\d\}?)?$`)
+	mixedRE      = regexp.MustCompile(`(^|[\s(,=+-])(\d+)\s*\\frac\s*(\{\s*\d+\s*\}|\d)\s*(\{\s*\d+\s*\}|\d)`)
+	plainMixRE   = regexp.MustCompile(`^([+-]?)(\d{1,3}(?: \d{3})+|\d+)\s+(\d+)/(\d+)$`)
+	bsCmdRE      = regexp.MustCompile(`\\\\([a-zA-Z]+)`)
+	braceCommaRE = regexp.MustCompile(`\s*\{\s*,\s*\}\s*`)
+	pctWordRE    = regexp.MustCompile(`([\d}])\s*(?i:percentage|percent|pct)\b\.?`)
+	wordSepRE    = regexp.MustCompile(`\s*,?\s+(?:or|and)\s+`)
+	textCmds     = []string{`\text`, `\textbf`, `\textit`, `\textrm`, `\mathrm`, `\mathbf`, `\mbox`, `\operatorname`, `\textnormal`, `\mathit`, `\boxed`, `\fbox`}
+	unitWordRE   = regexp.MustCompile(`^\s*[a-zA-Z][a-zA-Z .]*$`)
+	expTailRE    = regexp.MustCompile(`^\s*\^\s*(?:\{\s*\d\s*\}|\d)`)
 )
 
 // clean turns a LaTeX answer into a plain canonical LaTeX string: no math
@@ -52,10 +56,14 @@ func clean(s string) string {
 	}
 	s = strings.TrimSpace(s)
 	s = unicodeRepl.Replace(s)
+	s = undoubleBackslashes(s)
 	s = stripDelims(s)
 	s = commaBangRE.ReplaceAllString(s, ",")
+	s = braceCommaRE.ReplaceAllString(s, ",")
 	s = spacingRepl.Replace(s)
 	s = unwrapText(s)
+	s = pctWordRE.ReplaceAllString(s, "$1")
+	s = dropApprox(s)
 	s = strings.ReplaceAll(s, "degrees", "")
 	s = strings.ReplaceAll(s, "degree", "")
 	s = strings.TrimSpace(s)
@@ -66,15 +74,76 @@ func clean(s string) string {
 		s = m[1]
 	}
 	s = wordSepRE.ReplaceAllString(s, ", ")
-	// Mixed numbers: 1\frac{4}{5} is 1 + 4/5, not 4/5.
-	s = mixedRE.ReplaceAllString(s, `$1($2+\frac$3$4)`)
-	s = plainMixRE.ReplaceAllString(s, `$1($2+$3/$4)`)
+	// Mixed numbers: 1\frac{4}{5} is 1 + 4/5, not 4/5. Only a proper
+	// fraction makes one: "11 7/6" is malformed, not 73/6.
+	s = mixedRE.ReplaceAllStringFunc(s, func(m string) string {
+		g := mixedRE.FindStringSubmatch(m)
+		if !properFraction(strings.Trim(g[3], "{} "), strings.Trim(g[4], "{} ")) {
+			return m
+		}
+		return g[1] + "(" + g[2] + `+\frac` + g[3] + g[4] + ")"
+	})
+	if g := plainMixRE.FindStringSubmatch(s); g != nil && properFraction(g[3], g[4]) {
+		s = g[1] + "(" + strings.ReplaceAll(g[2], " ", "") + "+" + g[3] + "/" + g[4] + ")"
+	}
 	s = strings.TrimSpace(s)
 	if thousandsRE.MatchString(s) {
 		s = strings.NewReplacer(",", "", " ", "").Replace(s)
 	}
 	s = strings.TrimPrefix(s, "+")
 	return strings.TrimSpace(s)
+}
+
+// properFraction reports whether num/den, two digit strings, is a proper
+// fraction (0 <= num < den), the only kind a mixed number has.
+func properFraction(num, den string) bool {
+	n, err1 := strconv.Atoi(num)
+	d, err2 := strconv.Atoi(den)
+	return err1 == nil && err2 == nil && n < d
+}
+
+// latexCmds are command names a doubled backslash may hide.
+var latexCmds = map[string]bool{
+	"frac": true, "dfrac": true, "tfrac": true, "cfrac": true, "sqrt": true, "left": true, "right": true,
+	"pi": true, "infty": true, "cdot": true, "times": true, "div": true, "le": true, "leq": true, "ge": true,
+	"geq": true, "ne": true, "neq": true, "lt": true, "gt": true, "text": true, "textbf": true, "mathrm": true,
+	"mathbf": true, "mbox": true, "boxed": true, "pm": true, "mp": true, "cup": true, "cap": true, "in": true,
+	"approx": true, "circ": true, "binom": true, "dbinom": true, "emptyset": true, "varnothing": true,
+	"operatorname": true, "dots": true, "ldots": true, "cdots": true,
+}
+
+// undoubleBackslashes turns "\\frac" into "\frac": answers copied out of a
+// JSON or Python string keep their escaped backslashes, and "\\" followed by
+// a command name means nothing else outside an environment, where it
+// separates rows.
+func undoubleBackslashes(s string) string {
+	if !strings.Contains(s, `\\`) || strings.Contains(s, `\begin`) {
+		return s
+	}
+	return bsCmdRE.ReplaceAllStringFunc(s, func(m string) string {
+		if name := m[2:]; latexCmds[name] || greek[name] || funcs[name] != nil {
+			return m[1:]
+		}
+		return m
+	})
+}
+
+// dropApprox resolves "\approx": in "x = \frac13 \approx 0.33" the exact
+// value before it is the answer and the rounding is dropped; in "x \approx
+// 11" the approximation is the only value, read as "x = 11".
+func dropApprox(s string) string {
+	i := indexCmd(s, `\approx`)
+	if i < 0 {
+		return s
+	}
+	before, after := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+len(`\approx`):])
+	switch {
+	case before == "":
+		return after
+	case len(splitTop(before, "=")) > 1 || isConstant(before):
+		return before
+	}
+	return before + "=" + after
 }
 
 // stripDelims removes math-mode delimiters around the whole answer.

@@ -19,18 +19,24 @@ import (
 var errGradeLines = errors.New("some lines had errors")
 
 func newGradeCmd() *cobra.Command {
-	return &cobra.Command{
+	var explain bool
+	cmd := &cobra.Command{
 		Use:   "grade",
 		Short: "Grade predictions against references (JSON lines on stdin)",
 		Long: `Reads JSON lines {"prediction": str, "reference": str, "format": "gsm8k"|"math"|"number"|"text"}
 from stdin (format defaults to gsm8k) and writes one line per input, in order:
 {"correct": bool, "predicted": str, "gold": str, "method": str}, or {"error": "line N: ..."}
-for a line that cannot be graded. Blank lines are skipped. Exits 1 if any line had an error.`,
+for a line that cannot be graded. Blank lines are skipped. Exits 1 if any line had an error.
+
+With --explain each result line also has "explain": {"candidates": [{"method", "answer"}...],
+"chosen": str, "steps": [str...]}: the answers every extraction method found, which one
+was taken and why, and how the comparison was decided (exact rational, numeric within
+tolerance, symbolic at random points, set/tuple/interval, relation, text).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := gradeStream(cmd.InOrStdin(), cmd.OutOrStdout())
+			n, err := gradeStream(cmd.InOrStdin(), cmd.OutOrStdout(), explain)
 			if err != nil {
 				return err
 			}
@@ -40,6 +46,8 @@ for a line that cannot be graded. Blank lines are skipped. Exits 1 if any line h
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&explain, "explain", false, "add to each result how the answer was found and how the comparison was decided")
+	return cmd
 }
 
 // gradeInput is one input line of "pareto grade". Pointers tell a missing
@@ -52,16 +60,25 @@ type gradeInput struct {
 
 // gradeOutput is one output line of "pareto grade".
 type gradeOutput struct {
-	Correct   bool   `json:"correct"`
-	Predicted string `json:"predicted"`
-	Gold      string `json:"gold"`
-	Method    string `json:"method"`
+	Correct   bool          `json:"correct"`
+	Predicted string        `json:"predicted"`
+	Gold      string        `json:"gold"`
+	Method    string        `json:"method"`
+	Explain   *gradeExplain `json:"explain,omitempty"`
+}
+
+// gradeExplain is the "explain" object of a result line (--explain).
+type gradeExplain struct {
+	Candidates []grade.Candidate `json:"candidates"`
+	Chosen     string            `json:"chosen"`
+	Steps      []string          `json:"steps"`
 }
 
 // gradeStream grades every JSON line of r and writes one result line per
-// non-blank input line to w. It returns how many lines were answered with
-// an error; err is set only when reading or writing fails.
-func gradeStream(r io.Reader, w io.Writer) (nErrors int, err error) {
+// non-blank input line to w, with an explanation if explain is set. It
+// returns how many lines were answered with an error; err is set only when
+// reading or writing fails.
+func gradeStream(r io.Reader, w io.Writer, explain bool) (nErrors int, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -74,7 +91,7 @@ func gradeStream(r io.Reader, w io.Writer) (nErrors int, err error) {
 		}
 		if strings.TrimSpace(line) != "" {
 			var out any
-			res, gerr := gradeLine(line)
+			res, gerr := gradeLine(line, explain)
 			if gerr != nil {
 				nErrors++
 				out = map[string]string{"error": fmt.Sprintf("line %d: %v", lineNo, gerr)}
@@ -103,7 +120,7 @@ func gradeStream(r io.Reader, w io.Writer) (nErrors int, err error) {
 }
 
 // gradeLine decodes and grades one input line.
-func gradeLine(line string) (gradeOutput, error) {
+func gradeLine(line string, explain bool) (gradeOutput, error) {
 	var in gradeInput
 	dec := json.NewDecoder(strings.NewReader(line))
 	if err := dec.Decode(&in); err != nil {
@@ -126,6 +143,12 @@ func gradeLine(line string) (gradeOutput, error) {
 	case pareto.FormatGSM8K, pareto.FormatMath, pareto.FormatNumber, pareto.FormatText:
 	default:
 		return gradeOutput{}, fmt.Errorf("field \"format\": unknown format %q (want gsm8k, math, number or text)", format)
+	}
+	if explain {
+		e := grade.Explain(*in.Prediction, *in.Reference, format)
+		v := e.Verdict
+		return gradeOutput{Correct: v.Correct, Predicted: v.Predicted, Gold: v.Gold, Method: v.Method.String(),
+			Explain: &gradeExplain{Candidates: e.Candidates, Chosen: e.Chosen, Steps: e.Steps}}, nil
 	}
 	v := grade.Grade(*in.Prediction, *in.Reference, format)
 	return gradeOutput{Correct: v.Correct, Predicted: v.Predicted, Gold: v.Gold, Method: v.Method.String()}, nil

@@ -24,7 +24,7 @@ func TestGradeStream(t *testing.T) {
 		`{"prediction": "Paris", "reference": "paris", "format": "text"}`,
 	}, "\n") // no final newline: the last line must still be read
 	var out bytes.Buffer
-	n, err := gradeStream(strings.NewReader(in), &out)
+	n, err := gradeStream(strings.NewReader(in), &out, false)
 	if err != nil {
 		t.Fatalf("gradeStream: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestGradeStream(t *testing.T) {
 
 func TestGradeStreamClean(t *testing.T) {
 	var out bytes.Buffer
-	n, err := gradeStream(strings.NewReader("\n\n"), &out)
+	n, err := gradeStream(strings.NewReader("\n\n"), &out, false)
 	if err != nil || n != 0 || out.Len() != 0 {
 		t.Fatalf("blank input: n=%d err=%v out=%q, want nothing", n, err, out.String())
 	}
@@ -85,7 +85,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestGradeStreamWriteError(t *testing.T) {
-	_, err := gradeStream(strings.NewReader(`{"prediction":"4","reference":"4"}`+"\n"), failWriter{})
+	_, err := gradeStream(strings.NewReader(`{"prediction":"4","reference":"4"}`+"\n"), failWriter{}, false)
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the write error", err)
 	}
@@ -109,5 +109,76 @@ func TestGradeCmdExitStatus(t *testing.T) {
 	cmd.SetArgs(nil)
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("Execute on good input = %v", err)
+	}
+}
+
+func TestGradeExplain(t *testing.T) {
+	in := strings.Join([]string{
+		`{"prediction": "so $\\boxed{255}$ first. Final Answer: The final answer is $10,455$. I hope it is correct.", "reference": "10455", "format": "math"}`,
+		`{"prediction": "Therefore $5 \\geq x$.", "reference": "$x \\leq 5$", "format": "math"}`,
+		`{"prediction": "The answer is 4", "reference": "#### 5"}`,
+	}, "\n")
+	cmd := newGradeCmd()
+	cmd.SetIn(strings.NewReader(in))
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"--explain"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	type row struct {
+		Correct bool `json:"correct"`
+		Explain *struct {
+			Candidates []struct{ Method, Answer string } `json:"candidates"`
+			Chosen     string                            `json:"chosen"`
+			Steps      []string                          `json:"steps"`
+		} `json:"explain"`
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines, want 3:\n%s", len(lines), out.String())
+	}
+	want := []struct {
+		correct    bool
+		candidates []string // method:answer
+		chosen     string   // substring
+		step       string   // substring of some step
+	}{
+		{true, []string{"boxed:255", "answer_is:10,455", "last_number:10,455"}, "final answer", "identical after normalisation"},
+		{true, []string{"last_number:5 \\geq x"}, "last number", "relation:"},
+		{false, []string{"answer_is:4", "last_number:4"}, "answer is", "number: exact rational 4 vs 5"},
+	}
+	for i, l := range lines {
+		var r row
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %d %q: %v", i+1, l, err)
+		}
+		w := want[i]
+		if r.Correct != w.correct || r.Explain == nil {
+			t.Errorf("line %d = %s, want correct=%v with an explanation", i+1, l, w.correct)
+			continue
+		}
+		var got []string
+		for _, c := range r.Explain.Candidates {
+			got = append(got, c.Method+":"+c.Answer)
+		}
+		if strings.Join(got, "|") != strings.Join(w.candidates, "|") {
+			t.Errorf("line %d candidates = %q, want %q", i+1, got, w.candidates)
+		}
+		if !strings.Contains(r.Explain.Chosen, w.chosen) {
+			t.Errorf("line %d chosen = %q, want it to mention %q", i+1, r.Explain.Chosen, w.chosen)
+		}
+		if !strings.Contains(strings.Join(r.Explain.Steps, "\n"), w.step) {
+			t.Errorf("line %d steps = %q, want one mentioning %q", i+1, r.Explain.Steps, w.step)
+		}
+	}
+	// Without the flag the output has no explanation.
+	cmd = newGradeCmd()
+	cmd.SetIn(strings.NewReader(`{"prediction":"4","reference":"4"}`))
+	out.Reset()
+	cmd.SetOut(&out)
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil || strings.Contains(out.String(), "explain") {
+		t.Errorf("without --explain: %v, %s", err, out.String())
 	}
 }
