@@ -1,9 +1,11 @@
 // Package enginebench measures how fast pareto's embedded engine
 // generates, side by side with an Ollama server running the same GGUF
-// file: decode tokens/s of one sequence, the throughput of a search-shaped
-// workload (many samples of one prompt, as self-consistency and best-of-N
-// ask), and the GFLOP/s of the engine's matmul kernels beside OpenBLAS's
-// sgemm on the same shapes. It is what `pareto bench engine` runs.
+// file and, where the user has llama.cpp's llama-bench, llama.cpp: decode
+// tokens/s of one sequence, the throughput of a search-shaped workload
+// (many samples of one prompt, as self-consistency and best-of-N ask),
+// with and without its prefill, prefill tokens/s, and the GFLOP/s of the
+// engine's matmul kernels beside OpenBLAS's sgemm on the same shapes. It
+// is what `pareto bench engine` runs.
 package enginebench
 
 import (
@@ -34,8 +36,12 @@ type Options struct {
 
 	PromptTokens int // prompt length of both workloads (200)
 	DecodeTokens int // tokens of the batch-1 decode (128)
-	Samples      int // samples of the search workload (16)
-	SampleTokens int // tokens per search sample (128)
+	// MinDecodeTokens is the fewest tokens a run's decode must generate on
+	// every side, else the run takes another prompt (half of DecodeTokens,
+	// at least 16, at most DecodeTokens).
+	MinDecodeTokens int
+	Samples         int // samples of the search workload (16)
+	SampleTokens    int // tokens per search sample (128)
 	// Search sampling, Ollama's defaults: temperature 0.8, top-k 40, top-p 0.9.
 	Temperature float64
 	TopK        int
@@ -43,6 +49,14 @@ type Options struct {
 
 	KernelTime time.Duration // length of one timed kernel run (200ms)
 	NoKernels  bool          // skip the matmul kernels
+
+	// OllamaLog is the Ollama server's log, read for its runner's CPU
+	// features (see ollamaCPU); empty: the report says it cannot tell.
+	OllamaLog string
+	// LlamaBench is llama.cpp's llama-bench binary, run on the same file
+	// for a llama.cpp column; empty: no such column.
+	LlamaBench        string
+	LlamaBenchThreads int // its -t (2)
 }
 
 func (o *Options) defaults() {
@@ -54,6 +68,9 @@ func (o *Options) defaults() {
 	def(&o.Runs, 5)
 	def(&o.PromptTokens, 200)
 	def(&o.DecodeTokens, 128)
+	def(&o.MinDecodeTokens, max(16, o.DecodeTokens/2))
+	o.MinDecodeTokens = min(o.MinDecodeTokens, o.DecodeTokens)
+	def(&o.LlamaBenchThreads, 2)
 	def(&o.Samples, 16)
 	def(&o.SampleTokens, 128)
 	def(&o.TopK, 40)
@@ -75,6 +92,8 @@ type Report struct {
 	Load        string     `json:"load,omitempty"` // load averages before and after, where the OS tells them
 	Against     string     `json:"against,omitempty"`
 	OllamaModel string     `json:"ollama_model,omitempty"`
+	OllamaCPU   string     `json:"ollama_cpu,omitempty"` // the SIMD features its runner reports ("AVX AVX2 ..."), "none", or "unknown" (no log)
+	LlamaCpp    *LlamaCpp  `json:"llama_cpp,omitempty"`
 	Runs        int        `json:"runs"`
 	Notes       []string   `json:"notes,omitempty"`
 	Workloads   []Workload `json:"workloads"`
@@ -98,13 +117,16 @@ type ModelInfo struct {
 	Context int    `json:"context"` // the context pareto ran with
 }
 
-// Workload is one measured figure for pareto and, with a server, Ollama.
+// Workload is one measured figure for pareto and, with a server, Ollama,
+// and with llama-bench, llama.cpp.
 type Workload struct {
-	Name   string  `json:"name"`
-	Unit   string  `json:"unit"`
-	Pareto Figure  `json:"pareto"`
-	Ollama *Figure `json:"ollama,omitempty"`
-	Ratio  float64 `json:"ratio,omitempty"` // pareto median / Ollama median
+	Name       string  `json:"name"`
+	Unit       string  `json:"unit"`
+	Pareto     Figure  `json:"pareto"`
+	Ollama     *Figure `json:"ollama,omitempty"`
+	Ratio      float64 `json:"ratio,omitempty"` // pareto median / Ollama median
+	LlamaCpp   *Figure `json:"llama_cpp,omitempty"`
+	LlamaRatio float64 `json:"llama_cpp_ratio,omitempty"` // pareto median / llama.cpp median
 }
 
 // Figure is a median over runs, with the runs and the median number of
@@ -141,6 +163,10 @@ const (
 	Decode  = "decode batch 1"
 	Search  = "search"
 	Prefill = "prefill"
+	// SearchGenerating is the search's tokens over the time some sample
+	// was generating: its prefill (pareto's one, Ollama's per request)
+	// taken out.
+	SearchGenerating = "search, prefill excluded"
 
 	// The roofline floors' names.
 	DecodeBandwidth = "decode batch 1 share of memory bandwidth"
@@ -193,6 +219,28 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Workloads = w.results()
 	rep.Notes = append(rep.Notes, w.notes()...)
+	if srv != nil {
+		// Read after the runs: the runner the benchmark (re)started has
+		// logged its features by now.
+		cpu, note, err := ollamaCPUNote(o.OllamaLog)
+		if err != nil {
+			return nil, err
+		}
+		rep.OllamaCPU = cpu
+		if note != "" {
+			slog.Warn(note)
+			rep.Notes = append(rep.Notes, note)
+		}
+	}
+	if o.LlamaBench != "" {
+		slog.Info("running llama-bench", "bin", o.LlamaBench, "threads", o.LlamaBenchThreads)
+		lc, err := llamaBench(ctx, o.LlamaBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.DecodeTokens, o.Runs)
+		if err != nil {
+			return nil, fmt.Errorf("enginebench: %w", err)
+		}
+		rep.LlamaCpp = lc
+		rep.Notes = append(rep.Notes, addLlamaCpp(rep.Workloads, lc, o.PromptTokens)...)
+	}
 
 	if !o.NoKernels {
 		slog.Info("timing matmul kernels")
@@ -289,9 +337,10 @@ type workloads struct {
 	b   *embedded.Backend
 	srv *ollama
 
-	pDecode, pSearch, pPrefill []sample
-	oDecode, oSearch, oPrefill []sample
-	short                      int // pareto sequences that ended before their token budget
+	pDecode, pSearch, pSearchGen, pPrefill []sample
+	oDecode, oSearch, oSearchGen, oPrefill []sample
+	short                                  int      // pareto sequences that ended before their token budget
+	setAside                               []string // decodes that ended before MinDecodeTokens, and on which side
 }
 
 // sample is one run's rate and token count.
@@ -300,32 +349,30 @@ type sample struct {
 	tokens int
 }
 
+// decodeAttempts is how many prompts a run's decode tries before it gives
+// up on finding one whose greedy continuation is long enough.
+const decodeAttempts = 16
+
+// Prompt keys (see prompt): a run's decode candidates, then its search,
+// each run's apart from every other's (for up to 37 runs), so that no
+// prompt is served from a cache another filled and every prefill is paid
+// in full on both sides.
+func decodeKey(run, attempt int) int { return 100 + decodeAttempts*run + attempt }
+func searchKey(run int) int          { return 700 + run }
+
 func (w *workloads) run(ctx context.Context) error {
 	o := w.o
-	// Warm up: page the weights in, start Ollama's runner.
+	// Warm up: page the weights in. Ollama's runner is warmed up before
+	// each of its decodes (freshRunner).
 	warm := prompt(w.b, 0, o.PromptTokens)
 	if _, err := w.b.Generate(ctx, pareto.Request{Prompt: warm, Params: pareto.Params{MaxTokens: 8}}); err != nil {
 		return fmt.Errorf("enginebench: pareto warm-up: %w", err)
 	}
-	if w.srv != nil {
-		if _, err := w.srv.generate(ctx, w.o.OllamaModel, warm, map[string]any{"num_predict": 8, "temperature": 0}); err != nil {
-			return err
-		}
-	}
 	for r := range o.Runs {
-		// Prompts of their own per run, so no run is served from a cache
-		// another filled; the search's apart from the decode's, so that its
-		// prefill is paid in full on both sides.
-		pd, err := w.paretoDecode(ctx, r)
-		if err != nil {
+		if err := w.decode(ctx, r); err != nil {
 			return err
 		}
-		if w.srv != nil {
-			if err := w.ollamaDecode(ctx, pd); err != nil {
-				return err
-			}
-		}
-		ps := prompt(w.b, 200+r, o.PromptTokens)
+		ps := prompt(w.b, searchKey(r), o.PromptTokens)
 		if err := w.paretoSearch(ctx, ps, r); err != nil {
 			return err
 		}
@@ -343,39 +390,74 @@ func (w *workloads) run(ctx context.Context) error {
 	return nil
 }
 
-// paretoDecode is one greedy sequence, and returns its prompt. Its rate
-// counts forward steps over the time from the first sampled token to the
-// last, as Ollama's eval_duration does (prefill excluded). A prompt whose
-// greedy continuation ends within a few tokens (random models do that)
-// says little about decoding: the next candidate is tried. The engines
-// agree greedy token for token, so Ollama then gets a prompt that runs too.
-func (w *workloads) paretoDecode(ctx context.Context, run int) (string, error) {
-	const attempts = 8
-	minTokens := min(w.o.DecodeTokens, 16)
-	for a := range attempts {
-		p := prompt(w.b, 100+attempts*run+a, w.o.PromptTokens)
-		out, err := w.b.Generate(ctx, pareto.Request{Prompt: p, Params: pareto.Params{MaxTokens: w.o.DecodeTokens, Temperature: 0}})
+// decode measures run's batch-1 decode on both sides from one prompt, and
+// the prefill of that prompt. A prompt whose greedy continuation ends
+// before MinDecodeTokens on either side (random models and small policies
+// stop within a token or two on some prompts) would rate decoding from a
+// step or two: the run sets it aside and tries the next prompt on both
+// sides, so that both always decode the same prompt. The engines agree
+// greedy token for token, so a prompt that runs long on pareto usually
+// does on Ollama.
+func (w *workloads) decode(ctx context.Context, run int) error {
+	minTok := w.o.MinDecodeTokens
+	var ended []string
+	for a := range decodeAttempts {
+		p := prompt(w.b, decodeKey(run, a), w.o.PromptTokens)
+		pd, pp, err := w.paretoDecode(ctx, p)
 		if err != nil {
-			return "", fmt.Errorf("enginebench: pareto decode: %w", err)
+			return err
 		}
-		u := out[0].Usage
-		n := sampled(out[0])
-		if n < minTokens && a < attempts-1 {
+		if pd.tokens < minTok {
+			ended = append(ended, fmt.Sprintf("pareto %d", pd.tokens))
 			continue
 		}
-		if n < w.o.DecodeTokens {
+		var od, op sample
+		if w.srv != nil {
+			if od, op, err = w.ollamaDecode(ctx, p); err != nil {
+				return err
+			}
+			if od.tokens < minTok {
+				ended = append(ended, fmt.Sprintf("ollama %d", od.tokens))
+				continue
+			}
+		}
+		w.setAside = append(w.setAside, ended...)
+		if pd.tokens < w.o.DecodeTokens {
 			w.short++
 		}
-		w.pDecode = append(w.pDecode, sample{rate: float64(n-1) / (u.Latency - u.TTFT).Seconds(), tokens: n})
-		prefill := u.PromptTokens - u.CachedTokens
-		w.pPrefill = append(w.pPrefill, sample{rate: float64(prefill) / u.TTFT.Seconds(), tokens: prefill})
-		return p, nil
+		w.pDecode, w.pPrefill = append(w.pDecode, pd), append(w.pPrefill, pp)
+		if w.srv != nil {
+			w.oDecode = append(w.oDecode, od)
+			if op.tokens > 0 {
+				w.oPrefill = append(w.oPrefill, op)
+			}
+		}
+		return nil
 	}
-	panic("unreachable")
+	return fmt.Errorf("enginebench: run %d: the greedy decode of each of %d prompts ended before %d tokens (%s): a rate from so few steps says little (--min-decode-tokens sets the floor)",
+		run+1, decodeAttempts, minTok, strings.Join(ended, ", "))
 }
 
-// paretoSearch is Samples samples of one prompt in one request: total
-// tokens over wall time, prefill included.
+// paretoDecode is one greedy sequence from prompt p: its decode rate and
+// its prompt's prefill rate. The decode rate counts forward steps over
+// the time from the first sampled token to the last, as Ollama's
+// eval_duration does (prefill excluded).
+func (w *workloads) paretoDecode(ctx context.Context, p string) (decode, prefill sample, err error) {
+	out, err := w.b.Generate(ctx, pareto.Request{Prompt: p, Params: pareto.Params{MaxTokens: w.o.DecodeTokens, Temperature: 0}})
+	if err != nil {
+		return sample{}, sample{}, fmt.Errorf("enginebench: pareto decode: %w", err)
+	}
+	u := out[0].Usage
+	n := sampled(out[0])
+	decode = sample{rate: float64(n-1) / (u.Latency - u.TTFT).Seconds(), tokens: n}
+	pre := u.PromptTokens - u.CachedTokens
+	return decode, sample{rate: float64(pre) / u.TTFT.Seconds(), tokens: pre}, nil
+}
+
+// paretoSearch is Samples samples of one prompt in one request, rated two
+// ways: total tokens over wall time, prefill included; and total tokens
+// over the time from the first sampled token to the last, which leaves
+// out the one prefill of the shared prompt.
 func (w *workloads) paretoSearch(ctx context.Context, p string, run int) error {
 	seed := int64(1000 * (run + 1))
 	start := time.Now()
@@ -392,7 +474,9 @@ func (w *workloads) paretoSearch(ctx context.Context, p string, run int) error {
 			w.short++
 		}
 	}
+	u := out[0].Usage
 	w.pSearch = append(w.pSearch, sample{rate: float64(n) / wall.Seconds(), tokens: n})
+	w.pSearchGen = append(w.pSearchGen, sample{rate: float64(n) / (u.Latency - u.TTFT).Seconds(), tokens: n})
 	return nil
 }
 
@@ -412,36 +496,76 @@ func (w *workloads) ollamaOptions(predict int, temp float64, seed int64) map[str
 		"repeat_penalty": 1} // pareto applies none; Ollama's default is 1.1
 }
 
-// ollamaDecode is one greedy sequence, rated by the server's own
-// eval_count / eval_duration.
-func (w *workloads) ollamaDecode(ctx context.Context, p string) error {
-	res, err := w.srv.generate(ctx, w.o.OllamaModel, p, w.ollamaOptions(w.o.DecodeTokens, 0, 0))
-	if err != nil {
-		return err
+// freshRunner unloads the model and loads it again with a short warm-up,
+// so that the decode after it runs on a runner whose parallel slots hold
+// no earlier request's KV. Ollama keeps each slot's KV after its request
+// ends (for prefix reuse), and a runner that still holds a search's KV
+// decodes slower: a native runner drops from 186 to 125 tokens/s on a
+// Q8_0 100M model right after a 16-sample search. Reloading is robust
+// where ordering decode before search is not: it holds for every run, not
+// only the first, for a server started with any OLLAMA_NUM_PARALLEL, and
+// for a model another client used before. It costs a model load per run,
+// outside the timed eval. (It unloads a model named by --ollama-model
+// too, which its other clients then reload.)
+func (w *workloads) freshRunner(ctx context.Context) error {
+	if err := w.srv.unload(ctx, w.o.OllamaModel); err != nil {
+		return fmt.Errorf("enginebench: fresh ollama runner: %w", err)
 	}
-	if res.EvalDuration <= 0 || res.EvalCount < 2 {
-		return fmt.Errorf("ollama %s: a greedy decode of %s reported eval_count %d in %v (pareto generated %d tokens from the same prompt)",
-			w.srv.base, w.o.OllamaModel, res.EvalCount, res.EvalDuration, last(w.pDecode).tokens)
-	}
-	w.oDecode = append(w.oDecode, sample{rate: float64(res.EvalCount) / res.EvalDuration.Seconds(), tokens: res.EvalCount})
-	if res.PromptEvalDuration > 0 {
-		w.oPrefill = append(w.oPrefill, sample{rate: float64(res.PromptEvalCount) / res.PromptEvalDuration.Seconds(), tokens: res.PromptEvalCount})
+	warm := prompt(w.b, 0, w.o.PromptTokens)
+	if _, err := w.srv.generate(ctx, w.o.OllamaModel, warm, map[string]any{"num_predict": 8, "temperature": 0}); err != nil {
+		return fmt.Errorf("enginebench: fresh ollama runner: warm-up: %w", err)
 	}
 	return nil
 }
 
+// ollamaDecode is one greedy sequence from prompt p on a fresh runner,
+// rated by the server's own eval_count / eval_duration, and its prompt's
+// prefill by prompt_eval_count / prompt_eval_duration (zero tokens if the
+// server reports no prefill).
+func (w *workloads) ollamaDecode(ctx context.Context, p string) (decode, prefill sample, err error) {
+	if err := w.freshRunner(ctx); err != nil {
+		return sample{}, sample{}, err
+	}
+	res, err := w.srv.generate(ctx, w.o.OllamaModel, p, w.ollamaOptions(w.o.DecodeTokens, 0, 0))
+	if err != nil {
+		return sample{}, sample{}, err
+	}
+	decode.tokens = res.EvalCount
+	if res.EvalCount < w.o.MinDecodeTokens {
+		return decode, sample{}, nil // set aside by the caller: its rate does not matter
+	}
+	if res.EvalDuration <= 0 {
+		return sample{}, sample{}, fmt.Errorf("ollama %s: a greedy decode of %s reported eval_count %d in %v",
+			w.srv.base, w.o.OllamaModel, res.EvalCount, res.EvalDuration)
+	}
+	decode.rate = float64(res.EvalCount) / res.EvalDuration.Seconds()
+	if res.PromptEvalDuration > 0 {
+		prefill = sample{rate: float64(res.PromptEvalCount) / res.PromptEvalDuration.Seconds(), tokens: res.PromptEvalCount}
+	}
+	return decode, prefill, nil
+}
+
 // ollamaSearch sends the samples as concurrent requests (Ollama ignores
-// n); the server runs OLLAMA_NUM_PARALLEL of them at a time. Total tokens
-// over wall time.
+// n); the server runs OLLAMA_NUM_PARALLEL of them at a time. It is rated
+// two ways: total tokens over wall time, prefill included; and total
+// tokens over the time at least one request was generating, each
+// request's generating time being its last eval_duration before its
+// answer arrived. That leaves out the prefills (a request prefills the
+// prompt unless a free slot holds it from an earlier request) and the
+// time a request waits for a slot, as pareto's second rate leaves out
+// its one prefill.
 func (w *workloads) ollamaSearch(ctx context.Context, p string, run int) error {
 	var wg sync.WaitGroup
 	res := make([]genResult, w.o.Samples)
+	gen := make([]interval, w.o.Samples)
 	errs := make([]error, w.o.Samples)
 	start := time.Now()
 	for i := range res {
 		wg.Go(func() {
 			seed := int64(1000*(run+1) + i)
 			res[i], errs[i] = w.srv.generate(ctx, w.o.OllamaModel, p, w.ollamaOptions(w.o.SampleTokens, w.o.Temperature, seed))
+			end := time.Now()
+			gen[i] = interval{end.Add(-res[i].EvalDuration), end}
 		})
 	}
 	wg.Wait()
@@ -454,7 +578,32 @@ func (w *workloads) ollamaSearch(ctx context.Context, p string, run int) error {
 		n += r.EvalCount
 	}
 	w.oSearch = append(w.oSearch, sample{rate: float64(n) / wall.Seconds(), tokens: n})
+	w.oSearchGen = append(w.oSearchGen, sample{rate: float64(n) / busy(gen).Seconds(), tokens: n})
 	return nil
+}
+
+// interval is a span of time.
+type interval struct{ start, end time.Time }
+
+// busy is how long at least one of the intervals was open: the length of
+// their union.
+func busy(iv []interval) time.Duration {
+	s := slices.Clone(iv)
+	slices.SortFunc(s, func(a, b interval) int { return a.start.Compare(b.start) })
+	var total time.Duration
+	var end time.Time // the end of the merged span so far
+	for _, x := range s {
+		switch {
+		case !x.end.After(end): // inside the span so far
+		case x.start.After(end): // a new span
+			total += x.end.Sub(x.start)
+			end = x.end
+		default: // extends the span so far
+			total += x.end.Sub(end)
+			end = x.end
+		}
+	}
+	return total
 }
 
 func (w *workloads) results() []Workload {
@@ -471,15 +620,52 @@ func (w *workloads) results() []Workload {
 	return []Workload{
 		mk(Decode, "tokens/s", w.pDecode, w.oDecode),
 		mk(Search, fmt.Sprintf("tokens/s, %d samples x %d tokens", o.Samples, o.SampleTokens), w.pSearch, w.oSearch),
+		mk(SearchGenerating, "tokens/s, the same, over the time generating", w.pSearchGen, w.oSearchGen),
 		mk(Prefill, fmt.Sprintf("tokens/s, %d-token prompt", o.PromptTokens), w.pPrefill, w.oPrefill),
 	}
 }
 
 func (w *workloads) notes() []string {
-	if w.short == 0 {
-		return nil
+	var out []string
+	if w.short > 0 {
+		out = append(out, fmt.Sprintf("%d pareto sequences ended at an end-of-sequence token before their token budget; rates count the tokens actually generated", w.short))
 	}
-	return []string{fmt.Sprintf("%d pareto sequences ended at an end-of-sequence token before their token budget; rates count the tokens actually generated", w.short)}
+	if len(w.setAside) > 0 {
+		out = append(out, fmt.Sprintf("%d decode prompts set aside for ending before %d tokens (%s); their runs took the next prompt on both sides",
+			len(w.setAside), w.o.MinDecodeTokens, strings.Join(w.setAside, ", ")))
+	}
+	if w.srv != nil {
+		out = append(out,
+			"ollama's decodes ran on a fresh runner: the model unloaded (keep_alive 0) and warmed up before each, so no search's KV sat in its parallel slots",
+			fmt.Sprintf("%q takes out the time no sample was generating: pareto's one prefill of the shared prompt; ollama's prefills (a request prefills the prompt unless a free slot holds it: up to OLLAMA_NUM_PARALLEL times) and its requests' waits for a slot. %q counts all of it", SearchGenerating, Search))
+	}
+	return out
+}
+
+// addLlamaCpp puts llama-bench's figures beside the decode and prefill
+// workloads, and returns the notes that say how they were measured.
+func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
+	for i := range ws {
+		var f Figure
+		switch ws[i].Name {
+		case Decode:
+			f = lc.Decode
+		case Prefill:
+			f = lc.Prefill
+		default:
+			continue
+		}
+		ws[i].LlamaCpp = &f
+		if f.Median > 0 {
+			ws[i].LlamaRatio = ws[i].Pareto.Median / f.Median
+		}
+	}
+	notes := []string{fmt.Sprintf("llama.cpp (llama-bench) ran last, %d repetitions of its own, not interleaved with the other runs; it has no search workload",
+		len(lc.Prefill.Runs))}
+	if lc.DecodeDepth != promptTokens {
+		notes = append(notes, fmt.Sprintf("llama.cpp's decode started from a context of %d tokens, not after the %d-token prompt as pareto's and ollama's (this llama-bench takes no -d)", lc.DecodeDepth, promptTokens))
+	}
+	return notes
 }
 
 func figure(s []sample) Figure {

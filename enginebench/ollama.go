@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,76 @@ func (o *ollama) generate(ctx context.Context, model, prompt string, opts map[st
 		return genResult{}, fmt.Errorf("ollama %s: /api/generate: %s", o.base, out.Error)
 	}
 	return out.genResult, nil
+}
+
+// unload asks the server to stop model's runner (a generate request with
+// no prompt and keep_alive 0) and waits until /api/ps no longer lists the
+// model. Ollama unloads asynchronously, after the runner's last request
+// finishes, so the answer to the request alone does not mean it is gone.
+func (o *ollama) unload(ctx context.Context, model string) error {
+	var out struct {
+		Error string `json:"error"`
+	}
+	if err := o.post(ctx, "/api/generate", map[string]any{"model": model, "keep_alive": 0, "stream": false}, &out); err != nil {
+		return fmt.Errorf("unload %s: %w", model, err)
+	}
+	if out.Error != "" {
+		return fmt.Errorf("ollama %s: unload %s: %s", o.base, model, out.Error)
+	}
+	deadline := time.Now().Add(unloadTimeout)
+	for {
+		loaded, err := o.loaded(ctx)
+		if err != nil {
+			return fmt.Errorf("unload %s: %w", model, err)
+		}
+		if !slices.ContainsFunc(loaded, func(name string) bool { return sameModel(name, model) }) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ollama %s: %s still loaded %v after asking to unload it", o.base, model, unloadTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// unloadTimeout bounds the wait for a runner to stop; a runner stops in
+// well under a second once idle.
+const unloadTimeout = time.Minute
+
+// loaded is the names of the models the server has loaded (/api/ps).
+func (o *ollama) loaded(ctx context.Context) ([]string, error) {
+	var out struct {
+		Models []struct {
+			Name  string `json:"name"`
+			Model string `json:"model"`
+		} `json:"models"`
+	}
+	if err := o.get(ctx, "/api/ps", &out); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range out.Models {
+		names = append(names, m.Name, m.Model)
+	}
+	return names, nil
+}
+
+// sameModel says whether two of Ollama's model names are one model: /api/ps
+// lists "name:latest" for the "name" a client gave.
+func sameModel(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimPrefix(s, "registry.ollama.ai/")
+		s = strings.TrimPrefix(s, "library/")
+		if !strings.Contains(s[strings.LastIndex(s, "/")+1:], ":") {
+			s += ":latest"
+		}
+		return s
+	}
+	return a != "" && norm(a) == norm(b)
 }
 
 // create loads the GGUF file at path into the server as model name: the
@@ -131,6 +202,21 @@ func (o *ollama) post(ctx context.Context, path string, body, out any) error {
 		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return o.do(req, out)
+}
+
+func (o *ollama) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.base+path, nil)
+	if err != nil {
+		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)
+	}
+	return o.do(req, out)
+}
+
+// do sends req and decodes the JSON answer into out; a status other than
+// 2xx is an error that quotes the answer.
+func (o *ollama) do(req *http.Request, out any) error {
+	path := req.URL.Path
 	resp, err := o.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("ollama %s%s: %w", o.base, path, err)

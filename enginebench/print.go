@@ -7,15 +7,19 @@ import (
 	"text/tabwriter"
 )
 
-// Print writes the report as tables: the workloads with pareto, Ollama and
-// their ratio, then the kernels, then the floors with pass or fail.
+// Print writes the report as tables: the workloads with pareto, Ollama,
+// llama.cpp (when measured) and the ratios, the tokens each figure's runs
+// generated or read, then the kernels, then the floors with pass or fail.
 func (r *Report) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	m := r.Model
 	fmt.Fprintf(w, "model    %s (%s): %s, %s parameters, d_model %d, %d layers, FFN %d, vocab %d, %s, context %d\n",
 		m.Name, m.Path, m.Arch, human(float64(m.Params)), m.DModel, m.Layers, m.FFN, m.Vocab, m.Weights, m.Context)
 	if r.Against != "" {
-		fmt.Fprintf(w, "against  ollama %s, model %s\n", r.Against, r.OllamaModel)
+		fmt.Fprintf(w, "against  ollama %s, model %s, runner CPU features: %s\n", r.Against, r.OllamaModel, r.OllamaCPU)
+	}
+	if lc := r.LlamaCpp; lc != nil {
+		fmt.Fprintf(w, "against  llama.cpp %s, build %s, %d threads\n", lc.Bench, lc.Build, lc.Threads)
 	}
 	fmt.Fprintf(w, "machine  %s; medians of %d runs\n", r.Machine, r.Runs)
 	if r.Load != "" {
@@ -30,34 +34,8 @@ func (r *Report) Print(w io.Writer) error {
 	for _, f := range r.Floors {
 		floorOf[f.What] = f
 	}
-	fmt.Fprintf(tw, "workload\tunit\t%10s\t%10s\t%8s\tfloor\t\n", "pareto", "ollama", "ratio")
-	for _, wl := range r.Workloads {
-		ol, ratio, fl, pass := "-", "-", "", ""
-		if wl.Ollama != nil {
-			ol, ratio = fmt.Sprintf("%.1f", wl.Ollama.Median), fmt.Sprintf("%.2fx", wl.Ratio)
-		}
-		for what, f := range floorOf {
-			if strings.HasPrefix(what, wl.Name+" ") {
-				fl, pass = fmt.Sprintf(">= %.1fx", f.Min), passFail(f.Pass)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%10.1f\t%10s\t%8s\t%s\t%s\n", wl.Name, wl.Unit, wl.Pareto.Median, ol, ratio, fl, pass)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := r.printWorkloads(w, tw, floorOf); err != nil {
 		return err
-	}
-	if len(r.Workloads) > 0 {
-		fmt.Fprintf(w, "tokens per run (median): ")
-		for i, wl := range r.Workloads {
-			if i > 0 {
-				fmt.Fprint(w, ", ")
-			}
-			fmt.Fprintf(w, "%s pareto %.0f", wl.Name, wl.Pareto.Tokens)
-			if wl.Ollama != nil {
-				fmt.Fprintf(w, " ollama %.0f", wl.Ollama.Tokens)
-			}
-		}
-		fmt.Fprintln(w)
 	}
 
 	if len(r.Kernels) > 0 {
@@ -112,6 +90,68 @@ func (r *Report) Print(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// printWorkloads writes the workloads table, with llama.cpp's columns when
+// it was measured, and below it the tokens per run of every figure.
+func (r *Report) printWorkloads(w io.Writer, tw *tabwriter.Writer, floorOf map[string]Floor) error {
+	if len(r.Workloads) == 0 {
+		return nil
+	}
+	llama := r.LlamaCpp != nil
+	fig := func(f *Figure, ratio float64) (string, string) {
+		if f == nil {
+			return "-", "-"
+		}
+		return fmt.Sprintf("%.1f", f.Median), fmt.Sprintf("%.2fx", ratio)
+	}
+	fmt.Fprintf(tw, "workload\tunit\t%10s\t%10s\t%8s\t", "pareto", "ollama", "ratio")
+	if llama {
+		fmt.Fprintf(tw, "%10s\t%8s\t", "llama.cpp", "ratio")
+	}
+	fmt.Fprintf(tw, "floor\t\n")
+	for _, wl := range r.Workloads {
+		ol, ratio := fig(wl.Ollama, wl.Ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%10.1f\t%10s\t%8s\t", wl.Name, wl.Unit, wl.Pareto.Median, ol, ratio)
+		if llama {
+			lc, lratio := fig(wl.LlamaCpp, wl.LlamaRatio)
+			fmt.Fprintf(tw, "%10s\t%8s\t", lc, lratio)
+		}
+		fl, pass := "", ""
+		for what, f := range floorOf {
+			if strings.HasPrefix(what, wl.Name+" vs ") {
+				fl, pass = fmt.Sprintf(">= %.1fx", f.Min), passFail(f.Pass)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", fl, pass)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	// A rate from a run cut short is a rate of a different workload: the
+	// tokens say which figures to trust.
+	fmt.Fprintln(w)
+	tokens := func(f *Figure) string {
+		if f == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f", f.Tokens)
+	}
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	head := []string{"tokens per run (median)", fmt.Sprintf("%8s", "pareto"), fmt.Sprintf("%8s", "ollama")}
+	if llama {
+		head = append(head, fmt.Sprintf("%9s", "llama.cpp"))
+	}
+	row(head...)
+	for _, wl := range r.Workloads {
+		cells := []string{wl.Name, fmt.Sprintf("%8s", tokens(&wl.Pareto)), fmt.Sprintf("%8s", tokens(wl.Ollama))}
+		if llama {
+			cells = append(cells, fmt.Sprintf("%9s", tokens(wl.LlamaCpp)))
+		}
+		row(cells...)
+	}
+	return tw.Flush()
 }
 
 func passFail(ok bool) string {

@@ -32,16 +32,22 @@ func newBenchEngineCmd() *cobra.Command {
 		Short: "Measure the embedded engine's speed, against an Ollama server on the same model file",
 		Long: `Measures decode tokens/s of one greedy sequence, the throughput of a search-shaped
 workload (16 samples of 128 tokens from one 200-token prompt, sampled at Ollama's
-defaults: temperature 0.8, top-k 40, top-p 0.9) and prefill tokens/s, for pareto's
-engine and, with --against, an Ollama server running the same GGUF file (its
-native /api/generate, raw prompts; the search's samples go as concurrent
-requests, which Ollama runs OLLAMA_NUM_PARALLEL at a time). Prints medians of
---runs runs, the ratios and the speed floors they must meet, and the GFLOP/s of
-the engine's matmul kernels on the model's shapes and at 512x512x512 (beside
-OpenBLAS sgemm in a build with -tags openblas). Exits non-zero when a floor is
-not met.`,
-		Example: `  pareto bench engine --against http://127.0.0.1:11434
-  pareto bench engine --against http://127.0.0.1:11434 --random-params 1e8
+defaults: temperature 0.8, top-k 40, top-p 0.9) as is and with its prefill left
+out, and prefill tokens/s, for pareto's engine and, with --against, an Ollama
+server running the same GGUF file (its native /api/generate, raw prompts; the
+search's samples go as concurrent requests, which Ollama runs
+OLLAMA_NUM_PARALLEL at a time). Ollama's decode runs on a freshly loaded runner
+each run; a run whose decode ends before --min-decode-tokens on either side
+takes another prompt. With --ollama-log (the server's log) the report says
+whether Ollama's runner has SIMD kernels: a plain "go install" of Ollama has
+none; build it with CGO_CFLAGS="-O3 -march=native" CGO_CXXFLAGS="-O3 -march=native".
+With --llama-bench, llama.cpp's llama-bench runs on the same file for a third
+column (prefill and decode). Prints medians of --runs runs, the tokens per run,
+the ratios and the speed floors they must meet, and the GFLOP/s of the engine's
+matmul kernels on the model's shapes and at 512x512x512 (beside OpenBLAS sgemm
+in a build with -tags openblas). Exits non-zero when a floor is not met.`,
+		Example: `  pareto bench engine --against http://127.0.0.1:11434 --ollama-log ~/.ollama/serve.log
+  pareto bench engine --against http://127.0.0.1:11434 --random-params 1e8 --llama-bench ~/llama.cpp/build/bin/llama-bench
   pareto bench engine --model model.gguf --against http://127.0.0.1:11434 --ollama-model mymodel --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,6 +103,10 @@ not met.`,
 	f.StringVar(&o.Against, "against", "", "Ollama server base URL to compare with, e.g. http://127.0.0.1:11434 (empty: pareto alone)")
 	f.StringVar(&model, "model", models.Default, "GGUF model file or the name of a shipped model")
 	f.StringVar(&o.OllamaModel, "ollama-model", "", "the model's name in the Ollama server (empty: create it there from the file)")
+	f.StringVar(&o.OllamaLog, "ollama-log", "", "the Ollama server's log, read for whether its runner has SIMD kernels (empty: the report says it cannot tell)")
+	f.StringVar(&o.LlamaBench, "llama-bench", "", "llama.cpp's llama-bench binary, run on the same file for a llama.cpp column (empty: none)")
+	f.IntVar(&o.LlamaBenchThreads, "llama-bench-threads", 2, "llama-bench's threads (-t)")
+	f.IntVar(&o.MinDecodeTokens, "min-decode-tokens", 0, "fewest tokens a run's decode must generate on every side, else it takes another prompt (0: half the decode's 128, at least 16)")
 	f.IntVar(&o.Runs, "runs", 5, "runs of every figure; medians are reported")
 	f.Float64Var(&randomParams, "random-params", 0, "measure a random llama of about this many parameters (e.g. 5e6, 1e8) instead of --model")
 	f.DurationVar(&kernelTime, "kernel-time", 200*time.Millisecond, "length of one timed run of each matmul kernel (0 skips the kernels)")

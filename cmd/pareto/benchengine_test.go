@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,7 @@ func TestBenchEngineAlone(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	if len(rep.Workloads) != 3 || rep.Workloads[0].Pareto.Median <= 0 || rep.Workloads[0].Ollama != nil || len(rep.Kernels) != 9 {
+	if len(rep.Workloads) != 4 || rep.Workloads[0].Pareto.Median <= 0 || rep.Workloads[0].Ollama != nil || len(rep.Kernels) != 9 {
 		t.Fatalf("report %+v", rep)
 	}
 	if rep.Model.Params < 2e5 || rep.Model.Params > 5e5 {
@@ -45,9 +47,9 @@ func TestBenchEngineAlone(t *testing.T) {
 	}
 }
 
-// TestBenchEngineFloorFails: against a server that reports itself far
-// faster than pareto, the table says FAIL and the command exits non-zero.
-func TestBenchEngineFloorFails(t *testing.T) {
+// fastOllama is a server that reports itself far faster than pareto: one
+// nanosecond for any prefill or decode. It unloads models at once.
+func fastOllama(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodHead: // every blob is there already
@@ -55,6 +57,8 @@ func TestBenchEngineFloorFails(t *testing.T) {
 			io.Copy(io.Discard, r.Body)
 		case r.URL.Path == "/api/create":
 			w.Write([]byte(`{"status":"success"}`))
+		case r.URL.Path == "/api/ps":
+			w.Write([]byte(`{"models":[]}`))
 		case r.URL.Path == "/api/generate":
 			var req struct {
 				Options struct {
@@ -68,14 +72,52 @@ func TestBenchEngineFloorFails(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	}))
-	defer srv.Close()
-	out, err := execute(t, "bench", "engine", "--random-params", "3e5", "--runs", "1", "--kernel-time", "0", "--against", srv.URL)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestBenchEngineFloorFails: against a server that reports itself far
+// faster than pareto, the table says FAIL and the command exits non-zero.
+// Without --ollama-log the report says it cannot tell how Ollama was built.
+func TestBenchEngineFloorFails(t *testing.T) {
+	out, err := execute(t, "bench", "engine", "--random-params", "3e5", "--runs", "1", "--kernel-time", "0", "--against", fastOllama(t))
 	if err == nil || !strings.Contains(err.Error(), "floors not met: decode batch 1 vs ollama") {
 		t.Fatalf("want a floor failure, got %v\n%s", err, out)
 	}
-	for _, want := range []string{"FAIL", "decode batch 1", ">= 1.0x"} {
+	for _, want := range []string{"FAIL", "decode batch 1", ">= 1.0x", "runner CPU features: unknown", "cannot tell whether Ollama's runner has SIMD kernels"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestBenchEngineAnchors: --ollama-log reads the runner's CPU features
+// (and warns of a scalar build), --llama-bench adds a llama.cpp column
+// run at --llama-bench-threads.
+func TestBenchEngineAnchors(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "ollama.log")
+	os.WriteFile(log, []byte("time=x level=INFO source=ggml.go:109 msg=system CPU.0.LLAMAFILE=1 compiler=cgo(gcc)\n"), 0o644)
+	bench := filepath.Join(dir, "llama-bench")
+	os.WriteFile(bench, []byte(`#!/bin/sh
+echo "$@" >> `+filepath.Join(dir, "args")+`
+case "$*" in
+*"-n 0"*) echo '[{"build_number":1,"build_commit":"c","n_threads":1,"n_prompt":200,"n_gen":0,"n_depth":0,"avg_ts":7,"samples_ts":[7]}]';;
+*) echo '[{"build_number":1,"build_commit":"c","n_threads":1,"n_prompt":0,"n_gen":128,"n_depth":200,"avg_ts":3,"samples_ts":[3]}]';;
+esac
+`), 0o755)
+	out, err := execute(t, "bench", "engine", "--random-params", "3e5", "--runs", "1", "--kernel-time", "0", "--against", fastOllama(t),
+		"--ollama-log", log, "--llama-bench", bench, "--llama-bench-threads", "1", "--min-decode-tokens", "8")
+	if err == nil || !strings.Contains(err.Error(), "floors not met") {
+		t.Fatalf("want a floor failure, got %v\n%s", err, out)
+	}
+	for _, want := range []string{"runner CPU features: none", "WARNING: Ollama's runner reports no SIMD", "against  llama.cpp " + bench + ", build 1 (c), 1 threads", "llama.cpp", "3.0", "7.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if !strings.Contains(string(args), "-t 1 -r 1 -o json -p 200 -n 0") || !strings.Contains(string(args), "-p 0 -n 128 -d 200") {
+		t.Errorf("llama-bench called with\n%s", args)
 	}
 }
