@@ -79,22 +79,34 @@ func TestQuantizeQ8(t *testing.T) {
 }
 
 func TestMatmulParallel(t *testing.T) {
-	// Odd sizes exercise chunk edges; compare with a serial float64 product.
-	const rows, cols, b = 37, 45, 3
-	w := NewMatF32(rows, cols, randVec(rows*cols, 1))
-	x := randVec(b*cols, 2)
-	y := make([]float32, b*rows)
-	j := &matmulJob{w: w, x: x, y: y, b: b}
-	var wg group
-	newPool(3).do(&wg, rows, 4, j)
-	for i := range b {
-		for r := range rows {
-			var want float64
-			for k := range cols {
-				want += float64(w.F[r*cols+k]) * float64(x[i*cols+k])
-			}
-			if math.Abs(float64(y[i*rows+r])-want) > 1e-4 {
-				t.Fatalf("y[%d][%d] = %v, want %v", i, r, y[i*rows+r], want)
+	// Odd sizes exercise chunk edges and every kernel: the plain loop
+	// (batch below 4), blocked (2x4 rows) and, on AVX-512 machines,
+	// blocked4 (4x4 rows, 64 columns and up) with its remainders. Compare
+	// with a serial float64 product.
+	for _, sh := range []struct{ rows, cols, b int }{
+		{37, 45, 3}, {37, 45, 9}, {38, 64, 4}, {37, 100, 7}, {45, 130, 21}, {66, 768, 17},
+	} {
+		rows, cols, b := sh.rows, sh.cols, sh.b
+		w := NewMatF32(rows, cols, randVec(rows*cols, 1))
+		x := randVec(b*cols, 2)
+		y := make([]float32, b*rows)
+		for _, wide := range []bool{false, vec.HasAVX512 && cols >= minAVX512Cols} {
+			clear(y)
+			j := &matmulJob{w: w, x: x, y: y, b: b, wide: wide}
+			var wg group
+			newPool(3).do(&wg, rows, 4, j)
+			for i := range b {
+				for r := range rows {
+					var want, mag float64
+					for k := range cols {
+						p := float64(w.F[r*cols+k]) * float64(x[i*cols+k])
+						want += p
+						mag += math.Abs(p)
+					}
+					if math.Abs(float64(y[i*rows+r])-want) > 1e-6*mag+1e-6 {
+						t.Fatalf("%dx%d, batch %d, wide %v: y[%d][%d] = %v, want %v", rows, cols, b, wide, i, r, y[i*rows+r], want)
+					}
+				}
 			}
 		}
 	}

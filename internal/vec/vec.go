@@ -52,6 +52,20 @@ func Dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 	}
 }
 
+// Dot4x4 sets out[4*i+j] to the dot product of w[i] with x[j], for four
+// rows of w and four of x, all as long as w[0]: with 16-lane registers,
+// each load feeds four products (see HasAVX512).
+func Dot4x4(w, x *[4][]float32, out *[16]float32) { dot4x4(w, x, out) }
+
+// Dot4x4Go is the portable Dot4x4.
+func Dot4x4Go(w, x *[4][]float32, out *[16]float32) {
+	for i := range 4 {
+		for j := range 4 {
+			out[4*i+j] = DotGo(w[i], x[j][:len(w[i])])
+		}
+	}
+}
+
 // Axpy adds a·x[:len(y)] to y.
 func Axpy(y []float32, a float32, x []float32) { axpy(y, a, x) }
 

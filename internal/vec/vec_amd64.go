@@ -7,6 +7,39 @@ import "golang.org/x/sys/cpu"
 // HasAsm reports whether the AVX2/FMA kernels are in use.
 var HasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// HasAVX512 reports whether Dot4x4 runs the AVX-512 kernel; without it,
+// Dot4x4 is four Dot2x4 and callers do better with Dot2x4 directly.
+var HasAVX512 = HasAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+//go:noescape
+func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32)
+
+func dot4x4(w, x *[4][]float32, out *[16]float32) {
+	n := len(w[0])
+	n16 := n &^ 15
+	if !HasAVX512 || n16 == 0 {
+		Dot4x4Go(w, x, out)
+		return
+	}
+	var wp, xp [4]*float32
+	for i := range 4 {
+		_, _ = w[i][n-1], x[i][n-1]
+		wp[i], xp[i] = &w[i][0], &x[i][0]
+	}
+	dot4x4AVX512(&wp, &xp, n16, out)
+	if n16 < n {
+		var tw, tx [4][]float32
+		for i := range 4 {
+			tw[i], tx[i] = w[i][n16:], x[i][n16:n]
+		}
+		var tail [16]float32
+		Dot4x4Go(&tw, &tx, &tail)
+		for i := range out {
+			out[i] += tail[i]
+		}
+	}
+}
+
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 

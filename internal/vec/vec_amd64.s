@@ -232,3 +232,93 @@ oloop:
 	VMOVUPS Y11, 64(DX)
 	VZEROUPPER
 	RET
+
+// RED4 sums each of the 16-lane accumulators Za..Zd (dots of one weight
+// row with four activation rows) and stores the four sums at off(AX):
+// halves added, then two rounds of pairwise adds across the four, then
+// the 128-bit halves. Clobbers Y16.
+#define RED4(Za, Zb, Zc, Zd, Ya, Yb, Yc, Yd, Xa, Xb, off) \
+	VEXTRACTF64X4 $1, Za, Y16 \
+	VADDPS        Y16, Ya, Ya \
+	VEXTRACTF64X4 $1, Zb, Y16 \
+	VADDPS        Y16, Yb, Yb \
+	VEXTRACTF64X4 $1, Zc, Y16 \
+	VADDPS        Y16, Yc, Yc \
+	VEXTRACTF64X4 $1, Zd, Y16 \
+	VADDPS        Y16, Yd, Yd \
+	VHADDPS       Yb, Ya, Ya \
+	VHADDPS       Yd, Yc, Yc \
+	VHADDPS       Yc, Ya, Ya \
+	VEXTRACTF128  $1, Ya, Xb \
+	VADDPS        Xb, Xa, Xa \
+	VMOVUPS       Xa, off(AX)
+
+// func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32)
+// out[4*i+j] = w[i] . x[j] over n elements; n is a positive multiple of
+// 16. Sixteen 16-lane accumulators: each load feeds four FMAs.
+TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ x+8(FP), AX
+	MOVQ 0(AX), R10
+	MOVQ 8(AX), R11
+	MOVQ 16(AX), R12
+	MOVQ 24(AX), R13
+	MOVQ n+16(FP), CX
+	MOVQ out+24(FP), AX
+	XORQ BX, BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop4x4:
+	VMOVUPS     (SI)(BX*4), Z16
+	VMOVUPS     (DI)(BX*4), Z17
+	VMOVUPS     (R8)(BX*4), Z18
+	VMOVUPS     (R9)(BX*4), Z19
+	VMOVUPS     (R10)(BX*4), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z20, Z19, Z12
+	VMOVUPS     (R11)(BX*4), Z21
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z21, Z19, Z13
+	VMOVUPS     (R12)(BX*4), Z22
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z22, Z19, Z14
+	VMOVUPS     (R13)(BX*4), Z23
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z23, Z19, Z15
+	ADDQ        $16, BX
+	CMPQ        BX, CX
+	JL          loop4x4
+
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, 0)
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, 16)
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, 32)
+	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, 48)
+	VZEROUPPER
+	RET

@@ -16,3 +16,8 @@ func axpy(y []float32, a float32, x []float32) { AxpyGo(y, a, x) }
 func outer4x24(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, n int) {
 	Outer4x24Go(c, ldc, a, ar, ap, b, ldb, n)
 }
+
+// HasAVX512 reports whether Dot4x4 runs an AVX-512 kernel.
+const HasAVX512 = false
+
+func dot4x4(w, x *[4][]float32, out *[16]float32) { Dot4x4Go(w, x, out) }

@@ -125,3 +125,40 @@ func BenchmarkOuter4x24(b *testing.B) {
 	}
 	b.ReportMetric(2*4*24*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func TestDot4x4MatchesFloat64(t *testing.T) {
+	for _, n := range []int{1, 15, 16, 17, 40, 64, 100, 768} {
+		var w, x [4][]float32
+		for i := range 4 {
+			w[i], x[i] = randVec(n, uint64(10*n+i)), randVec(n+3, uint64(10*n+i+4)) // x may be longer
+		}
+		var out [16]float32
+		Dot4x4(&w, &x, &out)
+		for i := range 4 {
+			for j := range 4 {
+				var want, mag float64
+				for k := range n {
+					p := float64(w[i][k]) * float64(x[j][k])
+					want += p
+					mag += math.Abs(p)
+				}
+				if d := math.Abs(float64(out[4*i+j]) - want); d > 1e-6*mag+1e-7 {
+					t.Fatalf("n=%d: out[%d][%d] = %v, want %v", n, i, j, out[4*i+j], want)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkDot4x4(b *testing.B) {
+	n := 768
+	var w, x [4][]float32
+	for i := range 4 {
+		w[i], x[i] = randVec(n, uint64(i)), randVec(n, uint64(i+4))
+	}
+	var out [16]float32
+	for b.Loop() {
+		Dot4x4(&w, &x, &out)
+	}
+	b.ReportMetric(32*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
