@@ -83,6 +83,10 @@ func (p *PRM) ScoreBatch(ctx context.Context, question string, candidates [][]st
 		return nil, u, err
 	}
 	u.CachedTokens = u.PromptTokens - b.forwarded
+	for _, j := range jobs {
+		u.SavedFLOPs += p.fullFLOPs(j.tokens, j.ends)
+	}
+	u.SavedFLOPs = max(u.SavedFLOPs-u.PrefillFLOPs, 0)
 	u.Latency = time.Since(start)
 	out := make([][]float64, len(candidates))
 	for n, i := range unique {

@@ -110,6 +110,11 @@ func TestPRMScoreBatchMatchesScore(t *testing.T) {
 	if u2.Calls != u.Calls || u2.PromptTokens != u.PromptTokens || u2.CachedTokens != u2.PromptTokens || u2.PrefillFLOPs != 0 {
 		t.Errorf("the same batch again: usage %+v, want it all cached and nothing forwarded", u2)
 	}
+	// Spent plus saved is what the batch costs with nothing reused, however
+	// much the caches served.
+	if full := u.PrefillFLOPs + u.SavedFLOPs; u.SavedFLOPs <= 0 || math.Abs(u2.SavedFLOPs-full) > 1e-9*full {
+		t.Errorf("saved FLOPs %g then %g (spent %g then %g): want some saved, then all %g", u.SavedFLOPs, u2.SavedFLOPs, u.PrefillFLOPs, u2.PrefillFLOPs, full)
+	}
 }
 
 // A new question's prompt, common to all candidates, is forwarded once,

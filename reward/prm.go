@@ -123,6 +123,7 @@ func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int
 	}
 	if first == len(ends) {
 		u.CachedTokens, u.Latency = len(tokens), time.Since(start)
+		u.SavedFLOPs += p.fullFLOPs(tokens, ends)
 		return scores, nil
 	}
 	// Up to that step's last token the KV may be cached; that token itself
@@ -130,6 +131,7 @@ func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int
 	seq, at := p.cache.Lookup(p.m, tokens, ends[first])
 	defer seq.Release() // its blocks stay in the cache once added
 	u.CachedTokens = at
+	spent := u.PrefillFLOPs
 	for k := first; k < len(ends); k++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -149,6 +151,7 @@ func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int
 		p.scores.put(keys[k], scores[k])
 	}
 	p.cache.Add(seq)
+	u.SavedFLOPs += max(p.fullFLOPs(tokens, ends)-(u.PrefillFLOPs-spent), 0)
 	u.Latency = time.Since(start)
 	return scores, nil
 }
@@ -158,6 +161,23 @@ func (p *PRM) scoreEnds(ctx context.Context, start time.Time, tokens, ends []int
 func (p *PRM) stepScore(logits []float32) float64 {
 	g, b := float64(logits[p.good]), float64(logits[p.bad])
 	return 1 / (1 + math.Exp(b-g))
+}
+
+// fullFLOPs is what scoring tokens would cost with nothing reused: a
+// forward pass over every token, with logits at each step's end. Usage's
+// SavedFLOPs is this less what was spent, so the prefix sharing of the
+// PRM shows beside the policy's.
+func (p *PRM) fullFLOPs(tokens, ends []int) float64 {
+	var f float64
+	e := 0
+	for pos := range tokens {
+		end := e < len(ends) && ends[e] == pos
+		if end {
+			e++
+		}
+		f += p.m.TokenFLOPs(pos, end)
+	}
+	return f
 }
 
 // stepKeys names each step's score by the tokens up to and including the
