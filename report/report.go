@@ -92,6 +92,14 @@ type Point struct {
 	Strategy string  `json:"strategy"`
 	Budget   string  `json:"budget"` // e.g. "n=8"; empty for one-shot strategies
 	Label    string  `json:"label"`  // strategy and budget
+	Scorer   string  `json:"scorer,omitempty"`
+	// Oracle marks a run scored by the exact verifier: an upper bound to
+	// plot beside the others, never on a frontier or recommended.
+	Oracle bool `json:"oracle,omitempty"`
+	// Partial marks a run not finished: its accuracy is over the questions
+	// answered so far (often the easy ones), so it is plotted, labelled,
+	// and kept off the frontiers and the recommendation until it is.
+	Partial bool `json:"partial,omitempty"`
 	XFLOPs   float64 `json:"x_flops"`
 	XLatency float64 `json:"x_latency"`
 	XUSD     float64 `json:"x_usd"`
@@ -206,7 +214,8 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 		}
 		byGroup[key] = append(byGroup[key], loaded{
 			point: Point{
-				RunID: r.ID, Strategy: r.Strategy,
+				RunID: r.ID, Strategy: r.Strategy, Scorer: cfg.Scorer, Oracle: cfg.Scorer == "oracle",
+				Partial: sum.Answered < sum.Questions*max(sum.Seeds, 1),
 				XFLOPs: sum.PerQuestion.FLOPs, XLatency: sum.PerQuestion.Seconds, XUSD: sum.PerQuestion.CostUSD,
 				Accuracy: 100 * sum.Accuracy, CILo: 100 * sum.AccuracyCI95[0], CIHi: 100 * sum.AccuracyCI95[1],
 			},
@@ -242,12 +251,18 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 		for i := range ls {
 			ls[i].point = points[i]
 			p := points[i]
-			j, ok := idx[p.Strategy]
+			// Runs of one strategy with different scorers are different
+			// series: an oracle's line is not the PRM's.
+			name := p.Strategy
+			if scorer := scorerLabel(points, i); scorer != "" {
+				name += " (" + scorer + ")"
+			}
+			j, ok := idx[name]
 			if !ok {
 				j = len(g.Series)
-				idx[p.Strategy] = j
+				idx[name] = j
 				st := styles[p.Strategy]
-				g.Series = append(g.Series, Series{Strategy: p.Strategy, Color: st.color, Marker: st.marker})
+				g.Series = append(g.Series, Series{Strategy: name, Color: st.color, Marker: st.marker})
 			}
 			g.Series[j].Points = append(g.Series[j].Points, p)
 		}
@@ -255,15 +270,16 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 		for i := range g.Series {
 			slices.SortStableFunc(g.Series[i].Points, comparePoints)
 		}
+		choices := deployable(points)
 		for _, a := range Axes {
-			f := FrontierOf(points, a)
+			f := FrontierOf(choices, a)
 			if len(f.Points) > 0 {
 				g.Frontiers = append(g.Frontiers, f)
 			} else if a != AxisUSD {
 				d.Notes = append(d.Notes, fmt.Sprintf("%s on %s: no %s recorded, so that plot is left out", g.Model, g.Dataset, axisName[a]))
 			}
 		}
-		g.Advice = Recommend(points, budget)
+		g.Advice = Recommend(choices, budget)
 		var rows []Row
 		for _, l := range ls {
 			rows = append(rows, tableRow(l.sum, l.point, l.results))
@@ -368,9 +384,44 @@ func labelPoints(points []Point, opts []strategy.Options) {
 				parts = append(parts, f.name+"="+v)
 			}
 		}
+		if sc := scorerLabel(points, i); sc != "" {
+			parts = append(parts, "scorer="+sc)
+		}
+		if points[i].Partial {
+			parts = append(parts, "(unfinished)")
+		}
 		points[i].Budget = strings.Join(parts, " ")
 		points[i].Label = strings.TrimSpace(points[i].Strategy + " " + points[i].Budget)
 	}
+}
+
+// deployable leaves out the runs of an oracle scorer (upper bounds) and
+// unfinished runs: plotted beside the others, never on a frontier or
+// recommended.
+func deployable(points []Point) []Point {
+	var out []Point
+	for _, p := range points {
+		if !p.Oracle && !p.Partial {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// scorerLabel names point i's scorer when another run of its strategy used
+// a different one, else "": the scorer's kind, without the model digest
+// ("prm", "oracle").
+func scorerLabel(points []Point, i int) string {
+	for j := range points {
+		if j != i && points[j].Strategy == points[i].Strategy && points[j].Scorer != points[i].Scorer {
+			kind, _, _ := strings.Cut(points[i].Scorer, ":")
+			if kind == "" {
+				kind = "none"
+			}
+			return kind
+		}
+	}
+	return ""
 }
 
 // tableRow builds a table row; the std of FLOPs and time per question over
