@@ -88,18 +88,18 @@ type Series struct {
 // Point is one run on the plots. Costs are per question; accuracy and its
 // interval are percentages.
 type Point struct {
-	RunID    string  `json:"run_id"`
-	Strategy string  `json:"strategy"`
-	Budget   string  `json:"budget"` // e.g. "n=8"; empty for one-shot strategies
-	Label    string  `json:"label"`  // strategy and budget
-	Scorer   string  `json:"scorer,omitempty"`
+	RunID    string `json:"run_id"`
+	Strategy string `json:"strategy"`
+	Budget   string `json:"budget"` // e.g. "n=8"; empty for one-shot strategies
+	Label    string `json:"label"`  // strategy and budget
+	Scorer   string `json:"scorer,omitempty"`
 	// Oracle marks a run scored by the exact verifier: an upper bound to
 	// plot beside the others, never on a frontier or recommended.
 	Oracle bool `json:"oracle,omitempty"`
 	// Partial marks a run not finished: its accuracy is over the questions
 	// answered so far (often the easy ones), so it is plotted, labelled,
 	// and kept off the frontiers and the recommendation until it is.
-	Partial bool `json:"partial,omitempty"`
+	Partial  bool    `json:"partial,omitempty"`
 	XFLOPs   float64 `json:"x_flops"`
 	XLatency float64 `json:"x_latency"`
 	XUSD     float64 `json:"x_usd"`
@@ -216,7 +216,7 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 			point: Point{
 				RunID: r.ID, Strategy: r.Strategy, Scorer: cfg.Scorer, Oracle: cfg.Scorer == "oracle",
 				Partial: sum.Answered < sum.Questions*max(sum.Seeds, 1),
-				XFLOPs: sum.PerQuestion.FLOPs, XLatency: sum.PerQuestion.Seconds, XUSD: sum.PerQuestion.CostUSD,
+				XFLOPs:  sum.PerQuestion.FLOPs, XLatency: sum.PerQuestion.Seconds, XUSD: sum.PerQuestion.CostUSD,
 				Accuracy: 100 * sum.Accuracy, CILo: 100 * sum.AccuracyCI95[0], CIHi: 100 * sum.AccuracyCI95[1],
 			},
 			results: results, sum: sum, opts: cfg.Options,
