@@ -56,6 +56,13 @@ type Request struct {
 	Prompt   string    `json:"prompt,omitempty"`
 	Messages []Message `json:"messages,omitempty"`
 	Params
+	// CacheScope, when set, keeps the request's cached answer to callers
+	// of the same scope; backends ignore it. A tree search sets its
+	// strategy's name: its later calls continue from the KV its earlier
+	// calls left in the backend, so an earlier call answered from another
+	// strategy's cache entry would leave that KV cold and charge the
+	// continuations a full prefill that a run of its own never pays.
+	CacheScope string `json:"cache_scope,omitempty"`
 }
 
 // TokenLogprob is the log-probability of one generated token and, when asked,

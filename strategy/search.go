@@ -63,6 +63,7 @@ type node struct {
 // search grows one question's tree. It is used by one goroutine at a time;
 // the calls it makes in one round run concurrently.
 type search struct {
+	name   string // the strategy's
 	env    Env
 	q      pareto.Question
 	opts   Options
@@ -92,7 +93,7 @@ func newSearch(env Env, q pareto.Question, o Options, name string) (*search, err
 	h := fnv.New64a()
 	h.Write([]byte(q.ID))
 	s := &search{
-		env: env, q: q, opts: o, prompt: prompt, sep: StepSeparator(q), agg: agg, temp: samplingTemperature(o),
+		name: name, env: env, q: q, opts: o, prompt: prompt, sep: StepSeparator(q), agg: agg, temp: samplingTemperature(o),
 		rng: rand.New(rand.NewPCG(uint64(env.Seed), h.Sum64())),
 	}
 	// The separator ends a step; the prompt's own stops end the solution.
@@ -129,7 +130,7 @@ func (s *search) expand(ctx context.Context, parents []*node, counts []int) ([]*
 			seed := s.env.Seed*1_000_003 + int64(j.parent.id)
 			req := pareto.Request{Prompt: s.prompt + j.parent.text, Params: pareto.Params{
 				N: j.n, MaxTokens: s.opts.StepTokens, Temperature: s.temp, TopP: s.opts.TopP, Seed: &seed, Stop: s.stop,
-			}}
+			}, CacheScope: s.name}
 			out, err := s.env.Gen.Generate(gctx, req)
 			if err != nil {
 				return fmt.Errorf("expanding node %d: %w", j.parent.id, err)

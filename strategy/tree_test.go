@@ -287,3 +287,39 @@ func TestPrune(t *testing.T) {
 		}
 	}
 }
+
+// scopes records the cache scope of every request it passes on.
+type scopes struct {
+	pareto.Generator
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func (s *scopes) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	s.mu.Lock()
+	s.got[req.CacheScope]++
+	s.mu.Unlock()
+	return s.Generator.Generate(ctx, req)
+}
+
+// A tree search's calls are cached in its own scope: its root call is the
+// same request as another search's, but answered from that one's cache it
+// would leave the backend's KV cold for the continuations.
+func TestTreeSearchCallsAreScoped(t *testing.T) {
+	for _, name := range []string{"beam", "dvts", "rebase", "particle-filter"} {
+		gen := &scopes{Generator: &stepper{}, got: map[string]int{}}
+		s, err := New(name, Options{N: 4, Width: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := Env{Gen: gen, Scorer: goodSteps{}, Seed: 3, Prompts: PrompterFunc(func(pareto.Question, Style) (string, []string, error) {
+			return stepperPrompt, nil, nil
+		})}
+		if _, err := s.Solve(context.Background(), env, treeQ); err != nil {
+			t.Fatal(err)
+		}
+		if len(gen.got) != 1 || gen.got[name] == 0 {
+			t.Errorf("%s: requests by scope %v, want all in %q", name, gen.got, name)
+		}
+	}
+}
