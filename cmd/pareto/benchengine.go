@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -82,15 +81,7 @@ in a build with -tags openblas). Exits non-zero when a floor is not met.`,
 			if err != nil {
 				return fmt.Errorf("bench engine: %w", err)
 			}
-			w := cmd.OutOrStdout()
-			if jsonOut {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(rep)
-			} else {
-				err = rep.Print(w)
-			}
-			if err != nil {
+			if err := printBenchReport(cmd.OutOrStdout(), jsonOut, rep, rep.Print); err != nil {
 				return err
 			}
 			if failed := rep.Failed(); len(failed) > 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -61,15 +60,7 @@ command exits non-zero when the floor is not met.`,
 			if err != nil {
 				return fmt.Errorf("bench kv: %w", err)
 			}
-			w := cmd.OutOrStdout()
-			if jsonOut {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(rep)
-			} else {
-				err = rep.print(w)
-			}
-			if err != nil {
+			if err := printBenchReport(cmd.OutOrStdout(), jsonOut, rep, rep.print); err != nil {
 				return err
 			}
 			if !rep.Pass {

@@ -57,3 +57,14 @@ func writeTable(w io.Writer, sums []run.Summary) error {
 	}
 	return nil
 }
+
+// printBenchReport writes a bench report as indented JSON, or with its own
+// printer.
+func printBenchReport(w io.Writer, jsonOut bool, rep any, print func(io.Writer) error) error {
+	if !jsonOut {
+		return print(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
