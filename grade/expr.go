@@ -534,13 +534,7 @@ func (p *parser) function(name string) (*node, error) {
 		x, err = p.atom()
 	} else {
 		// \sin 2x reads as sin(2x): a product of factors without + or -.
-		x, err = p.unary()
-		for err == nil && p.startsAtom() {
-			var y *node
-			if y, err = p.unary(); err == nil {
-				x, err = p.mk(opMul, x, y)
-			}
-		}
+		x, err = p.factors()
 	}
 	if err != nil {
 		return nil, err
@@ -603,13 +597,7 @@ func (p *parser) bigOp(name string) (*node, error) {
 		}
 	}
 	// The summand is a product of factors, as for \sin 2x.
-	x, err := p.unary()
-	for err == nil && p.startsAtom() {
-		var y *node
-		if y, err = p.unary(); err == nil {
-			x, err = p.mk(opMul, x, y)
-		}
-	}
+	x, err := p.factors()
 	if err != nil {
 		return nil, err
 	}
@@ -923,4 +911,17 @@ func cpow(a, b complex128) complex128 {
 		return cmplx.NaN()
 	}
 	return cmplx.Pow(a, b)
+}
+
+// factors parses a product of factors written side by side, without + or
+// -: the argument of \sin 2x, the summand of a \sum.
+func (p *parser) factors() (*node, error) {
+	x, err := p.unary()
+	for err == nil && p.startsAtom() {
+		var y *node
+		if y, err = p.unary(); err == nil {
+			x, err = p.mk(opMul, x, y)
+		}
+	}
+	return x, err
 }
