@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -109,7 +110,7 @@ func TestExtendMatchesPrefill(t *testing.T) {
 					t.Fatalf("span %d: %d logits rows, want %d", i, len(got[i]), len(sp.Logits))
 				}
 				all := append(append([]int{}, pre[i]...), sp.Tokens...)
-				if !intsEqual(sp.Seq.Tokens(), all) {
+				if !slices.Equal(sp.Seq.Tokens(), all) {
 					t.Fatalf("span %d: sequence holds %v, want %v", i, sp.Seq.Tokens(), all)
 				}
 				// The same tokens prefilled alone, stopping at each
@@ -126,7 +127,7 @@ func TestExtendMatchesPrefill(t *testing.T) {
 						t.Errorf("span %d, logits at token %d: differ from a prefill's by %.3g", i, k, e)
 					}
 				}
-				if n := len(sp.Logits); n > 0 && sp.Logits[n-1] == len(sp.Tokens)-1 && !slicesEqual(sp.Seq.Logits(), got[i][n-1]) {
+				if n := len(sp.Logits); n > 0 && sp.Logits[n-1] == len(sp.Tokens)-1 && !slices.Equal(sp.Seq.Logits(), got[i][n-1]) {
 					t.Errorf("span %d: Logits() is not the logits after its last token", i)
 				}
 				if at < len(all) {
@@ -167,18 +168,6 @@ func TestExtendMatchesPrefill(t *testing.T) {
 			}
 		})
 	}
-}
-
-func intsEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestExtendEmpty(t *testing.T) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -124,7 +125,7 @@ func TestGGMLNumericsClose(t *testing.T) {
 				if e == 0 {
 					t.Fatalf("flash attention %v: GGML numerics changed nothing", fa)
 				}
-				if fa && slicesEqual(last, s.Logits()) {
+				if fa && slices.Equal(last, s.Logits()) {
 					t.Fatal("flash attention gave bit-identical logits to plain attention")
 				}
 				last = append([]float32{}, s.Logits()...)
@@ -256,18 +257,6 @@ func TestStepDoesNotAllocate(t *testing.T) {
 	if allocs > 0 {
 		t.Fatalf("Step allocates %v times per call", allocs)
 	}
-}
-
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFlashAttend checks the f16-accumulating online softmax against exact

@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/pareto-llm/pareto/internal/vec"
@@ -181,7 +182,7 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 			for i := range n {
 				want[i] = vec.Dot(q, k[i*stride:i*stride+hd]) * 0.125
 			}
-			if !slicesEqual(got, want) {
+			if !slices.Equal(got, want) {
 				t.Fatalf("hd=%d n=%d: scores %v, want %v", hd, n, got, want)
 			}
 			// Values accumulate onto out: in one call, or split in two
@@ -197,7 +198,7 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 				out := append([]float32{}, start...)
 				attnValues(out, w[:cut], v, stride)
 				attnValues(out, w[cut:], v[cut*stride:], stride)
-				if !slicesEqual(out, ref) {
+				if !slices.Equal(out, ref) {
 					t.Fatalf("hd=%d n=%d cut %d: values %v, want %v", hd, n, cut, out, ref)
 				}
 			}
