@@ -425,6 +425,9 @@ func (j *matmulJob) run(_, lo, hi int) {
 			lo = j.blocked(lo, hi)
 		}
 	}
+	if w.Kind != KindQ8_0 && j.b == 1 && vec.HasAVX512 {
+		lo = j.streams(lo, hi)
+	}
 	for r := lo; r < hi; r++ {
 		switch {
 		case j.q8q8:
@@ -477,6 +480,31 @@ func (j *matmulJob) blocked(lo, hi int) int {
 	return end
 }
 
+// streams computes rows [lo, hi) of a one-row batch as four quarters at
+// once, row i of each quarter together, and returns the first row it left
+// for the plain loop. Decoding one sequence reads every weight once, so
+// memory bounds it; four streams of rows far apart keep more loads in
+// flight than one (1.2x the bytes per second of one stream on this
+// machine's memory), and vec.Dot4x1 sums each row exactly as vec.Dot.
+func (j *matmulJob) streams(lo, hi int) int {
+	w, n := j.w, j.w.Cols
+	q := (hi - lo) / 4
+	x := j.x[:n]
+	var wr [4][]float32
+	var out [4]float32
+	for r := lo; r < lo+q; r++ {
+		for k := range 4 {
+			row := r + k*q
+			wr[k] = w.F[row*n : (row+1)*n]
+		}
+		vec.Dot4x1(&wr, x, &out)
+		for k := range 4 {
+			j.y[r+k*q] = out[k]
+		}
+	}
+	return lo + 4*q
+}
+
 // minAVX512Cols is the narrowest matrix blocked4 takes: below it the
 // 16-lane kernel's few iterations save little over blocked.
 const minAVX512Cols = 64
@@ -496,6 +524,7 @@ func (j *matmulJob) blocked4(lo, hi int) int {
 	var out [16]float32
 	var out8 [8]float32
 	var wr, xr [4][]float32
+	var pf [2][]float32
 	const batchBlock = 16
 	for ib := 0; ib < j.b; ib += batchBlock {
 		ie := min(ib+batchBlock, j.b)
@@ -503,12 +532,26 @@ func (j *matmulJob) blocked4(lo, hi int) int {
 			for k := range 4 {
 				wr[k] = w.F[(r+k)*n : (r+k+1)*n]
 			}
+			// The calls on these rows also fetch the next four from
+			// memory, a share each (one row a call when there are four
+			// calls), so that streaming the weights overlaps the
+			// arithmetic instead of stalling the next rows' first call:
+			// 1.1x on the search workload of the 100M random model.
+			next := r + 4
+			if next+4 > end {
+				next = r // the chunk's last rows: nothing new to fetch
+			}
+			per := max(1, 4/max(1, (ie-ib)/4))
 			i := ib
-			for ; i+3 < ie; i += 4 {
+			for call := 0; i+3 < ie; i, call = i+4, call+1 {
 				for k := range 4 {
 					xr[k] = j.x[(i+k)*n : (i+k+1)*n]
 				}
-				vec.Dot4x4(&wr, &xr, &out)
+				for k := range 2 {
+					row := next + (per*call+min(k, per-1))%4
+					pf[k] = w.F[row*n : (row+1)*n]
+				}
+				vec.Dot4x4(&wr, &xr, &out, &pf)
 				for a := range 4 {
 					for c := range 4 {
 						j.y[(i+c)*R+r+a] = out[4*a+c]

@@ -248,8 +248,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if blasConfig != nil {
 			rep.OpenBLAS = blasConfig()
 		}
-		slog.Info("timing memory bandwidth")
-		rep.Roofline = roofline(rep, m, measureBandwidth(o.Runs))
+		slog.Info("timing the search's matmuls alone")
+		stream := measureStream(m, o.Samples, o.Runs, o.KernelTime)
+		var decode []float64
+		for _, s := range w.pDecode {
+			decode = append(decode, s.rate)
+		}
+		rep.Roofline = roofline(rep, m, w.bandwidth, decode, stream)
 	}
 	if loadBefore != "" {
 		// Other work on the machine slows both engines, Ollama's spinning
@@ -339,8 +344,9 @@ type workloads struct {
 
 	pDecode, pSearch, pSearchGen, pPrefill []sample
 	oDecode, oSearch, oSearchGen, oPrefill []sample
-	short                                  int      // pareto sequences that ended before their token budget
-	setAside                               []string // decodes that ended before MinDecodeTokens, and on which side
+	bandwidth                              []Bandwidth // measured right after each run's decode, for the roofline
+	short                                  int         // pareto sequences that ended before their token budget
+	setAside                               []string    // decodes that ended before MinDecodeTokens, and on which side
 }
 
 // sample is one run's rate and token count.
@@ -371,6 +377,11 @@ func (w *workloads) run(ctx context.Context) error {
 	for r := range o.Runs {
 		if err := w.decode(ctx, r); err != nil {
 			return err
+		}
+		if !o.NoKernels {
+			// The bandwidth of a shared machine drifts by half within
+			// minutes: each decode is set beside its own moment's.
+			w.bandwidth = append(w.bandwidth, measureBandwidth(1))
 		}
 		ps := prompt(w.b, searchKey(r), o.PromptTokens)
 		if err := w.paretoSearch(ctx, ps, r); err != nil {

@@ -64,7 +64,7 @@ func (r *Report) Print(w io.Writer) error {
 	if rf := r.Roofline; rf != nil {
 		fmt.Fprintln(w)
 		bw := rf.Bandwidth
-		fmt.Fprintf(w, "roofline  memory bandwidth %.1f GB/s: the larger of a copy (%.1f GB/s read+written) and a read (%.1f GB/s), all cores, 512 MiB; decode reads %s bytes of weights a token\n",
+		fmt.Fprintf(w, "roofline  memory bandwidth %.1f GB/s: the larger of a copy (%.1f GB/s read+written) and a read (%.1f GB/s), all cores, 512 MiB, medians of runs each measured right after its decode; decode reads %s bytes of weights a token\n",
 			bw.Max(), bw.Copy, bw.Read, human(float64(rf.DecodeBytes)))
 		fmt.Fprintf(tw, "figure\tvalue\tof\tshare\tfloor\t\n")
 		fl := func(what string) (string, string) {
@@ -77,6 +77,9 @@ func (r *Report) Print(w io.Writer) error {
 		fmt.Fprintf(tw, "decode batch 1\t%.1f GB/s\t%.1f GB/s bandwidth\t%.2f\t%s\t%s\n", rf.DecodeFraction*bw.Max(), bw.Max(), rf.DecodeFraction, f1, p1)
 		f2, p2 := fl(SearchRoofline)
 		fmt.Fprintf(tw, "search\t%.1f GFLOP/s\t%.1f GFLOP/s square matmul\t%.2f\t%s\t%s\n", rf.SearchGFLOPs, rf.SquareGFLOPs, rf.SearchFraction, f2, p2)
+		if rf.StreamGFLOPs > 0 {
+			fmt.Fprintf(tw, "search's matmuls alone\t%.1f GFLOP/s\t%.1f GFLOP/s square matmul\t%.2f\t(the most search can reach)\t\t\n", rf.StreamGFLOPs, rf.SquareGFLOPs, rf.StreamFraction)
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}

@@ -14,12 +14,18 @@ import (
 // memory bandwidth; and the search workload, which multiplies 16 rows by
 // every weight, against the engine's own 512x512x512 matmul rate.
 type Roofline struct {
-	Bandwidth      Bandwidth `json:"bandwidth"`                 // GB/s, medians
+	Bandwidth      Bandwidth `json:"bandwidth"`                 // GB/s, medians over the runs
 	DecodeBytes    int       `json:"decode_bytes_per_token"`    // weight bytes a decoded token reads (every matrix, one embedding row)
-	DecodeFraction float64   `json:"decode_bandwidth_fraction"` // decode tokens/s x DecodeBytes / Bandwidth.Max()
+	DecodeFraction float64   `json:"decode_bandwidth_fraction"` // median over runs of decode tokens/s x DecodeBytes / that run's Bandwidth.Max()
 	SearchGFLOPs   float64   `json:"search_gflops"`             // search tokens/s x 2 x parameters
 	SquareGFLOPs   float64   `json:"square_gflops"`             // the engine's 512x512x512 matmul
 	SearchFraction float64   `json:"search_roofline_fraction"`  // SearchGFLOPs / SquareGFLOPs
+	// StreamGFLOPs is the search's matrix products alone: 16 rows times
+	// every matrix of the model in forward order, the weights coming from
+	// memory as in a forward pass. StreamGFLOPs / SquareGFLOPs is the most
+	// SearchFraction can be with attention, sampling and prefill free.
+	StreamGFLOPs   float64 `json:"search_matmul_gflops,omitempty"`
+	StreamFraction float64 `json:"search_matmul_fraction,omitempty"`
 }
 
 // weightBytes is what decoding one token reads of m's weights: every
@@ -111,17 +117,60 @@ func measureBandwidth(runs int) Bandwidth {
 	return b
 }
 
-// roofline computes the fractions from a report's workloads and kernels
-// and a measured bandwidth; zero fields are those it lacks figures for.
-func roofline(r *Report, m *engine.Model, bandwidth Bandwidth) *Roofline {
-	rf := &Roofline{Bandwidth: bandwidth, DecodeBytes: weightBytes(m)}
+// measureStream is the GFLOP/s of the search's matrix products alone (see
+// Roofline.StreamGFLOPs): the median of runs, each at least minTime long.
+func measureStream(m *engine.Model, rows, runs int, minTime time.Duration) float64 {
+	w := &m.Weights
+	var mats []*engine.Mat
+	for _, l := range w.Layers {
+		mats = append(mats, l.Wq, l.Wk, l.Wv, l.Wo, l.Gate, l.Up, l.Down)
+	}
+	if w.Output != nil {
+		mats = append(mats, w.Output)
+	} else {
+		mats = append(mats, w.Embed)
+	}
+	wide := 0
+	for _, x := range mats {
+		wide = max(wide, x.Rows, x.Cols)
+	}
+	x, y := make([]float32, rows*wide), make([]float32, rows*wide)
+	for i := range x {
+		x[i] = float32(i%7) * 0.1
+	}
+	var flops float64
+	for _, a := range mats {
+		flops += 2 * float64(rows) * float64(a.Rows) * float64(a.Cols)
+	}
+	return gflops(flops, runs, minTime, func() {
+		for _, a := range mats {
+			engine.MatMul(a, x, y, rows)
+		}
+	})
+}
+
+// roofline computes the fractions from a report's workloads and kernels,
+// the bandwidth measured beside each run's decode (bw[i] with decode[i],
+// the run's decode tokens/s, so that a machine whose bandwidth drifts
+// compares each decode with the bandwidth of its moment) and the search's
+// matmuls alone; zero fields are those it lacks figures for.
+func roofline(r *Report, m *engine.Model, bw []Bandwidth, decode []float64, stream float64) *Roofline {
+	rf := &Roofline{DecodeBytes: weightBytes(m), StreamGFLOPs: stream}
+	var reads, copies, fractions []float64
+	for i, b := range bw {
+		reads, copies = append(reads, b.Read), append(copies, b.Copy)
+		if i < len(decode) && b.Max() > 0 {
+			fractions = append(fractions, decode[i]*float64(rf.DecodeBytes)/(b.Max()*1e9))
+		}
+	}
+	if len(bw) > 0 {
+		rf.Bandwidth = Bandwidth{Read: median(reads), Copy: median(copies)}
+	}
+	if len(fractions) > 0 {
+		rf.DecodeFraction = median(fractions)
+	}
 	for _, w := range r.Workloads {
-		switch w.Name {
-		case Decode:
-			if bw := bandwidth.Max(); bw > 0 {
-				rf.DecodeFraction = w.Pareto.Median * float64(rf.DecodeBytes) / (bw * 1e9)
-			}
-		case Search:
+		if w.Name == Search {
 			rf.SearchGFLOPs = w.Pareto.Median * 2 * float64(r.Model.Params) / 1e9
 		}
 	}
@@ -132,6 +181,7 @@ func roofline(r *Report, m *engine.Model, bandwidth Bandwidth) *Roofline {
 	}
 	if rf.SquareGFLOPs > 0 {
 		rf.SearchFraction = rf.SearchGFLOPs / rf.SquareGFLOPs
+		rf.StreamFraction = rf.StreamGFLOPs / rf.SquareGFLOPs
 	}
 	return rf
 }

@@ -54,8 +54,26 @@ func Dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 
 // Dot4x4 sets out[4*i+j] to the dot product of w[i] with x[j], for four
 // rows of w and four of x, all as long as w[0]: with 16-lane registers,
-// each load feeds four products (see HasAVX512).
-func Dot4x4(w, x *[4][]float32, out *[16]float32) { dot4x4(w, x, out) }
+// each load feeds four products (see HasAVX512). When pf is not nil, the
+// kernel also brings its two rows (each at least as long as w[0], rounded
+// down to 16) from memory into cache as it goes: a caller streaming a
+// matrix passes the rows it multiplies next, so their loads overlap this
+// call's arithmetic instead of stalling the next call.
+func Dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) { dot4x4(w, x, out, pf) }
+
+// Dot4x1 sets out[k] to Dot(w[k], x) for four rows w[k], each at least
+// as long as x, to the bit. Where the rows lie far apart in memory, as the
+// rows of four parts of a matrix do, reading them together keeps four
+// streams in flight, which moves more bytes per core than one stream: a
+// matrix-vector product that memory bounds goes faster.
+func Dot4x1(w *[4][]float32, x []float32, out *[4]float32) { dot4x1(w, x, out) }
+
+// Dot4x1Go is the portable Dot4x1.
+func Dot4x1Go(w *[4][]float32, x []float32, out *[4]float32) {
+	for k := range 4 {
+		out[k] = Dot(w[k][:len(x)], x)
+	}
+}
 
 // Dot4x4Go is the portable Dot4x4.
 func Dot4x4Go(w, x *[4][]float32, out *[16]float32) {

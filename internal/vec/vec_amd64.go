@@ -12,9 +12,9 @@ var HasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var HasAVX512 = HasAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 //go:noescape
-func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32)
+func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
 
-func dot4x4(w, x *[4][]float32, out *[16]float32) {
+func dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) {
 	n := len(w[0])
 	n16 := n &^ 15
 	if !HasAVX512 || n16 == 0 {
@@ -26,7 +26,14 @@ func dot4x4(w, x *[4][]float32, out *[16]float32) {
 		_, _ = w[i][n-1], x[i][n-1]
 		wp[i], xp[i] = &w[i][0], &x[i][0]
 	}
-	dot4x4AVX512(&wp, &xp, n16, out)
+	pp := [2]*float32{wp[0], wp[1]} // nothing to prefetch: lines already in cache
+	if pf != nil {
+		for i := range 2 {
+			_ = pf[i][n16-1]
+			pp[i] = &pf[i][0]
+		}
+	}
+	dot4x4AVX512(&wp, &xp, n16, out, &pp)
 	if n16 < n {
 		var tw, tx [4][]float32
 		for i := range 4 {
@@ -42,6 +49,23 @@ func dot4x4(w, x *[4][]float32, out *[16]float32) {
 
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dot4x1AVX512(w *[4]*float32, x *float32, n int, out *[4]float32)
+
+func dot4x1(w *[4][]float32, x []float32, out *[4]float32) {
+	n := len(x)
+	if !HasAVX512 || n == 0 || n%8 != 0 {
+		Dot4x1Go(w, x, out)
+		return
+	}
+	var wp [4]*float32
+	for k := range 4 {
+		_ = w[k][n-1]
+		wp[k] = &w[k][0]
+	}
+	dot4x1AVX512(&wp, &x[0], n, out)
+}
 
 //go:noescape
 func dot2x4AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)

@@ -253,10 +253,13 @@ oloop:
 	VADDPS        Xb, Xa, Xa \
 	VMOVUPS       Xa, off(AX)
 
-// func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32)
+// func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
 // out[4*i+j] = w[i] . x[j] over n elements; n is a positive multiple of
-// 16. Sixteen 16-lane accumulators: each load feeds four FMAs.
-TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-32
+// 16. Sixteen 16-lane accumulators: each load feeds four FMAs. Each
+// iteration also prefetches one cache line of each of pf's two rows (n
+// floats each) into L2: the weight rows the caller multiplies next, which
+// would otherwise stall the next call on memory.
+TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), AX
 	MOVQ 0(AX), SI
 	MOVQ 8(AX), DI
@@ -268,6 +271,9 @@ TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-32
 	MOVQ 16(AX), R12
 	MOVQ 24(AX), R13
 	MOVQ n+16(FP), CX
+	MOVQ pf+32(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), R14
 	MOVQ out+24(FP), AX
 	XORQ BX, BX
 	VXORPS Z0, Z0, Z0
@@ -288,6 +294,8 @@ TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-32
 	VXORPS Z15, Z15, Z15
 
 loop4x4:
+	PREFETCHT1  (DX)(BX*4)
+	PREFETCHT1  (R14)(BX*4)
 	VMOVUPS     (SI)(BX*4), Z16
 	VMOVUPS     (DI)(BX*4), Z17
 	VMOVUPS     (R8)(BX*4), Z18
@@ -320,5 +328,99 @@ loop4x4:
 	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, 16)
 	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, 32)
 	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, 48)
+	VZEROUPPER
+	RET
+
+// ROWRED sums row k's four accumulators A0..A3 (ymm) as dotAVX2's reduce
+// does, and stores the float32 at off(AX); T is a free xmm register.
+#define ROWRED(A0, A1, A2, A3, X0, T, off) \
+	VADDPS       A1, A0, A0 \
+	VADDPS       A3, A2, A2 \
+	VADDPS       A2, A0, A0 \
+	VEXTRACTF128 $1, A0, T \
+	VADDPS       T, X0, X0 \
+	VHADDPS      X0, X0, X0 \
+	VHADDPS      X0, X0, X0 \
+	VMOVSS       X0, off(AX)
+
+// func dot4x1AVX512(w *[4]*float32, x *float32, n int, out *[4]float32)
+// out[k] = w[k] . x over n elements, n a positive multiple of 8, each
+// summed exactly as dotAVX2 sums it (four 8-lane accumulators over blocks
+// of 32, then blocks of 8 into the first, the same reduction), so the
+// results are Dot's to the bit. Reading four rows at once keeps four
+// streams of weights in flight, which moves more bytes from memory per
+// core than one. The x blocks live in Y16-Y19 (AVX-512VL registers).
+TEXT ·dot4x1AVX512(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ x+8(FP), R10
+	MOVQ n+16(FP), CX
+	MOVQ out+24(FP), AX
+	XORQ BX, BX
+	MOVQ CX, DX
+	ANDQ $-32, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	CMPQ DX, $0
+	JE   rows8
+
+rows32:
+	VMOVUPS     (R10)(BX*4), Y16
+	VMOVUPS     32(R10)(BX*4), Y17
+	VMOVUPS     64(R10)(BX*4), Y18
+	VMOVUPS     96(R10)(BX*4), Y19
+	VFMADD231PS (SI)(BX*4), Y16, Y0
+	VFMADD231PS 32(SI)(BX*4), Y17, Y1
+	VFMADD231PS 64(SI)(BX*4), Y18, Y2
+	VFMADD231PS 96(SI)(BX*4), Y19, Y3
+	VFMADD231PS (DI)(BX*4), Y16, Y4
+	VFMADD231PS 32(DI)(BX*4), Y17, Y5
+	VFMADD231PS 64(DI)(BX*4), Y18, Y6
+	VFMADD231PS 96(DI)(BX*4), Y19, Y7
+	VFMADD231PS (R8)(BX*4), Y16, Y8
+	VFMADD231PS 32(R8)(BX*4), Y17, Y9
+	VFMADD231PS 64(R8)(BX*4), Y18, Y10
+	VFMADD231PS 96(R8)(BX*4), Y19, Y11
+	VFMADD231PS (R9)(BX*4), Y16, Y12
+	VFMADD231PS 32(R9)(BX*4), Y17, Y13
+	VFMADD231PS 64(R9)(BX*4), Y18, Y14
+	VFMADD231PS 96(R9)(BX*4), Y19, Y15
+	ADDQ        $32, BX
+	CMPQ        BX, DX
+	JL          rows32
+
+rows8:
+	CMPQ        BX, CX
+	JGE         rowsreduce
+	VMOVUPS     (R10)(BX*4), Y16
+	VFMADD231PS (SI)(BX*4), Y16, Y0
+	VFMADD231PS (DI)(BX*4), Y16, Y4
+	VFMADD231PS (R8)(BX*4), Y16, Y8
+	VFMADD231PS (R9)(BX*4), Y16, Y12
+	ADDQ        $8, BX
+	JMP         rows8
+
+rowsreduce:
+	ROWRED(Y0, Y1, Y2, Y3, X0, X1, 0)
+	ROWRED(Y4, Y5, Y6, Y7, X4, X5, 4)
+	ROWRED(Y8, Y9, Y10, Y11, X8, X9, 8)
+	ROWRED(Y12, Y13, Y14, Y15, X12, X13, 12)
 	VZEROUPPER
 	RET

@@ -133,7 +133,7 @@ func TestDot4x4MatchesFloat64(t *testing.T) {
 			w[i], x[i] = randVec(n, uint64(10*n+i)), randVec(n+3, uint64(10*n+i+4)) // x may be longer
 		}
 		var out [16]float32
-		Dot4x4(&w, &x, &out)
+		Dot4x4(&w, &x, &out, nil)
 		for i := range 4 {
 			for j := range 4 {
 				var want, mag float64
@@ -158,7 +158,56 @@ func BenchmarkDot4x4(b *testing.B) {
 	}
 	var out [16]float32
 	for b.Loop() {
-		Dot4x4(&w, &x, &out)
+		Dot4x4(&w, &x, &out, nil)
 	}
 	b.ReportMetric(32*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestDot4x1IsDot checks the four-row kernel against Dot to the bit:
+// decoding's greedy parity with ggml rests on Dot's order of sums.
+func TestDot4x1IsDot(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 16, 24, 32, 40, 56, 64, 72, 100, 768, 2048} {
+		var w [4][]float32
+		for k := range 4 {
+			w[k] = randVec(n+5, uint64(30*n+k)) // rows may be longer than x
+		}
+		x := randVec(n, uint64(30*n+9))
+		var out [4]float32
+		Dot4x1(&w, x, &out)
+		for k := range 4 {
+			if want := Dot(w[k][:n], x); math.Float32bits(out[k]) != math.Float32bits(want) {
+				t.Fatalf("n=%d: row %d: Dot4x1 %v, Dot %v", n, k, out[k], want)
+			}
+		}
+	}
+}
+
+// TestDot4x4Prefetch checks that fetching other rows ahead changes nothing.
+func TestDot4x4Prefetch(t *testing.T) {
+	n := 80
+	var w, x [4][]float32
+	for i := range 4 {
+		w[i], x[i] = randVec(n, uint64(50+i)), randVec(n, uint64(60+i))
+	}
+	pf := [2][]float32{randVec(n, 70), randVec(n, 71)}
+	var plain, fetched [16]float32
+	Dot4x4(&w, &x, &plain, nil)
+	Dot4x4(&w, &x, &fetched, &pf)
+	if plain != fetched {
+		t.Fatalf("with prefetch %v, without %v", fetched, plain)
+	}
+}
+
+func BenchmarkDot4x1(b *testing.B) {
+	n := 768
+	var w [4][]float32
+	for k := range 4 {
+		w[k] = randVec(n, uint64(k))
+	}
+	x := randVec(n, 9)
+	var out [4]float32
+	for b.Loop() {
+		Dot4x1(&w, x, &out)
+	}
+	b.ReportMetric(8*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
