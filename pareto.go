@@ -48,6 +48,10 @@ type Params struct {
 	// TopLogprobs most likely alternatives, where the backend supports it.
 	Logprobs    bool `json:"logprobs,omitempty"`
 	TopLogprobs int  `json:"top_logprobs,omitempty"`
+	// ReasoningEffort asks a reasoning model to think less or more (low,
+	// medium or high) on servers that take it: the chat API's
+	// reasoning_effort. Empty leaves the server's default.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Request is one generation call: a raw prompt (completions API) or a list of
@@ -75,7 +79,14 @@ type TokenLogprob struct {
 
 // Completion is one generated continuation.
 type Completion struct {
-	Text         string `json:"text"`
+	// Text is the visible part of the completion, the answer that is
+	// graded; it never holds the Reasoning.
+	Text string `json:"text"`
+	// Reasoning is the hidden thought the model wrote before its answer,
+	// where the backend sees one: text between thinking markers
+	// (<think>...</think>, see package think) or a server's reasoning
+	// field. Its tokens are Usage.HiddenTokens.
+	Reasoning    string `json:"reasoning,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
 	// Stop is the requested stop string (one of Params.Stop) that ended the
 	// completion; it is cut from Text. It is empty when the completion ended

@@ -41,6 +41,16 @@ type Options struct {
 	// completion carries a call and its prompt, rather than the first
 	// carrying them for all.
 	FanOut bool
+	// Chained declares that each completion is made by a chain of calls
+	// of its own (as think.Forcer makes: a thought, its continuations,
+	// the answer), each reading its whole prompt: each completion is
+	// charged its chain's calls, at least one, and their prompts, so
+	// prompt charges are not compared across requests.
+	Chained bool
+	// HiddenBeyond declares that a completion may generate up to this many
+	// hidden tokens beyond MaxTokens, which then caps its visible tokens
+	// alone (a thinking budget of its own, as think.Forcer's).
+	HiddenBeyond int
 }
 
 // ShippedPolicy returns the Options for a deterministic, seeded generator
@@ -70,10 +80,12 @@ var (
 //
 //   - N: N=0 and N=1 give exactly one completion, N=3 exactly three.
 //   - MaxTokens: no completion is charged more than MaxTokens generated
-//     tokens (CompletionTokens + HiddenTokens) where usage is reported.
+//     tokens (CompletionTokens + HiddenTokens) where usage is reported,
+//     plus the hidden tokens opts declare (HiddenBeyond).
 //   - Usage: each completion's usage is its share of the call's: the call
 //     and its prompt are charged once (to the first completion unless
-//     opts declare FanOut), nothing is negative, cached prompt tokens are
+//     opts declare FanOut, or Chained: each completion its own calls),
+//     nothing is negative, cached prompt tokens are
 //     part of the prompt tokens, and a call that reports no token counts is
 //     counted as Unreported.
 //   - Stop: no completion's text contains a requested stop string, and a
@@ -204,15 +216,29 @@ func validate(o Options, req pareto.Request, comps []pareto.Completion) error {
 		if c.Stop != "" && c.FinishReason != "stop" {
 			report("stop: completion %d has Stop %q but FinishReason %q, want \"stop\"", i, c.Stop, c.FinishReason)
 		}
-		if n := u.CompletionTokens + u.HiddenTokens; req.MaxTokens > 0 && n > req.MaxTokens {
-			report("max tokens: completion %d is charged %d generated tokens (CompletionTokens %d + HiddenTokens %d), more than MaxTokens %d",
-				i, n, u.CompletionTokens, u.HiddenTokens, req.MaxTokens)
+		if n := u.CompletionTokens + u.HiddenTokens; req.MaxTokens > 0 && n > req.MaxTokens+o.HiddenBeyond {
+			report("max tokens: completion %d is charged %d generated tokens (CompletionTokens %d + HiddenTokens %d), more than MaxTokens %d (+ %d hidden declared)",
+				i, n, u.CompletionTokens, u.HiddenTokens, req.MaxTokens, o.HiddenBeyond)
+		}
+		if req.MaxTokens > 0 && u.CompletionTokens > req.MaxTokens {
+			report("max tokens: completion %d is charged %d visible tokens, more than MaxTokens %d", i, u.CompletionTokens, req.MaxTokens)
 		}
 	}
 	if sum.Unreported > sum.Calls {
 		report("usage: %d calls are counted as Unreported but only %d calls are counted", sum.Unreported, sum.Calls)
 	}
-	if o.FanOut {
+	switch {
+	case o.Chained:
+		for i, c := range comps {
+			u := c.Usage
+			if u.Calls < 1 {
+				report("usage: completion %d is charged %d calls; a chained generator makes at least one call per completion", i, u.Calls)
+			}
+			if u.Unreported == 0 && u.PromptTokens == 0 {
+				report("usage: completion %d is charged no prompt tokens and its calls are not counted as Unreported", i)
+			}
+		}
+	case o.FanOut:
 		for i, c := range comps {
 			u := c.Usage
 			if u.Calls != 1 {
@@ -222,7 +248,7 @@ func validate(o Options, req pareto.Request, comps []pareto.Completion) error {
 				report("usage: completion %d is charged no prompt tokens and its call is not counted as Unreported", i)
 			}
 		}
-	} else {
+	default:
 		if sum.Calls != 1 {
 			report("usage: the completions of one call are charged %d calls, want 1", sum.Calls)
 		}
@@ -294,8 +320,8 @@ func checkUsage(ctx context.Context, g pareto.Generator, o Options) error {
 	for _, c := range three {
 		u3.Add(c.Usage)
 	}
-	if u1.Unreported > 0 || u3.Unreported > 0 {
-		return nil // no token counts to compare
+	if u1.Unreported > 0 || u3.Unreported > 0 || o.Chained {
+		return nil // no token counts to compare, or prompts of chains that differ
 	}
 	calls := 1
 	if o.FanOut {

@@ -22,6 +22,7 @@ import (
 	"github.com/pareto-llm/pareto/step"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Config is everything that decides a run's results. Two runs with the
@@ -36,6 +37,9 @@ type Config struct {
 	Seeds    int              `json:"seeds"` // seeds Seed, Seed+1, ...
 	Arch     compute.Arch     `json:"arch"`
 	Price    compute.Price    `json:"price"`
+	// Think are the reasoning options (thinking budget, effort); nil for
+	// none, so runs made before they existed keep their identity.
+	Think *think.Settings `json:"think,omitempty"`
 	// QuestionIDs fixes the slice of the dataset (filled by Run).
 	QuestionIDs []string `json:"question_ids"`
 }
@@ -50,8 +54,9 @@ func (c Config) ID() string {
 }
 
 // Canonical returns c with what cannot change the run's results left out:
-// the options its strategy ignores (strategy.Spec.Canonical), and the
-// scorer of a strategy that uses none. Seeds below 1 mean 1.
+// the options its strategy ignores (strategy.Spec.Canonical), the scorer
+// of a strategy that uses none, and reasoning options that change nothing
+// (think.Settings.Canonical). Seeds below 1 mean 1.
 func (c Config) Canonical() Config {
 	if spec, err := strategy.Lookup(c.Strategy); err == nil {
 		c.Options = spec.Canonical(c.Options)
@@ -60,6 +65,9 @@ func (c Config) Canonical() Config {
 		}
 	}
 	c.Seeds = max(c.Seeds, 1)
+	if c.Think != nil {
+		c.Think = c.Think.Canonical()
+	}
 	return c
 }
 

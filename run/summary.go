@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/pareto-llm/pareto/compute"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Tokens are token totals over a run.
@@ -48,6 +49,7 @@ type Summary struct {
 	Dataset         string          `json:"dataset"`
 	Strategy        string          `json:"strategy"`
 	Params          json.RawMessage `json:"params"`
+	Think           *think.Settings `json:"think,omitempty"` // the run's reasoning options
 	Questions       int             `json:"questions"`
 	Seeds           int             `json:"seeds"`
 	Answered        int             `json:"answered"`
@@ -98,7 +100,7 @@ func Summarize(ctx context.Context, st Store, runID string) (Summary, error) {
 	}
 	params, _ := json.Marshal(cfg.Options)
 	s := Summary{
-		RunID: rec.ID, Model: rec.Model, Dataset: rec.Dataset, Strategy: rec.Strategy, Params: params,
+		RunID: rec.ID, Model: rec.Model, Dataset: rec.Dataset, Strategy: rec.Strategy, Params: params, Think: cfg.Think,
 		Questions: rec.Questions, Seeds: rec.Seeds, Answered: len(results), WallS: rec.Wall.Seconds(),
 	}
 	if len(results) == 0 {

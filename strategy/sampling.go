@@ -60,7 +60,7 @@ func sample(ctx context.Context, env Env, q pareto.Question, style Style, o Opti
 	cands := make([]Candidate, n)
 	for i, c := range comps {
 		ans, _ := grade.Extract(c.Text)
-		cands[i] = Candidate{Text: c.Text, Answer: ans, Usage: c.Usage}
+		cands[i] = Candidate{Text: c.Text, Reasoning: c.Reasoning, Answer: ans, Usage: c.Usage}
 		total.Add(c.Usage)
 	}
 	return cands, total, nil

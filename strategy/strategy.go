@@ -102,7 +102,10 @@ type Node struct {
 
 // Candidate is one sampled solution.
 type Candidate struct {
-	Text       string    `json:"text"`
+	Text string `json:"text"`
+	// Reasoning is the hidden thought before Text, kept only when the run
+	// shows reasoning (--show-reasoning); its tokens are in Usage either way.
+	Reasoning  string    `json:"reasoning,omitempty"`
 	Answer     string    `json:"answer"`
 	Score      *float64  `json:"score,omitempty"`
 	StepScores []float64 `json:"step_scores,omitempty"`

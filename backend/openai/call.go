@@ -11,14 +11,17 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/param"
 	"github.com/openai/openai-go/v3/packages/respjson"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/internal/httperr"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Sentinels the capture middleware returns so call can classify the answer
@@ -71,12 +74,18 @@ func (x *exchange) capture(req *http.Request, next option.MiddlewareNext) (*http
 // choice is one decoded choice of a response.
 type choice struct {
 	index     int64
-	text      string
-	finish    string
-	stop      string // the requested stop string that ended it, when the server says
-	logprobs  []pareto.TokenLogprob
-	tokens    int  // completion tokens of this choice, when the server says
-	hasTokens bool // whether tokens was reported
+	text      string // the visible part
+	reasoning string // the thought, from a reasoning field or markers in the text
+	// hiddenChars and visibleChars are the characters generated in the
+	// thought (markers included) and in the visible part: the weights of
+	// a split of the choice's tokens when the server does not count its
+	// reasoning tokens (see completions).
+	hiddenChars, visibleChars int
+	finish                    string
+	stop                      string // the requested stop string that ended it, when the server says
+	logprobs                  []pareto.TokenLogprob
+	tokens                    int  // completion tokens of this choice, when the server says
+	hasTokens                 bool // whether tokens was reported
 }
 
 // answer is one decoded response, independent of the API flavour.
@@ -98,7 +107,6 @@ func (r *replica) call(ctx context.Context, cfg Config, chat bool, req pareto.Re
 	defer cancel()
 	var x exchange
 	mw := option.WithMiddleware(x.capture)
-	wantTop := req.Logprobs && req.TopLogprobs > 0
 	var ans *answer
 	var err error
 	if chat {
@@ -108,12 +116,12 @@ func (r *replica) call(ctx context.Context, cfg Config, chat bool, req pareto.Re
 		}
 		var resp *oai.ChatCompletion
 		if resp, err = r.chat.Completions.New(actx, p, mw); err == nil {
-			ans, err = fromChat(resp, wantTop, req.Stop)
+			ans, err = fromChat(resp, req, cfg.Markers)
 		}
 	} else {
 		var resp *oai.Completion
 		if resp, err = r.completions.New(actx, completionParams(cfg.Model, req, n, seed), mw); err == nil {
-			ans, err = fromCompletion(resp, wantTop, req.Stop)
+			ans, err = fromCompletion(resp, req, cfg.Markers)
 		}
 	}
 	if err != nil {
@@ -188,7 +196,9 @@ func completionParams(model string, req pareto.Request, n int, seed *int64) oai.
 }
 
 // chatParams builds a /chat/completions request; a bare Prompt becomes one
-// user message.
+// user message. A final assistant message is continued, as vLLM's
+// continue_final_message does it (Backend.checkReasoning let it through
+// only to a server declared able to).
 func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatCompletionNewParams, error) {
 	p := oai.ChatCompletionNewParams{
 		Model:       model,
@@ -221,20 +231,27 @@ func chatParams(model string, req pareto.Request, n int, seed *int64) (oai.ChatC
 			p.TopLogprobs = param.NewOpt(int64(req.TopLogprobs))
 		}
 	}
+	p.ReasoningEffort = shared.ReasoningEffort(req.ReasoningEffort)
+	if continues(req) {
+		p.SetExtraFields(map[string]any{"continue_final_message": true, "add_generation_prompt": false})
+	}
 	return p, nil
 }
 
-// fromCompletion decodes a /completions response to a request with the
-// given stop strings.
-func fromCompletion(resp *oai.Completion, wantTop bool, stops []string) (*answer, error) {
+// fromCompletion decodes a /completions response to req. A thought in a
+// choice's text, between m's markers or begun in the prompt, is its
+// reasoning.
+func fromCompletion(resp *oai.Completion, req pareto.Request, m think.Markers) (*answer, error) {
 	if resp == nil || len(resp.Choices) == 0 {
 		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, httperr.Snippet([]byte(rawOf(resp))))
 	}
+	wantTop := req.Logprobs && req.TopLogprobs > 0
 	a := usageOf(resp.JSON.Usage, resp.Usage)
 	for _, c := range resp.Choices {
-		ch := choice{index: c.Index, text: c.Text, finish: string(c.FinishReason)}
+		ch := choice{index: c.Index, finish: string(c.FinishReason)}
+		ch.split(m, req.Prompt, "", c.Text)
 		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
-		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), stops)
+		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), req.Stop)
 		lp := c.Logprobs
 		for i, tok := range lp.Tokens {
 			t := pareto.TokenLogprob{Token: tok}
@@ -254,9 +271,11 @@ func fromCompletion(resp *oai.Completion, wantTop bool, stops []string) (*answer
 	return a, nil
 }
 
-// fromChat decodes a /chat/completions response to a request with the
-// given stop strings.
-func fromChat(resp *oai.ChatCompletion, wantTop bool, stops []string) (*answer, error) {
+// fromChat decodes a /chat/completions response to req. A message's
+// reasoning is its reasoning_content (vLLM, SGLang, DeepSeek) or reasoning
+// (Ollama, newer vLLM) field, and a thought between m's markers in its
+// content, where a server without a reasoning parser leaves it.
+func fromChat(resp *oai.ChatCompletion, req pareto.Request, m think.Markers) (*answer, error) {
 	if resp == nil || len(resp.Choices) == 0 {
 		raw := ""
 		if resp != nil {
@@ -264,11 +283,17 @@ func fromChat(resp *oai.ChatCompletion, wantTop bool, stops []string) (*answer, 
 		}
 		return nil, fmt.Errorf("%w: no choices in %q", ErrMalformed, httperr.Snippet([]byte(raw)))
 	}
+	wantTop := req.Logprobs && req.TopLogprobs > 0
+	prefix := "" // the assistant message being continued
+	if continues(req) {
+		prefix = req.Messages[len(req.Messages)-1].Content
+	}
 	a := usageOf(resp.JSON.Usage, resp.Usage)
 	for _, c := range resp.Choices {
-		ch := choice{index: c.Index, text: c.Message.Content, finish: c.FinishReason}
+		ch := choice{index: c.Index, finish: c.FinishReason}
+		ch.split(m, prefix, reasoningField(c.Message.JSON.ExtraFields), c.Message.Content)
 		ch.tokens, ch.hasTokens = choiceTokens(c.JSON.ExtraFields)
-		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), stops)
+		ch.stop = stopOf(c.JSON.ExtraFields, resp.JSON.ExtraFields, len(resp.Choices), req.Stop)
 		for _, tl := range c.Logprobs.Content {
 			t := pareto.TokenLogprob{Token: tl.Token, Logprob: tl.Logprob}
 			if wantTop && len(tl.TopLogprobs) > 0 {
@@ -282,6 +307,41 @@ func fromChat(resp *oai.ChatCompletion, wantTop bool, stops []string) (*answer, 
 		a.choices = append(a.choices, ch)
 	}
 	return a, nil
+}
+
+// split sets the choice's visible text and reasoning from what the server
+// sent: field, a reasoning field, and text, which may hold a thought
+// between m's markers (or begun in prefix, the text it continues).
+func (ch *choice) split(m think.Markers, prefix, field, text string) {
+	thought, visible := m.Split(prefix, text)
+	ch.text = visible
+	ch.reasoning = field
+	if thought != "" {
+		if ch.reasoning != "" {
+			ch.reasoning += "\n"
+		}
+		ch.reasoning += thought
+	}
+	ch.visibleChars = utf8.RuneCountInString(visible)
+	ch.hiddenChars = utf8.RuneCountInString(field) + utf8.RuneCountInString(text) - ch.visibleChars
+}
+
+// reasoningFields are the message fields in which servers return the
+// reasoning they parsed out of the output: reasoning_content (vLLM,
+// SGLang, DeepSeek) and reasoning (Ollama, vLLM since it renamed the
+// field, OpenRouter). A server sending both sends the same text twice.
+var reasoningFields = []string{"reasoning_content", "reasoning"}
+
+// reasoningField is the first non-empty reasoning field of a message.
+func reasoningField(extra map[string]respjson.Field) string {
+	for _, name := range reasoningFields {
+		var s string
+		// Unknown keys decode as "invalid" fields, so test Raw, not Valid.
+		if f, ok := extra[name]; ok && json.Unmarshal([]byte(f.Raw()), &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 func rawOf(resp *oai.Completion) string {
@@ -378,8 +438,10 @@ func choiceTokens(extra map[string]respjson.Field) (int, bool) {
 // call's usage: prompt and cached tokens, the call and its latency go to the
 // first completion. The server's completion tokens are shared among the
 // choices in proportion to the per-choice counts when the server gives
-// them, otherwise evenly (see split); the reasoning
-// tokens among them in proportion to those shares. Each completion's
+// them, otherwise evenly (see split); the reasoning tokens the server
+// counts among them in proportion to those shares, or, when it counts
+// none, each share by the characters of the choice's thought (see
+// byChars). Each completion's
 // CompletionTokens are its visible tokens, its share less its hidden ones,
 // so visible plus hidden over the call is the server's completion_tokens
 // exactly and no share is negative. Choices beyond n (a server returning
@@ -391,7 +453,7 @@ func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 	k := len(cs)
 	out := make([]pareto.Completion, k)
 	for i, c := range cs {
-		out[i] = pareto.Completion{Text: c.text, FinishReason: c.finish, Stop: c.stop, Logprobs: c.logprobs}
+		out[i] = pareto.Completion{Text: c.text, Reasoning: c.reasoning, FinishReason: c.finish, Stop: c.stop, Logprobs: c.logprobs}
 	}
 	first := &out[0].Usage
 	first.Calls = 1
@@ -410,6 +472,17 @@ func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 		gen = apportion(a.complete, weights)
 	}
 	hid := apportion(a.hidden, gen)
+	if a.hidden == 0 {
+		// The server sent no count of reasoning tokens (vLLM, Ollama,
+		// SGLang do not) or a zero beside reasoning text: each choice's
+		// tokens are split by the characters of its thought and of its
+		// visible text, markers counted in the thought. An estimate, as
+		// tokens are not characters, but the two parts sum to the
+		// server's count exactly and nothing generated goes uncounted.
+		for i, c := range cs {
+			hid[i] = byChars(gen[i], c.hiddenChars, c.visibleChars)
+		}
+	}
 	for i := range out {
 		out[i].Usage.CompletionTokens = gen[i] - hid[i]
 		out[i].Usage.HiddenTokens = hid[i]
@@ -422,6 +495,24 @@ func (a *answer) completions(n int, latency time.Duration) []pareto.Completion {
 		out = out[:n]
 	}
 	return out
+}
+
+// byChars is the part of tokens that hidden characters of hidden+visible
+// stand for, rounded to the nearest token; where there are tokens for
+// both, each part that has characters gets at least one.
+func byChars(tokens, hidden, visible int) int {
+	if hidden <= 0 {
+		return 0
+	}
+	if visible <= 0 {
+		return tokens
+	}
+	all := hidden + visible
+	h := (tokens*hidden + all/2) / all
+	if tokens >= 2 {
+		h = min(max(h, 1), tokens-1)
+	}
+	return h
 }
 
 // choiceWeights are the per-choice completion token counts, when the server

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pareto-llm/pareto"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -42,6 +43,15 @@ type Config struct {
 	APIKey string
 	// Chat selects /chat/completions; a Request with Messages implies it.
 	Chat bool
+	// ContinueFinalMessage declares that the server continues a chat
+	// request's final assistant message when asked with vLLM's
+	// continue_final_message (vLLM, SGLang). Without it a chat request
+	// ending with an assistant message is refused: OpenAI's API and
+	// Ollama's would start a new message instead.
+	ContinueFinalMessage bool
+	// Markers delimit the thoughts read out of generated text into
+	// Completion.Reasoning (the zero Markers mean think.Default).
+	Markers think.Markers
 	// Concurrency bounds in-flight HTTP requests per replica (default 8).
 	Concurrency int
 	// Timeout bounds one HTTP attempt (default 5m).
@@ -128,6 +138,7 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.Concurrency)
 	}
+	cfg.Markers = cfg.Markers.OrDefault()
 	b := &Backend{cfg: cfg, apiKey: cfg.APIKey}
 	if b.apiKey == "" {
 		b.apiKey = os.Getenv("PARETO_API_KEY")
@@ -204,6 +215,9 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 	if req.N < 0 || req.MaxTokens < 0 || req.TopLogprobs < 0 {
 		return nil, errorf("model %q: negative N, MaxTokens or TopLogprobs", b.cfg.Model)
 	}
+	if err := b.checkReasoning(req); err != nil {
+		return nil, err
+	}
 	n := max(req.N, 1)
 	out := make([]pareto.Completion, 0, n)
 	if n == 1 || !b.ignoresN.Load() {
@@ -243,10 +257,41 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 	return out, nil
 }
 
+// chat reports whether req goes to /chat/completions.
+func (b *Backend) chat(req pareto.Request) bool { return b.cfg.Chat || len(req.Messages) > 0 }
+
+// checkReasoning refuses what the API chosen for req cannot carry: a
+// reasoning effort on /completions, and an assistant message to continue
+// on a server not declared able to (Config.ContinueFinalMessage).
+func (b *Backend) checkReasoning(req pareto.Request) error {
+	if err := think.CheckEffort(req.ReasoningEffort); err != nil {
+		return errorf("model %q: %w", b.cfg.Model, err)
+	}
+	if !b.chat(req) {
+		if req.ReasoningEffort != "" {
+			return errorf("model %q: a reasoning effort is a chat parameter (reasoning_effort) that /completions does not take: use the chat API (--chat)", b.cfg.Model)
+		}
+		return nil
+	}
+	if continues(req) && !b.cfg.ContinueFinalMessage {
+		return errorf("%s: model %q: the request ends with an assistant message to continue, and this backend is not declared able to continue one on /chat/completions: "+
+			"a vLLM or SGLang server does with continue_final_message (--continue-final-message); Ollama's and OpenAI's chat APIs cannot, "+
+			"so use the completions API (--chat=false), which continues the raw text",
+			strings.Join(b.cfg.URLs, ", "), b.cfg.Model)
+	}
+	return nil
+}
+
+// continues reports whether a chat request asks for its final message, the
+// assistant's, to be continued.
+func continues(req pareto.Request) bool {
+	return len(req.Messages) > 0 && req.Messages[len(req.Messages)-1].Role == "assistant"
+}
+
 // do makes one logical call asking for n choices, retrying across replicas,
 // and returns at most n completions carrying the call's usage.
 func (b *Backend) do(ctx context.Context, req pareto.Request, n int, seed *int64) ([]pareto.Completion, error) {
-	chat := b.cfg.Chat || len(req.Messages) > 0
+	chat := b.chat(req)
 	for attempt := 0; ; attempt++ {
 		rep, err := b.acquire(ctx)
 		if err != nil {

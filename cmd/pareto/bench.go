@@ -76,6 +76,7 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&preset, "preset", "", "a named grid instead of --config: "+strings.Join(grid.Presets(), ", ")+" (paper: the study's REBASE at widths 3, 6, 16, temperature 1.0, softmax temperature 0.2, 384 tokens)")
 	cmd.Flags().StringVar(&reportPath, "report", "pareto-report.html", "write a report of the grid here at the end (.html, .md or .csv; empty = none)")
 	bf.register(cmd)
+	bf.think.register(cmd)
 	df.register(cmd)
 	rf.register(cmd)
 	cmd.AddCommand(newBenchEngineCmd(), newBenchKVCmd())

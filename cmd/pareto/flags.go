@@ -27,6 +27,7 @@ type backendFlags struct {
 	arch        compute.Arch
 	archGGUF    string
 	price       compute.Price
+	think       thinkFlags // registered by run and bench only
 }
 
 func (f *backendFlags) register(cmd *cobra.Command) {
@@ -62,6 +63,9 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 	if err := f.arch.Validate(); err != nil {
 		return nil, "", err
 	}
+	if err := f.think.check(f); err != nil {
+		return nil, "", err
+	}
 	if f.price.InPerM < 0 || f.price.OutPerM < 0 {
 		return nil, "", fmt.Errorf("--price-in and --price-out must not be negative")
 	}
@@ -78,7 +82,8 @@ func (f *backendFlags) generator(ctx context.Context) (pareto.Generator, string,
 	if f.model == "" {
 		return nil, "", fmt.Errorf("--model is required with --backend-url")
 	}
-	b, err := openai.New(openai.Config{URLs: f.urls, Model: f.model, APIKey: f.apiKey, Chat: f.chat, Concurrency: f.concurrency})
+	b, err := openai.New(openai.Config{URLs: f.urls, Model: f.model, APIKey: f.apiKey, Chat: f.chat, Concurrency: f.concurrency,
+		ContinueFinalMessage: f.think.continueFinal, Markers: f.think.markers})
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -80,14 +81,31 @@ func writeQuestions(t *testing.T, n int) string {
 	return p
 }
 
-// usageProxy forwards to Ollama and sums the usage the server reports, so
-// the test can compare pareto's totals with the server's own figures.
+// usageProxy forwards to a server and sums the usage it reports, so the
+// test can compare pareto's totals with the server's own figures; it also
+// keeps each call's completion tokens by the request (callKey), to compare
+// them call for call.
 type usageProxy struct {
 	mu                       sync.Mutex
 	calls, prompt, completed int
+	byCall                   map[string][]int
 }
 
+// callKey names a completions request by what makes it a call of its own
+// in a run: its prompt, seed, max_tokens and stop strings.
+func callKey(prompt string, seed *int64, maxTokens int, stop []string) string {
+	s := "none"
+	if seed != nil {
+		s = fmt.Sprint(*seed)
+	}
+	return fmt.Sprintf("%q seed=%s max=%d stop=%q", prompt, s, maxTokens, stop)
+}
+
+// sentBody is the context key of a request's body, for ModifyResponse.
+type sentBody struct{}
+
 func (u *usageProxy) start(t *testing.T, host string) string {
+	u.byCall = map[string][]int{}
 	target, _ := url.Parse("http://" + host)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = func(resp *http.Response) error {
@@ -104,15 +122,31 @@ func (u *usageProxy) start(t *testing.T, host string) string {
 			} `json:"usage"`
 		}
 		if json.Unmarshal(body, &r) == nil && r.Usage != nil {
+			var req struct {
+				Prompt    string   `json:"prompt"`
+				Seed      *int64   `json:"seed"`
+				MaxTokens int      `json:"max_tokens"`
+				Stop      []string `json:"stop"`
+			}
+			sent, _ := resp.Request.Context().Value(sentBody{}).([]byte)
+			_ = json.Unmarshal(sent, &req)
+			k := callKey(req.Prompt, req.Seed, req.MaxTokens, req.Stop)
 			u.mu.Lock()
 			u.calls++
 			u.prompt += r.Usage.Prompt
 			u.completed += r.Usage.Completion
+			u.byCall[k] = append(u.byCall[k], r.Usage.Completion)
 			u.mu.Unlock()
 		}
 		return nil
 	}
-	srv := httptest.NewServer(rp)
+	// Keep each request's body for ModifyResponse, which sees the response.
+	keep := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sentBody{}, body)))
+	})
+	srv := httptest.NewServer(keep)
 	t.Cleanup(srv.Close)
 	return srv.URL + "/v1"
 }

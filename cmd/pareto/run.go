@@ -45,6 +45,7 @@ without repeating or double-counting anything, and cached calls are free.`,
 	}
 	cmd.Flags().StringVar(&strategyName, "strategy", "greedy", "strategy to run (see pareto list)")
 	bf.register(cmd)
+	bf.think.register(cmd)
 	df.register(cmd)
 	rf.register(cmd)
 	return cmd

@@ -16,11 +16,14 @@ import (
 	"github.com/pareto-llm/pareto/strategy"
 )
 
-// session holds what run and bench share: the store, the cached backend
-// and the scorers.
+// session holds what run and bench share: the store, the backend and the
+// scorers.
 type session struct {
-	db      *store.DB
-	gen     *run.Cached
+	db *store.DB
+	// gen is what strategies call: the cached backend wrapped for the
+	// run's reasoning options (think.Settings.Wrap), above the cache so
+	// that each call a budget-forced answer makes is cached on its own.
+	gen     pareto.Generator
 	model   string
 	scorers *reward.Chooser
 	bf      *backendFlags
@@ -34,7 +37,7 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if err := rf.remote.check(rf.scorer); err != nil {
 		return nil, err
 	}
-	gen, model, err := bf.generator(ctx)
+	backend, model, err := bf.generator(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,13 +45,16 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if err != nil {
 		return nil, err
 	}
-	c := &run.Cached{Inner: gen, Cache: db, Model: model, Accountant: compute.Accountant{Arch: bf.arch, Price: bf.price}}
+	c := &run.Cached{Inner: backend, Cache: db, Model: model, Accountant: compute.Accountant{Arch: bf.arch, Price: bf.price}}
 	if rf.noCache {
 		c.Cache = nil
 	}
+	// A judge asks the model without forcing: its Yes/No is read from the
+	// logprobs of its first visible token.
 	scorers := &reward.Chooser{Gen: c, PRM: rf.prm, Default: reward.Default(bf.inProcess())}
 	rf.remote.fill(scorers)
-	return &session{db: db, gen: c, model: model, scorers: scorers, bf: bf, rf: rf}, nil
+	gen := bf.think.settings.Wrap(c, bf.chat && !bf.inProcess())
+	return &session{db: db, gen: gen, model: model, scorers: scorers, bf: bf, rf: rf}, nil
 }
 
 // runOne runs one strategy with its options on the dataset's questions,
@@ -59,7 +65,7 @@ func (s *session) runOne(ctx context.Context, d *dataset.Dataset, qs []pareto.Qu
 		return run.Summary{}, err
 	}
 	cfg := run.Config{Model: s.model, Dataset: d.Name, Strategy: name, Options: opts,
-		Seed: s.rf.seed, Seeds: s.rf.seeds, Arch: s.bf.arch, Price: s.bf.price}
+		Seed: s.rf.seed, Seeds: s.rf.seeds, Arch: s.bf.arch, Price: s.bf.price, Think: &s.bf.think.settings}
 	r := &run.Runner{Store: s.db, Gen: s.gen, Concurrency: s.rf.concurrency, Log: slog.Default(), Verify: d.Verify}
 	label := name
 	if spec.Budget != "" {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pareto-llm/pareto/store"
+	"github.com/pareto-llm/pareto/strategy"
+)
+
+// thinkingServer is a completions server whose model thinks for 10
+// tokens ("t" each) and ends its thought, or stops at max_tokens; asked to
+// answer (any request not stopped at </think>) it writes "#### 4" in 3
+// tokens. It counts the requests it answered.
+func thinkingServer(t *testing.T) (url string, calls *atomic.Int64) {
+	calls = new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/models") {
+			w.Write([]byte(`{"object":"list","data":[{"id":"m","object":"model"}]}`))
+			return
+		}
+		calls.Add(1)
+		var body struct {
+			Prompt    string   `json:"prompt"`
+			MaxTokens int      `json:"max_tokens"`
+			Stop      []string `json:"stop"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		text, n, finish := "#### 4", 3, "stop"
+		if len(body.Stop) == 1 && body.Stop[0] == "</think>" {
+			n = 10
+			if body.MaxTokens > 0 && body.MaxTokens <= n {
+				n, finish = body.MaxTokens, "length"
+			}
+			text = strings.Repeat("t", n)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"x","object":"text_completion","model":"m","choices":[{"index":0,"text":%q,"finish_reason":%q}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			text, finish, len(body.Prompt)/4, n, len(body.Prompt)/4+n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1", calls
+}
+
+// Budget forcing end to end on a server: the thought is hidden and kept
+// to the budget, the minimum is met by waiting, the answer is graded, the
+// budget is part of the run's identity, and a re-run is answered from the
+// cache call by call.
+func TestRunThinkBudget(t *testing.T) {
+	url, calls := thinkingServer(t)
+	data := jsonl(t, `{"question":"What is 2+2?","answer":"4"}`+"\n"+`{"question":"What is 3+1?","answer":"4"}`+"\n")
+	db := filepath.Join(t.TempDir(), "runs.db")
+	args := func(extra ...string) []string {
+		return append([]string{"run", "--backend-url", url, "--model", "m", "--dataset", data, "--format", "number",
+			"--strategy", "greedy", "--store", db, "--json"}, extra...)
+	}
+	six, _ := summary(t, args("--think-budget", "6")...)
+	if six.Accuracy != 1 || six.Tokens.Hidden != 2*6 || six.Tokens.Completion != 2*3 || six.Calls != 2*2 || calls.Load() != 4 {
+		t.Fatalf("--think-budget 6: accuracy %.2f, %+v, %d calls (server %d)", six.Accuracy, six.Tokens, six.Calls, calls.Load())
+	}
+	if six.Think == nil || six.Think.Budget != 6 {
+		t.Errorf("the summary does not name the budget: %+v", six.Think)
+	}
+	again, _ := summary(t, args("--think-budget", "6")...)
+	if again.RunID != six.RunID || calls.Load() != 4 {
+		t.Errorf("the same run again: id %s (first %s), %d server calls in all, want 4", again.RunID, six.RunID, calls.Load())
+	}
+	eight, _ := summary(t, args("--think-budget", "8")...)
+	if eight.RunID == six.RunID || eight.Tokens.Hidden != 2*8 {
+		t.Errorf("--think-budget 8: run %s (6's was %s), %d hidden tokens", eight.RunID, six.RunID, eight.Tokens.Hidden)
+	}
+	// The model ends its thought after 10 tokens; told to wait it thinks
+	// 10 more, cut at the budget's 15.
+	before := calls.Load()
+	waited, _ := summary(t, args("--think-budget", "15", "--think-min", "12")...)
+	if waited.Tokens.Hidden != 2*15 || calls.Load()-before != 2*3 {
+		t.Errorf("--think-min 12: %d hidden tokens, %d calls", waited.Tokens.Hidden, calls.Load()-before)
+	}
+	plain, _ := summary(t, args()...)
+	if plain.Think != nil || plain.Tokens.Hidden != 0 {
+		t.Errorf("a run without reasoning options: think %+v, %d hidden tokens", plain.Think, plain.Tokens.Hidden)
+	}
+
+	// The reasoning text is stored only when asked for.
+	for _, show := range []bool{false, true} {
+		db := filepath.Join(t.TempDir(), "runs.db")
+		a := append(args("--think-budget", "6"), "--store", db)
+		if show {
+			a = append(a, "--show-reasoning")
+		}
+		s, _ := summary(t, a...)
+		cands := storedCandidates(t, db, s.RunID)
+		if len(cands) != 2 {
+			t.Fatalf("%d candidates stored", len(cands))
+		}
+		for _, c := range cands {
+			if want := map[bool]string{true: "tttttt"}[show]; c.Reasoning != want {
+				t.Errorf("--show-reasoning=%v: stored reasoning %q, want %q", show, c.Reasoning, want)
+			}
+		}
+	}
+}
+
+// storedCandidates are the candidates of every stored result of a run.
+func storedCandidates(t *testing.T, path, runID string) []strategy.Candidate {
+	t.Helper()
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := st.Results(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []strategy.Candidate
+	for _, r := range res {
+		var d strategy.Result
+		if err := json.Unmarshal(r.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d.Candidates...)
+	}
+	return out
+}
+
+// Budget forcing on the embedded engine, the shipped policy standing in
+// for a thinking model: its solution is the thought.
+func TestRunThinkBudgetEmbedded(t *testing.T) {
+	s, _ := summary(t, "run", "--dataset", "synth", "--limit", "2", "--strategy", "greedy", "--max-tokens", "40",
+		"--think-budget", "16", "--think-min", "8", "--think-open", "", "--think-cue", `\n`,
+		"--store", filepath.Join(t.TempDir(), "runs.db"), "--json")
+	if s.Answered != 2 || s.Tokens.Hidden < 2*8 || s.Tokens.Hidden > 2*16 || s.Calls < 4 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestThinkFlagsRefuseBadInput(t *testing.T) {
+	data := jsonl(t, `{"question":"What is 2+2?","answer":"4"}`+"\n")
+	db := filepath.Join(t.TempDir(), "runs.db")
+	server := []string{"--backend-url", fakeServer(t), "--model", "m", "--dataset", data, "--format", "number", "--store", db}
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"negative budget", []string{"run", "--think-budget", "-1"}, []string{"--think-budget must not be negative"}},
+		{"negative minimum", []string{"run", "--think-min", "-3"}, []string{"--think-min must not be negative"}},
+		{"minimum beyond the budget", []string{"bench", "--think-budget", "4", "--think-min", "5"}, []string{"--think-min 5 exceeds --think-budget 4"}},
+		{"no end marker", []string{"run", "--think-budget", "4", "--think-close", ""}, []string{"--think-close"}},
+		{"budget on a chat server that cannot continue", append([]string{"run", "--chat", "--think-budget", "64"}, server...),
+			[]string{"--continue-final-message", "--chat=false", "Ollama", "127.0.0.1"}},
+		{"continuing without chat", append([]string{"run", "--continue-final-message", "--think-budget", "64"}, server...), []string{"--continue-final-message is for a --chat server"}},
+		{"unknown effort", append([]string{"run", "--chat", "--reasoning-effort", "extreme"}, server...), []string{"--reasoning-effort", `"extreme"`}},
+		{"effort on completions", append([]string{"run", "--reasoning-effort", "low"}, server...), []string{"--reasoning-effort", "--chat"}},
+		{"effort on the embedded engine", []string{"bench", "--reasoning-effort", "high"}, []string{"--reasoning-effort", "--chat"}},
+	} {
+		_, err := execute(t, c.args...)
+		for _, want := range c.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v, want one containing %q", c.name, err, want)
+			}
+		}
+	}
+}

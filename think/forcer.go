@@ -1,0 +1,243 @@
+package think
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pareto-llm/pareto"
+)
+
+// DefaultWait is the word s1 appends in place of an early end of thinking.
+const DefaultWait = "Wait"
+
+// maxEmptyRounds bounds the rounds in a row in which the model generates
+// nothing: a model that ends its thought at once after every Wait cannot
+// be made to reach Min, and the request fails rather than loop forever.
+const maxEmptyRounds = 8
+
+// Forcer is a pareto.Generator that holds the model behind it to a
+// thinking budget, as s1's budget forcing does (arXiv 2501.19393). Each
+// sample is a chain of calls to Inner, which continues raw text: the
+// first call writes the thought, at most the budget in tokens and stopped
+// at the end-of-thinking marker; while fewer than Min thought tokens have
+// been generated, an early end (the marker, or the end of sequence) is
+// replaced by Wait and the thought goes on with what is left of the
+// budget; once the budget is spent, or the thought ends after Min tokens,
+// the marker and the answer cue are appended and a last call writes the
+// answer with the request's own MaxTokens and Stop.
+//
+// The thought's generated tokens are the completion's HiddenTokens and the
+// answer's its CompletionTokens; every other figure (calls, prompt tokens,
+// cached tokens, FLOPs, latency) is the sum of the chain's calls, each of
+// which reads its whole prompt again, as the server reports it. Wait, the
+// marker and the cue are written into prompts, not generated, so they are
+// charged as prompt tokens of the calls that read them, and the thought
+// never generates more than the budget. Completion.Reasoning holds the
+// thought as the model saw it, Wait words included.
+//
+// Put a Forcer above the run's generation cache: each call of a chain is
+// then a request of its own to the cache, and a killed run resumes
+// without paying for the calls it already made.
+type Forcer struct {
+	// Inner continues raw text: a completions API or the embedded engine,
+	// or with Chat a chat API that continues a final assistant message.
+	Inner pareto.Generator
+	// Markers: Close ends a thought (the zero Markers mean Default); Open,
+	// when not empty, is written after the prompt to begin one. Leave
+	// Open empty when the prompt or the chat template opens the thought.
+	Markers Markers
+	// Budget caps the thought's generated tokens. Zero leaves the thought
+	// to the request's MaxTokens, whose end then ends the thought too.
+	Budget int
+	// Min is the fewest thought tokens before the model may answer.
+	Min int
+	// Wait replaces an early end of thinking (DefaultWait when empty).
+	Wait string
+	// Cue is written after the end-of-thinking marker to start the
+	// answer, e.g. "\n\nFinal Answer:"; it may be empty.
+	Cue string
+	// Chat continues the thought as a final assistant message, as a chat
+	// API must be asked to; a request with Messages always does.
+	Chat bool
+}
+
+var _ pareto.Generator = (*Forcer)(nil)
+
+// Generate runs one chain per sample, concurrently. Sample i uses seed
+// Seed+i, as the backends derive the seeds of a request's samples, so a
+// chain's first call draws the same sample as the unforced request would.
+func (f *Forcer) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	if err := f.check(req); err != nil {
+		return nil, err
+	}
+	out := make([]pareto.Completion, max(req.N, 1))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range out {
+		var seed *int64
+		if req.Seed != nil {
+			s := *req.Seed + int64(i)
+			seed = &s
+		}
+		g.Go(func() error {
+			c, err := f.chain(gctx, req, seed)
+			if err != nil {
+				return fmt.Errorf("think: sample %d: %w", i, err)
+			}
+			out[i] = c
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// check refuses settings and requests the chain cannot honour.
+func (f *Forcer) check(req pareto.Request) error {
+	switch {
+	case f.Inner == nil:
+		return errors.New("think: Forcer.Inner is nil")
+	case f.Budget < 0:
+		return fmt.Errorf("think: Forcer.Budget is %d, want 0 (none) or more", f.Budget)
+	case f.Min < 0:
+		return fmt.Errorf("think: Forcer.Min is %d, want 0 (none) or more", f.Min)
+	case f.Budget > 0 && f.Min > f.Budget:
+		return fmt.Errorf("think: Forcer.Min %d exceeds Forcer.Budget %d", f.Min, f.Budget)
+	case f.Budget == 0 && req.MaxTokens > 0 && f.Min > req.MaxTokens:
+		return fmt.Errorf("think: Forcer.Min %d exceeds MaxTokens %d, which caps the thought when there is no Budget", f.Min, req.MaxTokens)
+	case f.Markers.OrDefault().Close == "":
+		return errors.New("think: Forcer.Markers.Close is empty: the thought could not be told to end")
+	case req.N < 0 || req.MaxTokens < 0:
+		return errors.New("think: negative N or MaxTokens")
+	}
+	return nil
+}
+
+// chain makes one sample: the thought, call by call, then the answer.
+func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
+	m := f.Markers.OrDefault()
+	budget := f.Budget
+	if budget == 0 {
+		budget = req.MaxTokens // may be 0 too: no cap but the server's
+	}
+	wait := f.Wait
+	if wait == "" {
+		wait = DefaultWait
+	}
+	var used pareto.Usage
+	var thinking time.Duration // wall time of the thought, before the first visible token
+	thought := ""
+	spent, empty := 0, 0
+	for {
+		call := f.request(req, seed, m.Open+thought)
+		call.Stop = []string{m.Close}
+		call.MaxTokens = max(budget-spent, 0)
+		call.Logprobs, call.TopLogprobs = false, 0
+		c, err := one(ctx, f.Inner, call)
+		if err != nil {
+			return pareto.Completion{}, err
+		}
+		if c.Usage.Unreported > 0 {
+			return pareto.Completion{}, errors.New("think: the backend reported no token usage for a thought; a budget cannot be kept without token counts")
+		}
+		u := c.Usage
+		gen := u.CompletionTokens + u.HiddenTokens
+		u.HiddenTokens, u.CompletionTokens = gen, 0
+		used.Add(u)
+		thinking += u.Latency
+		spent += gen
+		// The inner backend may have split what it generated into
+		// reasoning and text (it sees an open thought); both are thought.
+		thought += c.Reasoning + c.Text
+		if budget > 0 && spent >= budget {
+			break // the budget is spent: force the end
+		}
+		if gen == 0 {
+			if empty++; empty >= maxEmptyRounds {
+				return pareto.Completion{}, fmt.Errorf("think: the model generated nothing %d rounds in a row after %d thought tokens of a minimum of %d", empty, spent, f.Min)
+			}
+		} else {
+			empty = 0
+		}
+		if c.FinishReason == "length" {
+			if budget == 0 {
+				break // the server's own cap ended the thought
+			}
+			continue // a server that stopped short of max_tokens: go on
+		}
+		// The thought ended early, at the marker or the end of sequence.
+		if spent >= f.Min {
+			break
+		}
+		thought += wait
+	}
+	call := f.request(req, seed, m.Open+thought+m.Close+f.Cue)
+	c, err := one(ctx, f.Inner, call)
+	if err != nil {
+		return pareto.Completion{}, err
+	}
+	u := c.Usage
+	if c.Text == "" && c.Reasoning != "" {
+		// A server whose reasoning parser did not see the forced marker in
+		// what it generated calls the whole answer reasoning; after the
+		// marker it is the answer.
+		c.Text, c.Reasoning = c.Reasoning, ""
+		u.CompletionTokens, u.HiddenTokens = u.CompletionTokens+u.HiddenTokens, 0
+	}
+	if u.TTFT > 0 {
+		u.TTFT += thinking // the first visible token comes after the thought
+	}
+	used.TTFT = 0
+	used.Add(u)
+	if c.Reasoning != "" {
+		// The model thought again after the forced end: that is hidden
+		// compute too, beyond the budget, and is counted as such.
+		thought += "\n" + c.Reasoning
+	}
+	return pareto.Completion{
+		Text: c.Text, Reasoning: thought, FinishReason: c.FinishReason, Stop: c.Stop,
+		Logprobs: c.Logprobs, Usage: used,
+	}, nil
+}
+
+// request is req as one call of a chain for one sample: prefix continues
+// the prompt, or on a chat API the final assistant message.
+func (f *Forcer) request(req pareto.Request, seed *int64, prefix string) pareto.Request {
+	r := req
+	r.N, r.Seed = 1, seed
+	if !f.Chat && len(req.Messages) == 0 {
+		r.Prompt = req.Prompt + prefix
+		return r
+	}
+	msgs := req.Messages
+	if len(msgs) == 0 {
+		msgs = []pareto.Message{{Role: "user", Content: req.Prompt}}
+	}
+	if last := msgs[len(msgs)-1]; last.Role == "assistant" {
+		prefix = last.Content + prefix // the caller's own start of the answer
+		msgs = msgs[:len(msgs)-1]
+	}
+	if prefix != "" {
+		msgs = append(slices.Clip(msgs), pareto.Message{Role: "assistant", Content: prefix})
+	}
+	r.Prompt, r.Messages = "", msgs
+	return r
+}
+
+// one makes a call for one completion.
+func one(ctx context.Context, g pareto.Generator, req pareto.Request) (pareto.Completion, error) {
+	cs, err := g.Generate(ctx, req)
+	if err != nil {
+		return pareto.Completion{}, err
+	}
+	if len(cs) != 1 {
+		return pareto.Completion{}, fmt.Errorf("think: backend returned %d completions, asked for 1", len(cs))
+	}
+	return cs[0], nil
+}

@@ -1,0 +1,120 @@
+package think
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/pareto-llm/pareto"
+)
+
+// Efforts are the values of Settings.Effort (and of
+// pareto.Params.ReasoningEffort) that servers take.
+var Efforts = []string{"low", "medium", "high"}
+
+// CheckEffort refuses an effort servers do not take; empty is the
+// server's default.
+func CheckEffort(effort string) error {
+	if effort != "" && !slices.Contains(Efforts, effort) {
+		return fmt.Errorf("reasoning effort %q: want low, medium or high", effort)
+	}
+	return nil
+}
+
+// Settings are a run's reasoning options. They are part of a run's
+// identity (see Canonical): runs with different budgets are different
+// runs.
+type Settings struct {
+	// Budget and Min are the Forcer's thought budget and minimum in
+	// tokens; both zero means no forcing.
+	Budget int `json:"budget,omitempty"`
+	Min    int `json:"min,omitempty"`
+	// Wait and Cue are the Forcer's (Wait defaults to DefaultWait).
+	Wait string `json:"wait,omitempty"`
+	Cue  string `json:"cue,omitempty"`
+	// Markers delimit thoughts, for the Forcer and for the backends that
+	// read thoughts out of text; nil means Default.
+	Markers *Markers `json:"markers,omitempty"`
+	// Effort is sent to the server as every request's reasoning effort.
+	Effort string `json:"effort,omitempty"`
+	// Show keeps the reasoning text in the completions the strategies
+	// see, and so in the stored results. It changes no result, so it is
+	// no part of a run's identity.
+	Show bool `json:"-"`
+}
+
+// Forcing reports whether the settings force a thinking budget.
+func (s Settings) Forcing() bool { return s.Budget > 0 || s.Min > 0 }
+
+// Marks are the settings' markers, Default unless set.
+func (s Settings) Marks() Markers {
+	if s.Markers == nil {
+		return Default
+	}
+	return *s.Markers
+}
+
+// Canonical returns s with what cannot change a run's results left out
+// (Wait and Cue without forcing, Default markers, Show), or nil when
+// nothing is left: a run without reasoning options keeps the identity it
+// had before they existed.
+func (s Settings) Canonical() *Settings {
+	if !s.Forcing() {
+		s.Wait, s.Cue = "", ""
+	} else if s.Wait == "" {
+		s.Wait = DefaultWait
+	}
+	if s.Markers != nil && *s.Markers == Default {
+		s.Markers = nil
+	}
+	s.Show = false
+	if s == (Settings{}) {
+		return nil
+	}
+	return &s
+}
+
+// Wrap returns g made to reason as s says. Every request gets s.Effort;
+// with a budget or a minimum a Forcer (continuing an assistant message
+// when chat) makes each completion from several requests to g; without
+// Show the completions lose their reasoning text. Wrap the run's cached
+// generator, so each of these requests is cached on its own.
+func (s Settings) Wrap(g pareto.Generator, chat bool) pareto.Generator {
+	if s.Effort != "" {
+		g = withEffort{g, s.Effort}
+	}
+	if s.Forcing() {
+		g = &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, Wait: s.Wait, Cue: s.Cue, Chat: chat}
+	}
+	if !s.Show {
+		g = hidden{g}
+	}
+	return g
+}
+
+// withEffort sets the reasoning effort of every request.
+type withEffort struct {
+	inner  pareto.Generator
+	effort string
+}
+
+func (w withEffort) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	req.ReasoningEffort = w.effort
+	return w.inner.Generate(ctx, req)
+}
+
+// hidden drops the reasoning text of every completion; its tokens stay
+// counted.
+type hidden struct{ inner pareto.Generator }
+
+func (h hidden) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	cs, err := h.inner.Generate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	cs = slices.Clone(cs) // the inner generator may keep its slice
+	for i := range cs {
+		cs[i].Reasoning = ""
+	}
+	return cs, nil
+}

@@ -1,0 +1,105 @@
+// Package think handles a model's hidden reasoning. It tells the thought a
+// model writes between thinking markers (<think>...</think>, as
+// DeepSeek-R1, Qwen3 and QwQ do) from the visible answer, so that backends
+// count the thought as hidden compute and graders read the answer only; and
+// it holds a model to a thinking budget on any raw-text Generator (Forcer,
+// after s1's budget forcing, arXiv 2501.19393).
+//
+// Of pareto's packages it imports only the root one, so that every backend
+// and the server can use it.
+package think
+
+import "strings"
+
+// Markers are the strings that open and close a thought in generated text.
+// An empty Open means the thought is never opened in the generated text
+// (a chat template or the prompt opens it); an empty Close means thoughts
+// cannot be told apart from the answer, and nothing is split.
+type Markers struct {
+	Open  string `json:"open"`
+	Close string `json:"close"`
+}
+
+// Default are the markers of the open thinking models: DeepSeek-R1 and its
+// distillations, Qwen3, QwQ.
+var Default = Markers{Open: "<think>", Close: "</think>"}
+
+// OrDefault is m, or Default when m is the zero Markers.
+func (m Markers) OrDefault() Markers {
+	if m == (Markers{}) {
+		return Default
+	}
+	return m
+}
+
+// Inside reports whether text leaves a thought open: its last Open comes
+// after its last Close. Text generated after such a prompt starts inside
+// the thought.
+func (m Markers) Inside(text string) bool {
+	if m.Open == "" {
+		return false
+	}
+	o := strings.LastIndex(text, m.Open)
+	return o >= 0 && o > strings.LastIndex(text, m.Close)
+}
+
+// Split separates text, generated after prefix (the prompt, or the
+// assistant message being continued), into the reasoning and the visible
+// answer. The text starts inside a thought when prefix leaves one open
+// (Inside), or when its first marker is a Close: the prompt or a chat
+// template opened the thought, and the text holds only its end. A thought
+// without its Close runs to the end of the text: an unfinished thought is
+// all hidden. The markers belong to neither part; the reasoning is kept as
+// written (several thoughts joined by a newline), and the visible part
+// loses the blank space that follows a thought, so that it starts at the
+// answer. Text without markers is returned whole as visible.
+func (m Markers) Split(prefix, text string) (reasoning, visible string) {
+	if m.Close == "" {
+		return "", text
+	}
+	inside := m.Inside(prefix) || m.closesFirst(text)
+	if !inside && (m.Open == "" || !strings.Contains(text, m.Open)) {
+		return "", text
+	}
+	var thoughts []string
+	var vis strings.Builder
+	rest := text
+	for rest != "" {
+		if inside {
+			end := strings.Index(rest, m.Close)
+			if end < 0 {
+				thoughts = append(thoughts, rest)
+				break
+			}
+			thoughts = append(thoughts, rest[:end])
+			rest = strings.TrimLeft(rest[end+len(m.Close):], " \t\r\n")
+			inside = false
+			continue
+		}
+		start := -1
+		if m.Open != "" {
+			start = strings.Index(rest, m.Open)
+		}
+		if start < 0 {
+			vis.WriteString(rest)
+			break
+		}
+		vis.WriteString(rest[:start])
+		rest = rest[start+len(m.Open):]
+		inside = true
+	}
+	return strings.Join(thoughts, "\n"), vis.String()
+}
+
+// closesFirst reports whether text's first marker is a Close.
+func (m Markers) closesFirst(text string) bool {
+	c := strings.Index(text, m.Close)
+	if c < 0 {
+		return false
+	}
+	o := -1
+	if m.Open != "" {
+		o = strings.Index(text, m.Open)
+	}
+	return o < 0 || c < o
+}
