@@ -12,6 +12,7 @@ package synth
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -500,4 +501,54 @@ func (g *graph) bounded() bool {
 		}
 	}
 	return true
+}
+
+// Planned is a solution in two parts, as a model that thinks before it
+// writes would give it: the plan, one line per step naming what the step
+// combines ("Eva = Mia / 2", "total = total + Eva", "Mia = 3 * 4"), and the
+// steps in the bare style of Solutions ("12 / 2 = 6"), plan line i for step
+// i. The plan is what a step will use, named before it is written: the
+// supervised thought of a thinker (train's "think" data).
+type Planned struct {
+	Plan   []string
+	Steps  []string
+	Answer int64
+}
+
+// Solution is the steps and the answer line, as Solutions writes them.
+func (pl Planned) Solution() string { return solution(pl.Steps, pl.Answer) }
+
+// PlannedSolutions is SymbolicSolutions with each line split into its plan
+// and its bare step. A line "Eva = Mia / 2 = 12 / 2 = 6" gives the plan
+// "Eva = Mia / 2" and the step "12 / 2 = 6"; an unlabelled line "3 * 4 =
+// 12" plans "3 * 4".
+func PlannedSolutions(p Problem, k int, seed int64) []Planned {
+	var out []Planned
+	for _, s := range SymbolicSolutions(p, k, seed) {
+		lines := strings.Split(s, "\n")
+		last := lines[len(lines)-1]
+		ans, err := strconv.ParseInt(strings.TrimPrefix(last, "#### "), 10, 64)
+		if err != nil || !strings.HasPrefix(last, "#### ") {
+			continue // not a solution this package writes
+		}
+		pl := Planned{Answer: ans}
+		for _, l := range lines[:len(lines)-1] {
+			parts := strings.Split(l, " = ")
+			n := len(parts)
+			if n < 2 {
+				pl = Planned{}
+				break
+			}
+			pl.Steps = append(pl.Steps, parts[n-2]+" = "+parts[n-1])
+			plan := parts[0]
+			if n > 2 {
+				plan += " = " + parts[1]
+			}
+			pl.Plan = append(pl.Plan, plan)
+		}
+		if len(pl.Steps) > 0 {
+			out = append(out, pl)
+		}
+	}
+	return out
 }

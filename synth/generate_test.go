@@ -482,3 +482,40 @@ func TestSymbolicSolutions(t *testing.T) {
 		t.Fatal("no step named an operand")
 	}
 }
+
+// TestPlannedSolutions checks that a planned solution's steps are a valid
+// solution of its problem and that each plan line names its step's
+// quantity without its result.
+func TestPlannedSolutions(t *testing.T) {
+	for level := 1; level <= 5; level++ {
+		for i := range 50 {
+			p := Generate(TrainSeed(int64(1000*level+i)), level)
+			pls := PlannedSolutions(p, 2, int64(i))
+			if len(pls) == 0 {
+				t.Fatalf("level %d problem %d: no planned solution", level, i)
+			}
+			for _, pl := range pls {
+				if len(pl.Plan) != len(pl.Steps) {
+					t.Fatalf("%d plan lines for %d steps", len(pl.Plan), len(pl.Steps))
+				}
+				for k, ok := range VerifySteps(p, pl.Steps) {
+					if !ok {
+						t.Fatalf("level %d problem %d: step %d of\n%s\nis wrong", level, i, k, pl.Solution())
+					}
+				}
+				if pl.Answer != p.Answer {
+					t.Fatalf("level %d problem %d: answer %d, want %d", level, i, pl.Answer, p.Answer)
+				}
+				for k, line := range pl.Plan {
+					// A plan names what a step combines, never its result.
+					if strings.Count(line, " = ") > 1 || strings.Count(pl.Steps[k], " = ") != 1 {
+						t.Fatalf("plan line %q for step %q", line, pl.Steps[k])
+					}
+				}
+			}
+		}
+	}
+	p := Generate(TrainSeed(12345), 4)
+	pl := PlannedSolutions(p, 1, 1)[0]
+	t.Logf("%s\nplan: %q\nsteps: %q", p.Question, pl.Plan, pl.Steps)
+}

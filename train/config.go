@@ -44,7 +44,7 @@ type ModelConfig struct {
 	KVHeads int    `yaml:"kv_heads" json:"kv_heads"`
 	FFN     int    `yaml:"ffn" json:"ffn"`
 	SeqLen  int    `yaml:"seq_len" json:"seq_len"`
-	Vocab   string `yaml:"vocab" json:"vocab"` // only "synth"
+	Vocab   string `yaml:"vocab" json:"vocab"` // VocabSynth or VocabSynthThink
 }
 
 // OptimConfig is AdamW with linear warmup and cosine decay.
@@ -88,6 +88,17 @@ type DataConfig struct {
 	// computed operands named before their values ("Lea = Tom + 12 = 26 + 12
 	// = 38"; see synth.SymbolicSolutions). It excludes named_steps.
 	SymbolicSteps bool `yaml:"symbolic_steps" json:"symbolic_steps,omitempty"`
+	// Think writes each worked solution after a thought between the
+	// model's thought markers: the plan of synth.PlannedSolutions, one line
+	// per step naming what it combines, then the bare steps
+	// ("<think>Mia = 3 * 4\nEva = Mia / 2</think>\n3 * 4 = 12\n12 / 2 =
+	// 6\n#### 6"). It needs model.vocab synth-think.
+	Think bool `yaml:"think" json:"think,omitempty"`
+	// ThinkCut is the fraction of thoughts cut short at a random point,
+	// down to none at all, and closed there: a thought budget cuts a
+	// thought where it stands, and the model must then write its steps
+	// from what it has.
+	ThinkCut float64 `yaml:"think_cut" json:"think_cut,omitempty"`
 	// Isolate makes each example packed into a sequence attend only to its
 	// own tokens (from its <s>), as a prompt is alone at inference, rather
 	// than to the examples packed before it. It also spares the attention
@@ -174,7 +185,11 @@ func (c Config) Validate() error {
 		{m.KVHeads > 0 && m.Heads%m.KVHeads != 0, "model.kv_heads", fmt.Sprintf("%d does not divide heads %d", m.KVHeads, m.Heads)},
 		{m.FFN <= 0, "model.ffn", fmt.Sprintf("%d must be positive", m.FFN)},
 		{m.SeqLen < 8 || m.SeqLen > 4096, "model.seq_len", fmt.Sprintf("%d must be in [8, 4096]", m.SeqLen)},
-		{m.Vocab != "synth", "model.vocab", fmt.Sprintf("%q: only \"synth\" is supported", m.Vocab)},
+		{m.Vocab != VocabSynth && m.Vocab != VocabSynthThink, "model.vocab", fmt.Sprintf("%q: only %q and %q are supported", m.Vocab, VocabSynth, VocabSynthThink)},
+		{d.Think && m.Vocab != VocabSynthThink, "data.think", fmt.Sprintf("needs model.vocab %q, whose tokens mark a thought", VocabSynthThink)},
+		{!(d.ThinkCut >= 0 && d.ThinkCut <= 1), "data.think_cut", fmt.Sprintf("%g must be in [0, 1]", d.ThinkCut)},
+		{d.ThinkCut > 0 && !d.Think, "data.think_cut", "cuts thoughts: set data.think"},
+		{d.Think && (d.NamedSteps || d.SymbolicSteps), "data.think", "writes bare steps after a plan; drop named_steps and symbolic_steps"},
 		{!(o.LR > 0 && o.LR < 1), "optim.lr", fmt.Sprintf("%g must be in (0, 1)", o.LR)},
 		{!(o.MinLR >= 0 && o.MinLR <= o.LR), "optim.min_lr", fmt.Sprintf("%g must be in [0, lr]", o.MinLR)},
 		{o.Steps <= 0, "optim.steps", fmt.Sprintf("%d must be positive", o.Steps)},

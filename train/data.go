@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pareto-llm/pareto/synth"
 	"github.com/pareto-llm/pareto/tokenizer"
@@ -67,6 +68,8 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	switch {
 	case direct:
 		completion = synth.Direct(p)
+	case s.cfg.Think:
+		completion = s.thought(p, i, pi, k, j)
 	case k == 1 && !s.cfg.NamedSteps && !s.cfg.SymbolicSteps:
 		completion = p.Solution
 	default:
@@ -100,6 +103,28 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	}
 	out[len(full)] = eosID
 	return out, len(head), nil
+}
+
+// thought is solution j of problem p (example i, problem index pi, k
+// solutions a problem) written after its plan as a thought (see
+// DataConfig.Think), cut short for a ThinkCut share of examples.
+func (s *SynthSource) thought(p synth.Problem, i, pi, k, j uint64) string {
+	pls := synth.PlannedSolutions(p, int(k), int64(s.draw(pi, 4)>>1))
+	if len(pls) == 0 {
+		return ThinkStart + ThinkEnd + "\n" + p.Solution
+	}
+	pl := pls[int(j)%len(pls)]
+	plan := strings.Join(pl.Plan, "\n")
+	if float64(s.draw(i, 5)>>11)/(1<<53) < s.cfg.ThinkCut {
+		// Cut at a uniform point, back to the end of a word: a budget
+		// stops a thought between tokens, and a word is about one token.
+		cut := int(s.draw(i, 6) % uint64(len(plan)+1))
+		for cut > 0 && cut < len(plan) && plan[cut] != ' ' && plan[cut] != '\n' {
+			cut--
+		}
+		plan = strings.TrimRight(plan[:cut], " \n")
+	}
+	return ThinkStart + plan + ThinkEnd + "\n" + pl.Solution()
 }
 
 // Next implements Source: the targets are the inputs shifted by one.

@@ -25,7 +25,14 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	b.Set(a+".vocab_size", uint32(t.mdl.vocab))
 	b.SetLlama(a, gguf.Llama{Context: c.SeqLen, DModel: c.DModel, Layers: c.Layers, FFN: c.FFN,
 		Heads: c.Heads, KVHeads: c.KVHeads, RMSEps: rmsEps, RopeDims: t.mdl.hd, RopeTheta: 10000})
-	setVocab(b)
+	setVocab(b, c.Vocab)
+	if c.Vocab == VocabSynthThink {
+		// Where a reader (the embedded backend, budget forcing) finds the
+		// thought markers.
+		b.Set("general.name", fmt.Sprintf("pareto-synth-thinker-d%d-l%d", c.DModel, c.Layers))
+		b.Set(KeyThinkStart, ThinkStart)
+		b.Set(KeyThinkEnd, ThinkEnd)
+	}
 	if t.cfg.Data.Kind == KindPRM {
 		// What a PRM reader (reward.LoadPRM) needs to score steps: the
 		// prompt, and the tokens read at each step's end.
@@ -80,6 +87,17 @@ func (t *Trainer) loadWeights(path string) error {
 		want := []uint64{uint64(tn.cols), uint64(tn.rows)}
 		if tn.rows == 1 {
 			want = want[:1]
+		}
+		if tn.rows == t.mdl.vocab && len(info.Dims) == 2 && info.Dims[0] == want[0] && int(info.Dims[1]) < tn.rows {
+			// A vocabulary that extends the init's (a thinker's thought
+			// markers after the policy's tokens): the shared rows start as
+			// the init's, the new ones keep their random init.
+			v, err := f.Float32s(src)
+			if err != nil {
+				return fmt.Errorf("train: init from %s: %w", path, err)
+			}
+			vals[i] = append(v, tn.of(t.params)[len(v):]...)
+			continue
 		}
 		if fmt.Sprint(info.Dims) != fmt.Sprint(want) {
 			return fmt.Errorf("train: init from %s: tensor %s has dims %v, this model needs %v", path, src, info.Dims, want)

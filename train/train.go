@@ -53,7 +53,7 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: config: %w", err)
 	}
-	tok, err := SynthTokenizer()
+	tok, err := vocabTokenizer(cfg.Model.Vocab)
 	if err != nil {
 		return nil, err
 	}

@@ -88,9 +88,46 @@ func SynthVocab() (tokens []string, scores []float32, types []int32) {
 	return tokens, scores, types
 }
 
-// setVocab writes the tokenizer.ggml.* metadata of the synth vocabulary.
-func setVocab(b *gguf.Builder) {
-	tokens, scores, types := SynthVocab()
+// Vocabularies a model config can name (model.vocab).
+const (
+	VocabSynth = "synth" // SynthVocab
+	// VocabSynthThink is SynthVocab and the two thought markers after it,
+	// so a model of it can start from one of VocabSynth (a thinker from
+	// the policy) with the same ids for every shared token.
+	VocabSynthThink = "synth-think"
+)
+
+// The thought markers of VocabSynthThink, those real thinking models (R1,
+// Qwen3) write. They are user-defined tokens: llama.cpp, Ollama and
+// pareto's tokenizer match them in text as one token each, and render them
+// as their text.
+const (
+	ThinkStart = "<think>"
+	ThinkEnd   = "</think>"
+)
+
+// GGUF metadata keys of a thinker's markers.
+const (
+	KeyThinkStart = "pareto.think.start"
+	KeyThinkEnd   = "pareto.think.end"
+)
+
+const typeUserDefined = 4
+
+// vocabFor is the vocabulary a config names.
+func vocabFor(name string) (tokens []string, scores []float32, types []int32) {
+	tokens, scores, types = SynthVocab()
+	if name == VocabSynthThink {
+		for _, m := range []string{ThinkStart, ThinkEnd} {
+			tokens, scores, types = append(tokens, m), append(scores, 0), append(types, typeUserDefined)
+		}
+	}
+	return tokens, scores, types
+}
+
+// setVocab writes the tokenizer.ggml.* metadata of the named vocabulary.
+func setVocab(b *gguf.Builder, name string) {
+	tokens, scores, types := vocabFor(name)
 	b.Set("tokenizer.ggml.model", "llama")
 	b.Set("tokenizer.ggml.tokens", tokens)
 	b.Set("tokenizer.ggml.scores", scores)
@@ -105,10 +142,13 @@ func setVocab(b *gguf.Builder) {
 // SynthTokenizer returns pareto's tokenizer for the synth vocabulary, built
 // from the same GGUF metadata ExportGGUF writes, so training tokenises
 // exactly as inference on the exported model will.
-func SynthTokenizer() (*tokenizer.Tokenizer, error) {
+func SynthTokenizer() (*tokenizer.Tokenizer, error) { return vocabTokenizer(VocabSynth) }
+
+// vocabTokenizer is SynthTokenizer for any vocabulary a config can name.
+func vocabTokenizer(name string) (*tokenizer.Tokenizer, error) {
 	b := gguf.NewBuilder()
 	b.Set("general.architecture", "llama")
-	setVocab(b)
+	setVocab(b, name)
 	var buf bytes.Buffer
 	if _, err := b.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("train: synth vocabulary: %w", err)

@@ -1,0 +1,122 @@
+package train
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pareto-llm/pareto/engine"
+	"github.com/pareto-llm/pareto/gguf"
+)
+
+func thinkConfig(dir string, cut float64) Config {
+	cfg := tinyConfig(dir)
+	cfg.Model.Vocab = VocabSynthThink
+	cfg.Model.SeqLen = 160
+	cfg.Data.Think, cfg.Data.ThinkCut = true, cut
+	return cfg
+}
+
+// TestThinkExamples checks the thinker's data: a thought of the plan
+// between the markers, each marker one token, then bare steps; and with
+// think_cut, thoughts cut short down to empty, the steps always whole.
+func TestThinkExamples(t *testing.T) {
+	tok, err := vocabTokenizer(VocabSynthThink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := tok.VocabSize()-2, tok.VocabSize()-1
+	for _, cut := range []float64{0, 1} {
+		cfg := thinkConfig(t.TempDir(), cut)
+		cfg.Data.DirectFraction = 0
+		cfg.Data.Levels = []int{3, 4, 5} // plans of several lines
+		src := NewSynthSource(cfg.Data, tok)
+		empty, shorter := 0, 0
+		for i := range uint64(200) {
+			ex, head, err := src.Example(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]int, len(ex)-1)
+			for k, id := range ex[:len(ex)-1] {
+				ids[k] = int(id)
+			}
+			comp := ids[head:]
+			if comp[0] != start || slices.Index(comp, end) < 0 || strings.Count(tok.Decode(comp), ThinkStart) != 1 {
+				t.Fatalf("cut %g: example %d does not open with one thought as single tokens: %q (%v)", cut, i, tok.Decode(comp), comp[:3])
+			}
+			text := tok.Decode(comp)
+			thought, rest, _ := strings.Cut(strings.TrimPrefix(text, ThinkStart), ThinkEnd)
+			if !strings.HasPrefix(rest, "\n") || !strings.Contains(rest, "\n#### ") || strings.Contains(rest, " = ") && strings.Count(strings.Split(strings.TrimPrefix(rest, "\n"), "\n")[0], " = ") != 1 {
+				t.Fatalf("cut %g: example %d: steps after the thought are not bare: %q", cut, i, rest)
+			}
+			if cut == 0 && strings.Count(thought, "\n")+1 != strings.Count(rest, "\n")-1 {
+				t.Fatalf("example %d: %d plan lines for %d steps: %q", i, strings.Count(thought, "\n")+1, strings.Count(rest, "\n")-1, text)
+			}
+			if thought == "" {
+				empty++
+			}
+			if strings.Count(thought, "\n")+1 < strings.Count(rest, "\n")-1 {
+				shorter++
+			}
+		}
+		if cut == 1 && (empty == 0 || shorter < 150) {
+			t.Fatalf("think_cut 1: %d empty and %d short thoughts of 200", empty, shorter)
+		}
+	}
+}
+
+// TestThinkerStartsFromPolicy checks that a thinker initialised from a
+// policy file keeps every shared token's rows and adds the markers' rows,
+// and that its export names the markers and loads in the engine.
+func TestThinkerStartsFromPolicy(t *testing.T) {
+	dir := t.TempDir()
+	pol, err := New(tinyConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pol.Close()
+	polPath := filepath.Join(dir, "policy.gguf")
+	if err := pol.ExportGGUF(polPath, false); err != nil {
+		t.Fatal(err)
+	}
+	cfg := thinkConfig(filepath.Join(dir, "th"), 0.2)
+	cfg.Model.SeqLen = tinyConfig("").Model.SeqLen
+	cfg.Init = polPath
+	th, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Close()
+	if th.mdl.vocab != pol.mdl.vocab+2 {
+		t.Fatalf("thinker vocabulary %d, policy %d", th.mdl.vocab, pol.mdl.vocab)
+	}
+	for i, tn := range th.mdl.tensors {
+		a, b := pol.mdl.tensors[i].of(pol.params), tn.of(th.params)
+		if !slices.Equal(a, b[:len(a)]) {
+			t.Fatalf("tensor %s: the policy's values are not the thinker's start", tn.name)
+		}
+		if len(b) > len(a) && slices.Equal(b[len(a):], make([]float32, len(b)-len(a))) {
+			t.Fatalf("tensor %s: the markers' rows are zero, want the random init", tn.name)
+		}
+	}
+	out := filepath.Join(dir, "thinker.gguf")
+	if err := th.ExportGGUF(out, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if s, _ := f.String(KeyThinkStart); s != ThinkStart {
+		t.Fatalf("%s = %q", KeyThinkStart, s)
+	}
+	if s, _ := f.String(KeyThinkEnd); s != ThinkEnd {
+		t.Fatalf("%s = %q", KeyThinkEnd, s)
+	}
+	if _, err := engine.Load(out); err != nil {
+		t.Fatal(err)
+	}
+}
