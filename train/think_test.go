@@ -120,3 +120,28 @@ func TestThinkerStartsFromPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestThinkVocabRoundTrips checks what budget forcing relies on: text the
+// thinker generates after "<think>", rendered piece by piece as a server
+// streams it and written back after the marker, encodes to the tokens it
+// was generated as.
+func TestThinkVocabRoundTrips(t *testing.T) {
+	tok, err := vocabTokenizer(VocabSynthThink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := "Question: Mia has 3 bags with 4 eggs each. How many eggs does Mia have?\nAnswer (step by step):\n" + ThinkStart
+	full := tok.Encode(prompt+"Mia = 3 * 4"+ThinkEnd+"\n3 * 4 = 12\n#### 12", true)
+	head := tok.Encode(prompt, true)
+	if !slices.Equal(head, full[:len(head)]) {
+		t.Fatalf("the prompt's tokens are not a prefix of the example's")
+	}
+	var text strings.Builder
+	for _, id := range full[len(head):] {
+		text.WriteString(tok.Piece(id))
+	}
+	again := tok.Encode(prompt+text.String(), true)
+	if !slices.Equal(again, full) {
+		t.Fatalf("generated %q reads back as other tokens:\n%v\n%v", text.String(), full, again)
+	}
+}

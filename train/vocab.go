@@ -137,6 +137,16 @@ func setVocab(b *gguf.Builder, name string) {
 	b.Set("tokenizer.ggml.unknown_token_id", uint32(unkID))
 	b.Set("tokenizer.ggml.add_bos_token", true)
 	b.Set("tokenizer.ggml.add_eos_token", false)
+	if name == VocabSynthThink {
+		// SentencePiece's space prefix goes before text that follows a
+		// special token, so a thought generated after "<think>" as
+		// "▁Mia ..." reads back as " Mia ...", and the prompt of budget
+		// forcing, "<think> Mia ...", would encode to one token more than
+		// the model wrote. Without the prefix, text round-trips through
+		// the markers token for token (the first word of a prompt loses
+		// its "▁", which training sees the same way).
+		b.Set("tokenizer.ggml.add_space_prefix", false)
+	}
 }
 
 // SynthTokenizer returns pareto's tokenizer for the synth vocabulary, built
