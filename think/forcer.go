@@ -54,6 +54,10 @@ type Forcer struct {
 	// Budget caps the thought's generated tokens. Zero leaves the thought
 	// to the request's MaxTokens, whose end then ends the thought too.
 	Budget int
+	// NoThought ends the thought before it starts: the prompt is followed
+	// by the markers and the cue at once, and the answer is the only call
+	// (a budget of zero, as s1 measures it). Budget and Min must be 0.
+	NoThought bool
 	// Min is the fewest thought tokens before the model may answer.
 	Min int
 	// Wait replaces an early end of thinking (DefaultWait when empty).
@@ -107,6 +111,8 @@ func (f *Forcer) check(req pareto.Request) error {
 		return fmt.Errorf("think: Forcer.Budget is %d, want 0 (none) or more", f.Budget)
 	case f.Min < 0:
 		return fmt.Errorf("think: Forcer.Min is %d, want 0 (none) or more", f.Min)
+	case f.NoThought && (f.Budget != 0 || f.Min != 0):
+		return fmt.Errorf("think: Forcer.NoThought with Budget %d and Min %d: no thought has no budget or minimum", f.Budget, f.Min)
 	case f.Budget > 0 && f.Min > f.Budget:
 		return fmt.Errorf("think: Forcer.Min %d exceeds Forcer.Budget %d", f.Min, f.Budget)
 	case f.Budget == 0 && req.MaxTokens > 0 && f.Min > req.MaxTokens:
@@ -134,7 +140,7 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 	var thinking time.Duration // wall time of the thought, before the first visible token
 	thought := ""
 	spent, empty := 0, 0
-	for {
+	for !f.NoThought {
 		call := f.request(req, seed, m.Open+thought)
 		call.Stop = []string{m.Close}
 		call.MaxTokens = max(budget-spent, 0)

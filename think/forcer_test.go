@@ -402,3 +402,31 @@ func TestWrap(t *testing.T) {
 		t.Error("a budget does not make a Forcer")
 	}
 }
+
+// TestForcerNoThought checks a budget of zero: one call per sample, whose
+// prompt closes the thought at once, and no hidden tokens.
+func TestForcerNoThought(t *testing.T) {
+	m := &model{}
+	f := &Forcer{Inner: m, NoThought: true, Cue: "\nSo:"}
+	seed := int64(7)
+	out, err := f.Generate(context.Background(), pareto.Request{Prompt: "Q?", Params: pareto.Params{N: 3, MaxTokens: 20, Seed: &seed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.calls) != 3 {
+		t.Fatalf("%d calls for 3 samples, want one each", len(m.calls))
+	}
+	for _, c := range m.calls {
+		if c.req.Prompt != "Q?<think></think>\nSo:" {
+			t.Fatalf("prompt %q, want the thought closed at once", c.req.Prompt)
+		}
+	}
+	for i, c := range out {
+		if c.Usage.HiddenTokens != 0 || c.Reasoning != "" {
+			t.Fatalf("sample %d: %d hidden tokens, reasoning %q", i, c.Usage.HiddenTokens, c.Reasoning)
+		}
+	}
+	if _, err := (&Forcer{Inner: m, NoThought: true, Min: 4}).Generate(context.Background(), pareto.Request{Prompt: "Q?"}); err == nil {
+		t.Fatal("NoThought with a minimum: no error")
+	}
+}

@@ -29,6 +29,8 @@ type Settings struct {
 	// tokens; both zero means no forcing.
 	Budget int `json:"budget,omitempty"`
 	Min    int `json:"min,omitempty"`
+	// NoThought is a budget of zero: the Forcer's NoThought.
+	NoThought bool `json:"no_thought,omitempty"`
 	// Wait and Cue are the Forcer's (Wait defaults to DefaultWait).
 	Wait string `json:"wait,omitempty"`
 	Cue  string `json:"cue,omitempty"`
@@ -44,7 +46,7 @@ type Settings struct {
 }
 
 // Forcing reports whether the settings force a thinking budget.
-func (s Settings) Forcing() bool { return s.Budget > 0 || s.Min > 0 }
+func (s Settings) Forcing() bool { return s.Budget > 0 || s.Min > 0 || s.NoThought }
 
 // Marks are the settings' markers, Default unless set.
 func (s Settings) Marks() Markers {
@@ -84,7 +86,7 @@ func (s Settings) Wrap(g pareto.Generator, chat bool) pareto.Generator {
 		g = withEffort{g, s.Effort}
 	}
 	if s.Forcing() {
-		g = &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, Wait: s.Wait, Cue: s.Cue, Chat: chat}
+		g = &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, NoThought: s.NoThought, Wait: s.Wait, Cue: s.Cue, Chat: chat}
 	}
 	if !s.Show {
 		g = hidden{g}

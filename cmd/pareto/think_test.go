@@ -86,6 +86,12 @@ func TestRunThinkBudget(t *testing.T) {
 	if waited.Tokens.Hidden != 2*15 || calls.Load()-before != 2*3 {
 		t.Errorf("--think-min 12: %d hidden tokens, %d calls", waited.Tokens.Hidden, calls.Load()-before)
 	}
+	// A budget of zero: no thought, one call a question, a run of its own.
+	before = calls.Load()
+	zero, _ := summary(t, args("--think-budget", "0")...)
+	if zero.Tokens.Hidden != 0 || calls.Load()-before != 2 || zero.Think == nil || !zero.Think.NoThought || zero.Accuracy != 1 {
+		t.Errorf("--think-budget 0: %d hidden tokens, %d calls, think %+v, accuracy %.2f", zero.Tokens.Hidden, calls.Load()-before, zero.Think, zero.Accuracy)
+	}
 	plain, _ := summary(t, args()...)
 	if plain.Think != nil || plain.Tokens.Hidden != 0 {
 		t.Errorf("a run without reasoning options: think %+v, %d hidden tokens", plain.Think, plain.Tokens.Hidden)
@@ -155,6 +161,7 @@ func TestThinkFlagsRefuseBadInput(t *testing.T) {
 		want []string
 	}{
 		{"negative budget", []string{"run", "--think-budget", "-1"}, []string{"--think-budget must not be negative"}},
+		{"a minimum with no thought", []string{"run", "--think-budget", "0", "--think-min", "3"}, []string{"--think-min 3 with --think-budget 0"}},
 		{"negative minimum", []string{"run", "--think-min", "-3"}, []string{"--think-min must not be negative"}},
 		{"minimum beyond the budget", []string{"bench", "--think-budget", "4", "--think-min", "5"}, []string{"--think-min 5 exceeds --think-budget 4"}},
 		{"no end marker", []string{"run", "--think-budget", "4", "--think-close", ""}, []string{"--think-close"}},

@@ -16,11 +16,13 @@ type thinkFlags struct {
 	settings      think.Settings
 	markers       think.Markers
 	continueFinal bool
+	budgetSet     func() bool // whether --think-budget was given: 0 then means no thought
 }
 
 func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.IntVar(&f.settings.Budget, "think-budget", 0, "budget forcing (s1): end the model's thought at T tokens and force the answer by appending the end-of-thinking marker (--think-close) and --think-cue; the answer then gets --max-tokens of its own (0 = no budget)")
+	f.budgetSet = func() bool { return fl.Changed("think-budget") }
+	fl.IntVar(&f.settings.Budget, "think-budget", 0, "budget forcing (s1): end the model's thought at T tokens and force the answer by appending the end-of-thinking marker (--think-close) and --think-cue; the answer then gets --max-tokens of its own (0 = no thought: the marker and the cue follow the prompt at once; unset = no budget)")
 	fl.IntVar(&f.settings.Min, "think-min", 0, "budget forcing: replace an end of thinking before M thought tokens with --think-wait, until M thought tokens have been generated (0 = none)")
 	fl.StringVar(&f.settings.Wait, "think-wait", think.DefaultWait, "what replaces an early end of thinking under --think-min (\\n is a newline)")
 	fl.StringVar(&f.settings.Cue, "think-cue", "\n\nFinal Answer:", "answer cue appended after the end-of-thinking marker when budget forcing ends a thought (\\n is a newline)")
@@ -36,7 +38,10 @@ func (f *thinkFlags) register(cmd *cobra.Command) {
 func (f *thinkFlags) check(bf *backendFlags) error {
 	s := &f.settings
 	chat := bf.chat && !bf.inProcess()
+	s.NoThought = s.Budget == 0 && f.budgetSet != nil && f.budgetSet()
 	switch {
+	case s.NoThought && s.Min > 0:
+		return fmt.Errorf("--think-min %d with --think-budget 0: a thought of no tokens has no minimum", s.Min)
 	case s.Budget < 0:
 		return fmt.Errorf("--think-budget must not be negative, got %d", s.Budget)
 	case s.Min < 0:
