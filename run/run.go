@@ -101,6 +101,9 @@ type Runner struct {
 	// labels beside their scores, and the summary reports how well the
 	// scores rank them (prm_step_auroc).
 	Verify func(question string, steps []string) ([]bool, error)
+	// Thinker, when set, is the tree searches' one thought per question
+	// (strategy.Env.Thinker).
+	Thinker strategy.Thinker
 }
 
 // Run answers every question under every seed not yet recorded and returns
@@ -203,7 +206,7 @@ func (r *Runner) open(ctx context.Context, cfg Config, questions []pareto.Questi
 // answer solves one question under one seed, grades the answer and stores
 // the result (under keep, which outlives a sibling's failure).
 func (r *Runner) answer(ctx, keep context.Context, runID string, strat strategy.Strategy, t task, q pareto.Question) error {
-	env := strategy.Env{Gen: r.Gen, Scorer: r.Scorer, Seed: t.seed}
+	env := strategy.Env{Gen: r.Gen, Scorer: r.Scorer, Seed: t.seed, Thinker: r.Thinker}
 	t0 := time.Now()
 	res, err := strat.Solve(ctx, env, q)
 	if err != nil {

@@ -102,6 +102,24 @@ func newSearch(env Env, q pareto.Question, o Options, name string) (*search, err
 	return s, nil
 }
 
+// think writes the search's one thought after its prompt: the tree then
+// grows after the thought, its steps written by th's Steps generator, and
+// the thought's cost is the question's.
+func (s *search) think(ctx context.Context, th Thinker) error {
+	seed := s.env.Seed*1_000_003 - 1 // apart from every node's seed
+	req := pareto.Request{Prompt: s.prompt, Params: pareto.Params{
+		N: 1, MaxTokens: s.opts.MaxTokens, Temperature: s.temp, TopP: s.opts.TopP, Seed: &seed,
+	}, CacheScope: s.name}
+	prefix, u, err := th.Think(ctx, req)
+	s.usage.Add(u)
+	if err != nil {
+		return fmt.Errorf("thinking before the first step: %w", err)
+	}
+	s.prompt += prefix
+	s.env.Gen = th.Steps()
+	return nil
+}
+
 // root is the empty solution.
 func (s *search) root() *node { return s.nodes[0] }
 

@@ -32,6 +32,24 @@ type Env struct {
 	Seed int64
 	// Prompts builds prompts; nil means DefaultPrompts.
 	Prompts Prompter
+	// Thinker, when set, makes a tree search think once: a hidden thought
+	// after the question's prompt, before the first step, and every step
+	// then written after it by the Thinker's Steps generator, which does
+	// not think again. (Gen, when it forces thinking, thinks before each
+	// call: before every sampled answer, and before every step of a search
+	// that has no Thinker.)
+	Thinker Thinker
+}
+
+// Thinker writes the one hidden thought a tree search starts from.
+type Thinker interface {
+	// Think writes a thought after req's prompt and returns the text that
+	// follows the prompt from then on (the thought between its markers,
+	// and the answer cue) and what the thought cost, its generated tokens
+	// hidden.
+	Think(ctx context.Context, req pareto.Request) (prefix string, u pareto.Usage, err error)
+	// Steps is the generator that writes the steps after the thought.
+	Steps() pareto.Generator
 }
 
 // Options are the budget knobs shared by all strategies. A strategy ignores

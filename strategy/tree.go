@@ -54,6 +54,11 @@ func (t *tree) Solve(ctx context.Context, env Env, q pareto.Question) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	if env.Thinker != nil {
+		if err := s.think(ctx, env.Thinker); err != nil {
+			return Result{}, err
+		}
+	}
 	pool, err := t.grow(s, ctx)
 	if err != nil {
 		return Result{}, err

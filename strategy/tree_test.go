@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -320,6 +321,77 @@ func TestTreeSearchCallsAreScoped(t *testing.T) {
 		}
 		if len(gen.got) != 1 || gen.got[name] == 0 {
 			t.Errorf("%s: requests by scope %v, want all in %q", name, gen.got, name)
+		}
+	}
+}
+
+// rootThinker is a Thinker whose thought is fixed; its steps go to gen.
+type rootThinker struct {
+	gen   pareto.Generator
+	calls int
+	req   pareto.Request
+}
+
+const rootThought = "<think>plan</think>"
+
+func (r *rootThinker) Think(_ context.Context, req pareto.Request) (string, pareto.Usage, error) {
+	r.calls++
+	r.req = req
+	return rootThought, pareto.Usage{Calls: 1, HiddenTokens: 5}, nil
+}
+
+func (r *rootThinker) Steps() pareto.Generator { return r.gen }
+
+// thoughtful passes on requests whose prompt starts with the thought,
+// counting those that do not.
+type thoughtful struct {
+	pareto.Generator
+	mu      sync.Mutex
+	without int
+}
+
+func (g *thoughtful) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
+	if !strings.HasPrefix(req.Prompt, stepperPrompt+rootThought) {
+		g.mu.Lock()
+		g.without++
+		g.mu.Unlock()
+	}
+	req.Prompt = stepperPrompt + strings.TrimPrefix(req.Prompt, stepperPrompt+rootThought)
+	return g.Generator.Generate(ctx, req)
+}
+
+type refuse struct{}
+
+func (refuse) Generate(context.Context, pareto.Request) ([]pareto.Completion, error) {
+	return nil, errors.New("Gen called: a search that thinks at its root writes its steps with the Thinker's Steps")
+}
+
+// A search with a Thinker thinks once, before its first step, grows every
+// step after that thought with the Thinker's generator, and counts the
+// thought's cost.
+func TestTreeSearchThinksAtItsRoot(t *testing.T) {
+	for _, name := range []string{"beam", "dvts", "rebase", "particle-filter"} {
+		steps := &thoughtful{Generator: &stepper{}}
+		th := &rootThinker{gen: steps}
+		s, err := New(name, Options{N: 4, Width: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := Env{Gen: refuse{}, Scorer: goodSteps{}, Seed: 3, Thinker: th, Prompts: PrompterFunc(func(pareto.Question, Style) (string, []string, error) {
+			return stepperPrompt, nil, nil
+		})}
+		res, err := s.Solve(context.Background(), env, treeQ)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if th.calls != 1 || th.req.Prompt != stepperPrompt || th.req.N != 1 || th.req.CacheScope != name {
+			t.Errorf("%s: %d thoughts, the last asked %+v", name, th.calls, th.req)
+		}
+		if steps.without > 0 {
+			t.Errorf("%s: %d step calls without the thought in their prompt", name, steps.without)
+		}
+		if res.Usage.HiddenTokens != 5 || len(res.Candidates) == 0 {
+			t.Errorf("%s: %d hidden tokens, %d candidates", name, res.Usage.HiddenTokens, len(res.Candidates))
 		}
 	}
 }

@@ -125,8 +125,10 @@ func (f *Forcer) check(req pareto.Request) error {
 	return nil
 }
 
-// chain makes one sample: the thought, call by call, then the answer.
-func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
+// thought writes one sample's thought, call by call, to the budget: the
+// text (Wait words included), its calls' usage with every generated token
+// hidden, and its wall time.
+func (f *Forcer) thought(ctx context.Context, req pareto.Request, seed *int64) (thought string, used pareto.Usage, thinking time.Duration, err error) {
 	m := f.Markers.OrDefault()
 	budget := f.Budget
 	if budget == 0 {
@@ -136,9 +138,6 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 	if wait == "" {
 		wait = DefaultWait
 	}
-	var used pareto.Usage
-	var thinking time.Duration // wall time of the thought, before the first visible token
-	thought := ""
 	spent, empty := 0, 0
 	for !f.NoThought {
 		call := f.request(req, seed, m.Open+thought)
@@ -147,10 +146,10 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 		call.Logprobs, call.TopLogprobs = false, 0
 		c, err := one(ctx, f.Inner, call)
 		if err != nil {
-			return pareto.Completion{}, err
+			return "", pareto.Usage{}, 0, err
 		}
 		if c.Usage.Unreported > 0 {
-			return pareto.Completion{}, errors.New("think: the backend reported no token usage for a thought; a budget cannot be kept without token counts")
+			return "", pareto.Usage{}, 0, errors.New("think: the backend reported no token usage for a thought; a budget cannot be kept without token counts")
 		}
 		u := c.Usage
 		gen := u.CompletionTokens + u.HiddenTokens
@@ -166,7 +165,7 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 		}
 		if gen == 0 {
 			if empty++; empty >= maxEmptyRounds {
-				return pareto.Completion{}, fmt.Errorf("think: the model generated nothing %d rounds in a row after %d thought tokens of a minimum of %d", empty, spent, f.Min)
+				return "", pareto.Usage{}, 0, fmt.Errorf("think: the model generated nothing %d rounds in a row after %d thought tokens of a minimum of %d", empty, spent, f.Min)
 			}
 		} else {
 			empty = 0
@@ -182,6 +181,36 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 			break
 		}
 		thought += wait
+	}
+	return thought, used, thinking, nil
+}
+
+// Think writes a hidden thought after req's prompt, once, and returns the
+// text that follows the prompt from then on (the markers around the
+// thought, and the cue) with the thought's cost: a tree search thinks
+// once at its root and grows its steps after this. req asks for one
+// sample.
+func (f *Forcer) Think(ctx context.Context, req pareto.Request) (string, pareto.Usage, error) {
+	if err := f.check(req); err != nil {
+		return "", pareto.Usage{}, err
+	}
+	if req.N > 1 {
+		return "", pareto.Usage{}, fmt.Errorf("think: Think writes one thought, asked for %d", req.N)
+	}
+	m := f.Markers.OrDefault()
+	thought, used, _, err := f.thought(ctx, req, req.Seed)
+	if err != nil {
+		return "", pareto.Usage{}, err
+	}
+	return m.Open + thought + m.Close + f.Cue, used, nil
+}
+
+// chain makes one sample: the thought, call by call, then the answer.
+func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
+	m := f.Markers.OrDefault()
+	thought, used, thinking, err := f.thought(ctx, req, seed)
+	if err != nil {
+		return pareto.Completion{}, err
 	}
 	call := f.request(req, seed, m.Open+thought+m.Close+f.Cue)
 	c, err := one(ctx, f.Inner, call)

@@ -37,6 +37,11 @@ type Settings struct {
 	// Markers delimit thoughts, for the Forcer and for the backends that
 	// read thoughts out of text; nil means Default.
 	Markers *Markers `json:"markers,omitempty"`
+	// At is where a tree search thinks: AtRoot (also when empty) once,
+	// after the question, before its first step; AtStep before every
+	// step, each step's call forced on its own (the study's REBASE +
+	// Quiet-STaR, whose model thinks as it writes every step).
+	At string `json:"at,omitempty"`
 	// Effort is sent to the server as every request's reasoning effort.
 	Effort string `json:"effort,omitempty"`
 	// Show keeps the reasoning text in the completions the strategies
@@ -44,6 +49,12 @@ type Settings struct {
 	// no part of a run's identity.
 	Show bool `json:"-"`
 }
+
+// Where a tree search thinks (Settings.At).
+const (
+	AtRoot = "root"
+	AtStep = "step"
+)
 
 // Forcing reports whether the settings force a thinking budget.
 func (s Settings) Forcing() bool { return s.Budget > 0 || s.Min > 0 || s.NoThought }
@@ -66,6 +77,9 @@ func (s Settings) Canonical() *Settings {
 	} else if s.Wait == "" {
 		s.Wait = DefaultWait
 	}
+	if !s.Forcing() || s.At == AtRoot {
+		s.At = "" // the default
+	}
 	if s.Markers != nil && *s.Markers == Default {
 		s.Markers = nil
 	}
@@ -86,13 +100,49 @@ func (s Settings) Wrap(g pareto.Generator, chat bool) pareto.Generator {
 		g = withEffort{g, s.Effort}
 	}
 	if s.Forcing() {
-		g = &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, NoThought: s.NoThought, Wait: s.Wait, Cue: s.Cue, Chat: chat}
+		g = s.forcer(g, chat)
 	}
 	if !s.Show {
 		g = hidden{g}
 	}
 	return g
 }
+
+// forcer is the Forcer of the settings over g.
+func (s Settings) forcer(g pareto.Generator, chat bool) *Forcer {
+	return &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, NoThought: s.NoThought, Wait: s.Wait, Cue: s.Cue, Chat: chat}
+}
+
+// Thinker returns what makes a tree search think once at its root (see
+// Settings.At), or nil when the settings force no thought or a search
+// thinks at every step. g is the generator Wrap wraps; the search's steps
+// go to it with the settings' effort and Show, unforced.
+func (s Settings) Thinker(g pareto.Generator, chat bool) *Root {
+	if !s.Forcing() || s.At == AtStep {
+		return nil
+	}
+	plain := s
+	plain.Budget, plain.Min, plain.NoThought = 0, 0, false
+	return &Root{
+		Forcer: s.forcer(g, chat),
+		Plain:  plain.Wrap(g, chat),
+	}
+}
+
+// Root is a tree search's one thought: the Forcer writes it, Plain the
+// steps after it (strategy.Thinker).
+type Root struct {
+	Forcer *Forcer
+	Plain  pareto.Generator
+}
+
+// Think writes the thought (Forcer.Think).
+func (r *Root) Think(ctx context.Context, req pareto.Request) (string, pareto.Usage, error) {
+	return r.Forcer.Think(ctx, req)
+}
+
+// Steps is the generator of the steps after the thought.
+func (r *Root) Steps() pareto.Generator { return r.Plain }
 
 // withEffort sets the reasoning effort of every request.
 type withEffort struct {

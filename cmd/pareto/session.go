@@ -23,8 +23,11 @@ type session struct {
 	// gen is what strategies call: the cached backend wrapped for the
 	// run's reasoning options (think.Settings.Wrap), above the cache so
 	// that each call a budget-forced answer makes is cached on its own.
-	gen     pareto.Generator
-	model   string
+	gen   pareto.Generator
+	model string
+	// thinker is the tree searches' one thought per question, when the
+	// run forces thinking at the root (think.Settings.Thinker).
+	thinker strategy.Thinker
 	scorers *reward.Chooser
 	bf      *backendFlags
 	rf      *runFlags
@@ -53,8 +56,13 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	// logprobs of its first visible token.
 	scorers := &reward.Chooser{Gen: c, PRM: rf.prm, Default: reward.Default(bf.inProcess())}
 	rf.remote.fill(scorers)
-	gen := bf.think.settings.Wrap(c, bf.chat && !bf.inProcess())
-	return &session{db: db, gen: gen, model: model, scorers: scorers, bf: bf, rf: rf}, nil
+	chat := bf.chat && !bf.inProcess()
+	gen := bf.think.settings.Wrap(c, chat)
+	s := &session{db: db, gen: gen, model: model, scorers: scorers, bf: bf, rf: rf}
+	if th := bf.think.settings.Thinker(c, chat); th != nil {
+		s.thinker = th
+	}
+	return s, nil
 }
 
 // runOne runs one strategy with its options on the dataset's questions,
@@ -66,7 +74,7 @@ func (s *session) runOne(ctx context.Context, d *dataset.Dataset, qs []pareto.Qu
 	}
 	cfg := run.Config{Model: s.model, Dataset: d.Name, Strategy: name, Options: opts,
 		Seed: s.rf.seed, Seeds: s.rf.seeds, Arch: s.bf.arch, Price: s.bf.price, Think: &s.bf.think.settings}
-	r := &run.Runner{Store: s.db, Gen: s.gen, Concurrency: s.rf.concurrency, Log: slog.Default(), Verify: d.Verify}
+	r := &run.Runner{Store: s.db, Gen: s.gen, Concurrency: s.rf.concurrency, Log: slog.Default(), Verify: d.Verify, Thinker: s.thinker}
 	label := name
 	if spec.Budget != "" {
 		label = fmt.Sprintf("%s %s=%d", name, spec.Budget, spec.BudgetOf(opts))

@@ -180,3 +180,49 @@ func TestThinkFlagsRefuseBadInput(t *testing.T) {
 		}
 	}
 }
+
+// A tree search under a budget thinks once per question at its root (the
+// default) or before every step (--think-at step), and the two are
+// different runs.
+func TestRunThinkAtRootOrStep(t *testing.T) {
+	url, calls := thinkingServer(t)
+	data := jsonl(t, `{"question":"What is 2+2?","answer":"4"}`+"\n")
+	db := filepath.Join(t.TempDir(), "runs.db")
+	args := func(extra ...string) []string {
+		return append([]string{"run", "--backend-url", url, "--model", "m", "--dataset", data, "--format", "number",
+			"--strategy", "rebase", "--n", "3", "--scorer", "http", "--scorer-url", stepScorer(t), "--store", db, "--json", "--think-budget", "6"}, extra...)
+	}
+	root, _ := summary(t, args()...)
+	rootCalls := calls.Load()
+	if root.Tokens.Hidden != 6 || root.Accuracy != 1 {
+		t.Fatalf("root: %d hidden tokens, accuracy %.2f; want one thought of 6", root.Tokens.Hidden, root.Accuracy)
+	}
+	step, _ := summary(t, args("--think-at", "step")...)
+	stepCalls := calls.Load() - rootCalls
+	if step.RunID == root.RunID || step.Tokens.Hidden != 6*3 || stepCalls != 2*3 {
+		t.Fatalf("step: run %s (root's %s), %d hidden tokens, %d server calls; want a thought before each of the 3 children", step.RunID, root.RunID, step.Tokens.Hidden, stepCalls)
+	}
+	if _, err := execute(t, args("--think-at", "leaf")...); err == nil || !strings.Contains(err.Error(), "--think-at") {
+		t.Fatalf("--think-at leaf: %v", err)
+	}
+}
+
+// stepScorer is a generic http scorer that rates every step 0.5.
+func stepScorer(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Steps []string `json:"steps"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		scores := make([]float64, len(body.Steps))
+		for i := range scores {
+			scores[i] = 0.5
+		}
+		json.NewEncoder(w).Encode(map[string]any{"scores": scores})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

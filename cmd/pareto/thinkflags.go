@@ -28,6 +28,7 @@ func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.settings.Cue, "think-cue", "\n\nFinal Answer:", "answer cue appended after the end-of-thinking marker when budget forcing ends a thought (\\n is a newline)")
 	fl.StringVar(&f.markers.Open, "think-open", think.Default.Open, "marker that opens a thought: read in server output, and written after the prompt to start a forced thought (empty when the prompt or the chat template opens it)")
 	fl.StringVar(&f.markers.Close, "think-close", think.Default.Close, "marker that ends a thought: read in server output, and the stop string of a forced thought")
+	fl.StringVar(&f.settings.At, "think-at", think.AtRoot, "where a tree search thinks under --think-budget or --think-min: root = once, after the question, then its steps after that thought; step = before every step, each step's call forced on its own (the study's REBASE + Quiet-STaR)")
 	fl.StringVar(&f.settings.Effort, "reasoning-effort", "", "low, medium or high: sent as reasoning_effort to a --chat server that takes it (empty = the server's default)")
 	fl.BoolVar(&f.settings.Show, "show-reasoning", false, "keep the model's reasoning text in the stored results (its tokens are counted as hidden either way)")
 	fl.BoolVar(&f.continueFinal, "continue-final-message", false, "the --chat server continues a final assistant message when asked with continue_final_message (vLLM, SGLang): lets --think-budget and --think-min run on the chat API")
@@ -40,6 +41,8 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 	chat := bf.chat && !bf.inProcess()
 	s.NoThought = s.Budget == 0 && f.budgetSet != nil && f.budgetSet()
 	switch {
+	case s.At != "" && s.At != think.AtRoot && s.At != think.AtStep:
+		return fmt.Errorf("--think-at %q: want %s or %s", s.At, think.AtRoot, think.AtStep)
 	case s.NoThought && s.Min > 0:
 		return fmt.Errorf("--think-min %d with --think-budget 0: a thought of no tokens has no minimum", s.Min)
 	case s.Budget < 0:
