@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Source is what a report reads from the store.
@@ -89,6 +91,7 @@ type Series struct {
 // interval are percentages.
 type Point struct {
 	RunID    string `json:"run_id"`
+	Model    string `json:"model,omitempty"`
 	Strategy string `json:"strategy"`
 	Budget   string `json:"budget"` // e.g. "n=8"; empty for one-shot strategies
 	Label    string `json:"label"`  // strategy and budget
@@ -173,8 +176,21 @@ type Row struct {
 }
 
 // Build reads the given runs (all runs when runIDs is empty) and computes
-// the report.
+// the report, one group per model and dataset.
 func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Data, error) {
+	return build(ctx, st, runIDs, budget, false)
+}
+
+// BuildCombined is Build with one group per dataset, whatever the runs'
+// models: a suite that reasons with one model and searches with another
+// sets them on one plot and one frontier. Where a group holds several
+// models, each series names its model; a run's thinking budget names its
+// series too.
+func BuildCombined(ctx context.Context, st Source, runIDs []string, budget Budget) (*Data, error) {
+	return build(ctx, st, runIDs, budget, true)
+}
+
+func build(ctx context.Context, st Source, runIDs []string, budget Budget, combined bool) (*Data, error) {
 	if budget.FLOPs < 0 || budget.LatencyS < 0 || budget.USD < 0 {
 		return nil, fmt.Errorf("report: negative budget %+v", budget)
 	}
@@ -189,7 +205,9 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 		results []store.Result
 		sum     run.Summary
 		opts    strategy.Options
+		series  string // the strategy, with the run's model and thinking where they tell runs apart
 	}
+	models := map[[2]string]map[string]bool{} // per group key, its models
 	byGroup := map[[2]string][]loaded{}
 	for _, r := range runs {
 		sum, err := run.Summarize(ctx, readOnly{st}, r.ID)
@@ -209,17 +227,26 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 			return nil, fmt.Errorf("report: run %s: stored config: %w", r.ID, err)
 		}
 		key := [2]string{r.Model, r.Dataset}
+		if combined {
+			key[0] = ""
+		}
 		if groups[key] == nil {
 			groups[key] = &Group{Model: r.Model, Dataset: r.Dataset}
+			models[key] = map[string]bool{}
+		}
+		models[key][r.Model] = true
+		series := r.Strategy
+		if cfg.Think != nil {
+			series += " " + thinkLabel(*cfg.Think)
 		}
 		byGroup[key] = append(byGroup[key], loaded{
 			point: Point{
-				RunID: r.ID, Strategy: r.Strategy, Scorer: cfg.Scorer, Oracle: cfg.Scorer == "oracle",
+				RunID: r.ID, Model: r.Model, Strategy: r.Strategy, Scorer: cfg.Scorer, Oracle: cfg.Scorer == "oracle",
 				Partial: sum.Answered < sum.Questions*max(sum.Seeds, 1),
 				XFLOPs:  sum.PerQuestion.FLOPs, XLatency: sum.PerQuestion.Seconds, XUSD: sum.PerQuestion.CostUSD,
 				Accuracy: 100 * sum.Accuracy, CILo: 100 * sum.AccuracyCI95[0], CIHi: 100 * sum.AccuracyCI95[1],
 			},
-			results: results, sum: sum, opts: cfg.Options,
+			results: results, sum: sum, opts: cfg.Options, series: series,
 		})
 	}
 	keys := make([][2]string, 0, len(groups))
@@ -239,6 +266,12 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 	for _, k := range keys {
 		g := groups[k]
 		ls := byGroup[k]
+		if ms := slices.Sorted(maps.Keys(models[k])); len(ms) > 1 {
+			g.Model = strings.Join(ms, " + ")
+			for i := range ls {
+				ls[i].series += " [" + ls[i].point.Model + "]"
+			}
+		}
 		opts := make([]strategy.Options, len(ls))
 		points := make([]Point, len(ls))
 		for i, l := range ls {
@@ -246,6 +279,11 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 			points[i] = l.point
 		}
 		labelPoints(points, opts)
+		for i := range points {
+			if ls[i].series != points[i].Strategy {
+				points[i].Label = ls[i].series + strings.TrimPrefix(points[i].Label, points[i].Strategy)
+			}
+		}
 		// Series per strategy, points cheapest first.
 		idx := map[string]int{}
 		for i := range ls {
@@ -253,7 +291,7 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 			p := points[i]
 			// Runs of one strategy with different scorers are different
 			// series: an oracle's line is not the PRM's.
-			name := p.Strategy
+			name := ls[i].series
 			if scorer := scorerLabel(points, i); scorer != "" {
 				name += " (" + scorer + ")"
 			}
@@ -316,6 +354,28 @@ func Build(ctx context.Context, st Source, runIDs []string, budget Budget) (*Dat
 		d.Groups = append(d.Groups, g)
 	}
 	return d, nil
+}
+
+// thinkLabel names a run's reasoning options: its thinking budget, or no
+// thought, its minimum, and where a search thinks when not at its root.
+func thinkLabel(t think.Settings) string {
+	var parts []string
+	switch {
+	case t.NoThought:
+		parts = append(parts, "no thought")
+	case t.Budget > 0:
+		parts = append(parts, fmt.Sprintf("think<=%d", t.Budget))
+	}
+	if t.Min > 0 {
+		parts = append(parts, fmt.Sprintf("think>=%d", t.Min))
+	}
+	if t.At == think.AtStep {
+		parts = append(parts, "each step")
+	}
+	if t.Effort != "" {
+		parts = append(parts, "effort="+t.Effort)
+	}
+	return strings.Join(parts, " ")
 }
 
 // comparePoints orders points cheapest first, by FLOPs, then latency.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -342,4 +343,58 @@ func diff(a, b float64) float64 {
 		return a - b
 	}
 	return b - a
+}
+
+// BuildCombined puts a dataset's runs in one group whatever their models,
+// each series naming its model where the group has several.
+func TestBuildCombined(t *testing.T) {
+	db := fixtureStore(t)
+	ctx := context.Background()
+	fr := fixtureRuns[0]
+	fr.model = "other-model"
+	id := putRun(t, db, fr.model, fr.dataset, fr.strategy, fr.opts, 1, time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
+	for q := range fixtureQuestions {
+		putResult(t, db, id, fr, 0, q, q%2 == 0)
+	}
+	apart, err := Build(ctx, db, nil, Budget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := BuildCombined(ctx, db, nil, Budget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	datasets := map[string][]string{}
+	for _, g := range apart.Groups {
+		datasets[g.Dataset] = append(datasets[g.Dataset], g.Model)
+	}
+	if len(one.Groups) != len(datasets) {
+		t.Fatalf("%d combined groups for %d datasets", len(one.Groups), len(datasets))
+	}
+	several := false
+	for _, g := range one.Groups {
+		models := datasets[g.Dataset]
+		points := 0
+		for _, s := range g.Series {
+			points += len(s.Points)
+			if len(models) > 1 && !strings.HasSuffix(s.Strategy, "]") {
+				t.Errorf("%s: series %q of a group of models %v does not name its model", g.Dataset, s.Strategy, models)
+			}
+		}
+		want := 0
+		for _, ag := range apart.Groups {
+			if ag.Dataset == g.Dataset {
+				for _, s := range ag.Series {
+					want += len(s.Points)
+				}
+			}
+		}
+		if points != want {
+			t.Errorf("%s: %d points combined, %d apart", g.Dataset, points, want)
+		}
+		several = several || len(models) > 1
+	}
+	if !several {
+		t.Fatal("the fixture has no dataset run on several models: the test proves nothing")
+	}
 }
