@@ -28,6 +28,14 @@ const Default = "pareto-synth-policy"
 // named.
 const DefaultPRM = "pareto-synth-prm"
 
+// DefaultThinker is the shipped thinker: the policy extended with hidden
+// thoughts between <think> and </think> (configs/thinker.yaml).
+const DefaultThinker = "pareto-synth-thinker"
+
+// ThinkerCue is what follows the end of the thinker's thought before its
+// steps, as it was trained: budget forcing appends it after </think>.
+const ThinkerCue = "\n"
+
 // Model describes one shipped model.
 type Model struct {
 	Name  string // e.g. "pareto-synth-policy"

@@ -17,15 +17,20 @@ func newBenchCmd() *cobra.Command {
 	var df datasetFlags
 	var rf runFlags
 	var strategies, budgets, gridPath, preset, reportPath string
+	var sf suiteFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Run a grid of strategies x budgets and compare them at equal compute",
 		Example: `  pareto bench --backend-url http://127.0.0.1:11434/v1 --model llama3.2:1b \
     --dataset gsm8k --limit 64 --strategies greedy,self-consistency,best-of-n --budgets 4,8,16
+  pareto bench --suite paper
   pareto bench --config grid.yaml --backend-url ... --model ...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if sf.name != "" {
+				return runSuite(cmd, &sf, &bf, &df, &rf, reportPath)
+			}
 			if bf.inProcess() {
 				embeddedDefaults(cmd, &df, &rf, &strategies, &budgets)
 			}
@@ -59,7 +64,7 @@ func newBenchCmd() *cobra.Command {
 				}
 			}
 			if reportPath != "" {
-				if err := writeReport(ctx, s.db, ids, reportPath, "", report.Budget{}); err != nil {
+				if err := writeReport(ctx, s.db, ids, reportPath, "", report.Budget{}, report.Build); err != nil {
 					return err
 				}
 				slog.Info("report written", "path", reportPath)
@@ -77,6 +82,7 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&reportPath, "report", "pareto-report.html", "write a report of the grid here at the end (.html, .md or .csv; empty = none)")
 	bf.register(cmd)
 	bf.think.register(cmd)
+	sf.register(cmd)
 	df.register(cmd)
 	rf.register(cmd)
 	cmd.AddCommand(newBenchEngineCmd(), newBenchKVCmd())

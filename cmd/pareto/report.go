@@ -20,6 +20,7 @@ func newReportCmd() *cobra.Command {
 	var storePath, out, format string
 	var runIDs []string
 	var b report.Budget
+	var combined bool
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write a self-contained report comparing stored runs at equal compute",
@@ -45,10 +46,14 @@ as text. The format follows the --out extension (.md, .csv) unless given.`,
 				return err
 			}
 			defer db.Close()
-			if out == "-" {
-				return writeReportTo(ctx, db, runIDs, cmd.OutOrStdout(), format, b)
+			build := report.Build
+			if combined {
+				build = report.BuildCombined
 			}
-			if err := writeReport(ctx, db, runIDs, out, format, b); err != nil {
+			if out == "-" {
+				return writeReportTo(ctx, db, runIDs, cmd.OutOrStdout(), format, b, build)
+			}
+			if err := writeReport(ctx, db, runIDs, out, format, b, build); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "report written to %s\n", out)
@@ -58,6 +63,7 @@ as text. The format follows the --out extension (.md, .csv) unless given.`,
 	f := cmd.Flags()
 	f.StringVar(&storePath, "store", "pareto.db", "SQLite store holding the runs")
 	f.StringArrayVar(&runIDs, "run", nil, "run ID to include (repeatable; default all runs)")
+	f.BoolVar(&combined, "combined", false, "one plot per dataset whatever the runs' models (e.g. a reasoning model beside a search model), each series naming its model; default: one per model and dataset")
 	f.StringVarP(&out, "out", "o", "report.html", `file to write, "-" for stdout`)
 	f.StringVar(&format, "format", "", "html, markdown or csv (default from the --out extension, else html)")
 	f.Float64Var(&b.FLOPs, "budget-flops", 0, "compute budget per question in FLOPs, e.g. 2e12")
@@ -105,16 +111,16 @@ func openExistingStore(ctx context.Context, path string) (*store.DB, error) {
 	return store.Open(ctx, path)
 }
 
-func writeReport(ctx context.Context, db *store.DB, runIDs []string, out, format string, b report.Budget) error {
+func writeReport(ctx context.Context, db *store.DB, runIDs []string, out, format string, b report.Budget, build reportBuilder) error {
 	if out == "-" {
-		return writeReportTo(ctx, db, runIDs, os.Stdout, format, b)
+		return writeReportTo(ctx, db, runIDs, os.Stdout, format, b, build)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
 		return fmt.Errorf("report %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := writeReportTo(ctx, db, runIDs, tmp, format, b); err != nil {
+	if err := writeReportTo(ctx, db, runIDs, tmp, format, b, build); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -130,12 +136,15 @@ func writeReport(ctx context.Context, db *store.DB, runIDs []string, out, format
 	return nil
 }
 
-func writeReportTo(ctx context.Context, db *store.DB, runIDs []string, w io.Writer, format string, b report.Budget) error {
+// reportBuilder is report.Build or report.BuildCombined.
+type reportBuilder func(ctx context.Context, st report.Source, runIDs []string, b report.Budget) (*report.Data, error)
+
+func writeReportTo(ctx context.Context, db *store.DB, runIDs []string, w io.Writer, format string, b report.Budget, build reportBuilder) error {
 	render, err := reportFormat(format)
 	if err != nil {
 		return err
 	}
-	d, err := report.Build(ctx, db, runIDs, b)
+	d, err := build(ctx, db, runIDs, b)
 	if err != nil {
 		return err
 	}

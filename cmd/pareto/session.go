@@ -48,6 +48,20 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if err != nil {
 		return nil, err
 	}
+	return newSession(bf, rf, db, backend, model), nil
+}
+
+// with is a session on another backend (bf) that shares s's store and run
+// flags: a suite runs its reasoning arms on another model.
+func (s *session) with(ctx context.Context, bf *backendFlags) (*session, error) {
+	backend, model, err := bf.generator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newSession(bf, s.rf, s.db, backend, model), nil
+}
+
+func newSession(bf *backendFlags, rf *runFlags, db *store.DB, backend pareto.Generator, model string) *session {
 	c := &run.Cached{Inner: backend, Cache: db, Model: model, Accountant: compute.Accountant{Arch: bf.arch, Price: bf.price}}
 	if rf.noCache {
 		c.Cache = nil
@@ -62,7 +76,7 @@ func openSession(ctx context.Context, bf *backendFlags, rf *runFlags) (*session,
 	if th := bf.think.settings.Thinker(c, chat); th != nil {
 		s.thinker = th
 	}
-	return s, nil
+	return s
 }
 
 // runOne runs one strategy with its options on the dataset's questions,

@@ -226,3 +226,42 @@ func stepScorer(t *testing.T) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// The paper suite runs its six settings, the reasoning ones thinking, and
+// prints them beside the study's figures.
+func TestBenchSuitePaper(t *testing.T) {
+	url, _ := thinkingServer(t)
+	data := jsonl(t, `{"question":"What is 2+2?","answer":"4"}`+"\n"+`{"question":"What is 3+1?","answer":"4"}`+"\n")
+	db := filepath.Join(t.TempDir(), "runs.db")
+	args := []string{"bench", "--suite", "paper", "--backend-url", url, "--model", "m", "--dataset", data, "--format", "number",
+		"--scorer", "http", "--scorer-url", stepScorer(t), "--store", db, "--seeds", "2", "--report", filepath.Join(t.TempDir(), "r.html")}
+	out, err := execute(t, append(args, "--json")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []suiteRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(rows) != len(paperSuite) {
+		t.Fatalf("%d rows, want %d", len(rows), len(paperSuite))
+	}
+	for i, r := range rows {
+		a := paperSuite[i]
+		if r.Setting != a.Setting || r.Study != a.Study || r.Row.Seeds != 2 || r.Row.Questions != 2 || r.Row.FLOPsPerQ < 0 {
+			t.Errorf("row %d: %+v", i, r)
+		}
+	}
+	text, err := execute(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"study: acc %", "REBASE width 16", "thought budget 256 tokens", "most accurate:", "REBASE width 3 + reasoning:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("suite table lacks %q:\n%s", want, text)
+		}
+	}
+	if _, err := execute(t, append(args, "--strategies", "greedy")...); err == nil || !strings.Contains(err.Error(), "drop --strategies") {
+		t.Errorf("--suite with --strategies: %v", err)
+	}
+}

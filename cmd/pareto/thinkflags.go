@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pareto-llm/pareto/models"
 	"github.com/pareto-llm/pareto/think"
 )
 
@@ -17,11 +18,13 @@ type thinkFlags struct {
 	markers       think.Markers
 	continueFinal bool
 	budgetSet     func() bool // whether --think-budget was given: 0 then means no thought
+	cueSet        func() bool // whether --think-cue was given
 }
 
 func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	f.budgetSet = func() bool { return fl.Changed("think-budget") }
+	f.cueSet = func() bool { return fl.Changed("think-cue") }
 	fl.IntVar(&f.settings.Budget, "think-budget", 0, "budget forcing (s1): end the model's thought at T tokens and force the answer by appending the end-of-thinking marker (--think-close) and --think-cue; the answer then gets --max-tokens of its own (0 = no thought: the marker and the cue follow the prompt at once; unset = no budget)")
 	fl.IntVar(&f.settings.Min, "think-min", 0, "budget forcing: replace an end of thinking before M thought tokens with --think-wait, until M thought tokens have been generated (0 = none)")
 	fl.StringVar(&f.settings.Wait, "think-wait", think.DefaultWait, "what replaces an early end of thinking under --think-min (\\n is a newline)")
@@ -69,6 +72,9 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 		return fmt.Errorf("--reasoning-effort is sent as the chat API's reasoning_effort: add --chat (the completions API and the embedded engine take none)")
 	}
 	s.Wait, s.Cue = escapes.Replace(s.Wait), escapes.Replace(s.Cue)
+	if bf.inProcess() && bf.embeddedModel() == models.DefaultThinker && (f.cueSet == nil || !f.cueSet()) {
+		s.Cue = models.ThinkerCue // the shipped thinker writes its steps right after its thought
+	}
 	m := think.Markers{Open: escapes.Replace(f.markers.Open), Close: escapes.Replace(f.markers.Close)}
 	f.markers, s.Markers = m, &m
 	return nil
