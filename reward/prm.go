@@ -68,8 +68,18 @@ func LoadPRM(path string) (*PRM, error) {
 	if _, err := SeparatorID(tok, StepSeparator); err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
-	return &PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad,
-		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}, nil
+	return (&PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad}).fresh(), nil
+}
+
+// Fresh returns a PRM on the same weights that remembers nothing p
+// scored: a run gives each seed its own (run.Remembering), so no seed is
+// charged less for steps another seed scored.
+func (p *PRM) Fresh() pareto.Scorer { return p.fresh() }
+
+// fresh is p's model with an empty memory.
+func (p *PRM) fresh() *PRM {
+	return &PRM{m: p.m, tok: p.tok, prompt: p.prompt, good: p.good, bad: p.bad,
+		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}
 }
 
 // Params is the model's parameter count.

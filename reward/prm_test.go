@@ -1,7 +1,9 @@
 package reward
 
 import (
+	"context"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,5 +254,32 @@ func TestScoreCacheIsBounded(t *testing.T) {
 	}
 	if v, ok := c.get("19"); !ok || v != 19 {
 		t.Errorf("latest entry = %v, %v", v, ok)
+	}
+}
+
+// A fresh PRM scores as the one it came from but remembers nothing of it:
+// steps the first one scored cost a full prefill again.
+func TestPRMFreshRemembersNothing(t *testing.T) {
+	p := shippedPRM(t)
+	q := "Mia has 3 bags with 4 eggs each. How many eggs does Mia have?"
+	steps := []string{"3 * 4 = 12", "#### 12"}
+	first, u1, err := p.Score(context.Background(), q, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again, err := p.Score(context.Background(), q, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Fresh()
+	fresh, u2, err := f.Score(context.Background(), q, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.PrefillFLOPs != 0 || again.CachedTokens != again.PromptTokens {
+		t.Fatalf("the same PRM again: %+v, want everything remembered", again)
+	}
+	if u2.PrefillFLOPs != u1.PrefillFLOPs || u2.CachedTokens != u1.CachedTokens || !slices.Equal(first, fresh) {
+		t.Fatalf("fresh: scores %v usage %+v, want %v and %+v as the first time", fresh, u2, first, u1)
 	}
 }

@@ -123,6 +123,7 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 		defer r.Progress.Finish()
 	}
 	start := time.Now()
+	scorers := r.seedScorers(todo)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.Concurrency, 1))
 	var firstErr sync.Once
@@ -134,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 		g.Go(func() error {
 			// The result is stored under ctx, not gctx: an answer that
 			// arrives while a sibling fails was paid for; keep it.
-			err := r.answer(gctx, ctx, rec.ID, strat, t, questions[t.pos])
+			err := r.answer(gctx, ctx, rec.ID, strat, scorers[t.seed], t, questions[t.pos])
 			if err != nil {
 				firstErr.Do(func() { runErr = err })
 			}
@@ -157,6 +158,33 @@ func (r *Runner) Run(ctx context.Context, cfg Config, questions []pareto.Questio
 		return Summary{}, fmt.Errorf("run %s stopped (results so far are kept; run the same command to resume): %w", rec.ID, werr)
 	}
 	return Summarize(ctx, r.Store, rec.ID)
+}
+
+// Remembering is a scorer that remembers what it scored (the PRM's step
+// scores and KV) and answers again from memory for less compute. Fresh
+// returns one that shares its model but nothing it remembers.
+type Remembering interface {
+	pareto.Scorer
+	Fresh() pareto.Scorer
+}
+
+// seedScorers gives each seed of the tasks its own scorer memory: a seed
+// that scores what another seed scored before would be charged less than
+// it costs alone, and a seed's figures would depend on the seeds run
+// beside it. Within a seed, memory is what a deployment would have.
+func (r *Runner) seedScorers(todo []task) map[int64]pareto.Scorer {
+	out := map[int64]pareto.Scorer{}
+	rem, ok := r.Scorer.(Remembering)
+	for _, t := range todo {
+		if _, done := out[t.seed]; done {
+			continue
+		}
+		out[t.seed] = r.Scorer
+		if ok {
+			out[t.seed] = rem.Fresh()
+		}
+	}
+	return out
 }
 
 // task is one question under one seed.
@@ -205,8 +233,8 @@ func (r *Runner) open(ctx context.Context, cfg Config, questions []pareto.Questi
 
 // answer solves one question under one seed, grades the answer and stores
 // the result (under keep, which outlives a sibling's failure).
-func (r *Runner) answer(ctx, keep context.Context, runID string, strat strategy.Strategy, t task, q pareto.Question) error {
-	env := strategy.Env{Gen: r.Gen, Scorer: r.Scorer, Seed: t.seed, Thinker: r.Thinker}
+func (r *Runner) answer(ctx, keep context.Context, runID string, strat strategy.Strategy, scorer pareto.Scorer, t task, q pareto.Question) error {
+	env := strategy.Env{Gen: r.Gen, Scorer: scorer, Seed: t.seed, Thinker: r.Thinker}
 	t0 := time.Now()
 	res, err := strat.Solve(ctx, env, q)
 	if err != nil {

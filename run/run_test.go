@@ -233,3 +233,46 @@ func TestIDIgnoresWhatTheStrategyIgnores(t *testing.T) {
 		t.Error("max tokens do not change greedy's ID")
 	}
 }
+
+// memo is a Remembering scorer: each instance records the seeds whose
+// candidates it scored (read from the run by the seed's questions).
+type memo struct {
+	mu     sync.Mutex
+	fresh  []*memo
+	scored int
+}
+
+func (m *memo) Score(_ context.Context, _ string, steps []string) ([]float64, pareto.Usage, error) {
+	m.mu.Lock()
+	m.scored++
+	m.mu.Unlock()
+	return make([]float64, len(steps)), pareto.Usage{Calls: 1}, nil
+}
+
+func (m *memo) Fresh() pareto.Scorer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := &memo{}
+	m.fresh = append(m.fresh, f)
+	return f
+}
+
+// Each seed scores with a memory of its own: no seed is charged less for
+// what another seed scored.
+func TestSeedsScoreWithTheirOwnMemory(t *testing.T) {
+	root := &memo{}
+	r := runner(openStore(t), &arith{})
+	r.Scorer = root
+	cfg := Config{Model: "m", Dataset: "t", Strategy: "weighted-vote", Options: strategy.Options{N: 2, MaxTokens: 16, Temperature: 0.7}, Seed: 1, Seeds: 3}
+	if _, err := r.Run(context.Background(), cfg, questions(4)); err != nil {
+		t.Fatal(err)
+	}
+	if len(root.fresh) != 3 || root.scored != 0 {
+		t.Fatalf("%d fresh scorers for 3 seeds; the run's own scorer scored %d times", len(root.fresh), root.scored)
+	}
+	for i, f := range root.fresh {
+		if f.scored != 4*2 {
+			t.Errorf("seed scorer %d scored %d candidates, want the 8 of its seed", i, f.scored)
+		}
+	}
+}
