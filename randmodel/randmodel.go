@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // Config describes the random model to write. Zero fields take defaults.
@@ -28,6 +29,12 @@ type Config struct {
 	// means 1/sqrt(fan_in), which keeps activations O(1). Embeddings are
 	// N(0,1) and the output projection 3/sqrt(DModel) so logits have spread.
 	Scale float32
+	// ThinkTokens makes a thinking-model stand-in, as pareto's thinker is
+	// written: the vocabulary gains the user-defined tokens <think> and
+	// </think> at its end, the file names them as its thought markers
+	// (pareto.think.start and pareto.think.end) unless ThinkUnnamed, and a
+	// SentencePiece vocabulary adds no space prefix.
+	ThinkTokens, ThinkUnnamed bool
 }
 
 // Small is a ~3.5M-parameter llama with a 512-token SentencePiece vocabulary.
@@ -100,6 +107,11 @@ func Build(cfg Config) (*gguf.Builder, error) {
 	} else {
 		v = gpt2Vocab(cfg.VocabSize)
 	}
+	if cfg.ThinkTokens {
+		for _, m := range []string{think.Default.Open, think.Default.Close} {
+			v.tokens, v.scores, v.types = append(v.tokens, m), append(v.scores, 0), append(v.types, tokUserDefined)
+		}
+	}
 	nVocab := len(v.tokens)
 	headDim := cfg.DModel / cfg.Heads
 	kvDim := headDim * cfg.KVHeads
@@ -128,6 +140,15 @@ func Build(cfg Config) (*gguf.Builder, error) {
 	}
 	b.Set("tokenizer.ggml.add_bos_token", true)
 	b.Set("tokenizer.ggml.add_eos_token", false)
+	if cfg.ThinkTokens {
+		if cfg.Vocab == "llama" {
+			b.Set("tokenizer.ggml.add_space_prefix", false)
+		}
+		if !cfg.ThinkUnnamed {
+			b.Set(think.KeyStart, think.Default.Open)
+			b.Set(think.KeyEnd, think.Default.Close)
+		}
+	}
 
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
 	normal := func(n int, mean, std float64) []float32 {

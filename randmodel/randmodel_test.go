@@ -4,9 +4,11 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/think"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -211,6 +213,49 @@ func TestTokenizerRoundTrip(t *testing.T) {
 		withBOS := tk.Encode("the", true)
 		if len(withBOS) < 2 || withBOS[0] != tk.BOS() || !tk.IsControl(tk.BOS()) {
 			t.Errorf("%s: Encode with BOS = %v", v.vocab, withBOS)
+		}
+	}
+}
+
+// A thinker stand-in has <think> and </think> as single user-defined
+// tokens, which its tokenizer reads out of text, and names them as its
+// markers unless told not to; without ThinkTokens the file has neither.
+func TestThinkTokens(t *testing.T) {
+	for _, vocab := range []string{"llama", "gpt2"} {
+		for _, unnamed := range []bool{false, true} {
+			cfg := tiny()
+			cfg.Vocab, cfg.ThinkTokens, cfg.ThinkUnnamed = vocab, true, unnamed
+			f := writeOpen(t, cfg)
+			toks, _ := f.Strings("tokenizer.ggml.tokens")
+			types, _ := f.Int32Array("tokenizer.ggml.token_type")
+			n := len(toks)
+			if toks[n-2] != "<think>" || toks[n-1] != "</think>" || types[n-2] != 4 || types[n-1] != 4 {
+				t.Fatalf("%s: last tokens %q (types %v), want <think> and </think>, user-defined", vocab, toks[n-2:], types[n-2:])
+			}
+			if ti, _ := f.Tensor("token_embd.weight"); ti.Dims[1] != uint64(n) {
+				t.Fatalf("%s: token_embd has %d rows for %d tokens", vocab, ti.Dims[1], n)
+			}
+			start, ok1 := f.String(think.KeyStart)
+			end, ok2 := f.String(think.KeyEnd)
+			if unnamed == (ok1 || ok2) || (!unnamed && (start != "<think>" || end != "</think>")) {
+				t.Fatalf("%s, unnamed %v: markers named %q (%v), %q (%v)", vocab, unnamed, start, ok1, end, ok2)
+			}
+			tok, err := tokenizer.FromGGUF(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := tok.Encode("a<think>b</think>c", false)
+			if !slices.Contains(ids, n-2) || !slices.Contains(ids, n-1) {
+				t.Fatalf("%s: the markers encode to %v, without ids %d and %d", vocab, ids, n-2, n-1)
+			}
+		}
+		cfg := tiny()
+		cfg.Vocab = vocab
+		f := writeOpen(t, cfg)
+		toks, _ := f.Strings("tokenizer.ggml.tokens")
+		_, named := f.String(think.KeyStart)
+		if slices.Contains(toks, "<think>") || named {
+			t.Fatalf("%s: a model without ThinkTokens has thought markers", vocab)
 		}
 	}
 }

@@ -129,15 +129,24 @@ type chatChoice struct {
 	StopReason   string        `json:"stop_reason,omitempty"` // as textChoice's
 }
 
+// chatMessage is a choice's message. A thinking model's thought is in
+// reasoning_content, as vLLM's reasoning parsers return it, and again in
+// reasoning, as Ollama and newer vLLM name it; content is the answer.
 type chatMessage struct {
-	Role    string  `json:"role"`
-	Content string  `json:"content"`
-	Refusal *string `json:"refusal"`
+	Role             string  `json:"role"`
+	Content          string  `json:"content"`
+	ReasoningContent string  `json:"reasoning_content,omitempty"`
+	Reasoning        string  `json:"reasoning,omitempty"`
+	Refusal          *string `json:"refusal"`
 }
 
+// chatDelta is a piece of a streamed message: of the answer in content,
+// of a thought in reasoning_content and reasoning.
 type chatDelta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role             string  `json:"role,omitempty"`
+	Content          *string `json:"content,omitempty"`
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	Reasoning        *string `json:"reasoning,omitempty"`
 }
 
 type chatLogprobs struct {
@@ -236,7 +245,8 @@ func (rp *reply) response(out []pareto.Completion) envelope {
 	} else {
 		choices := make([]chatChoice, len(out))
 		for i, c := range out {
-			choices[i] = chatChoice{Index: i, Message: &chatMessage{Role: "assistant", Content: c.Text}, FinishReason: finishOf(c), StopReason: c.Stop}
+			msg := &chatMessage{Role: "assistant", Content: c.Text, ReasoningContent: c.Reasoning, Reasoning: c.Reasoning}
+			choices[i] = chatChoice{Index: i, Message: msg, FinishReason: finishOf(c), StopReason: c.Stop}
 			if rp.req.gen.Logprobs {
 				choices[i].Logprobs = chatLogprobsOf(c.Logprobs)
 			}
@@ -287,24 +297,33 @@ func (rp *reply) roleChunks() []envelope {
 
 // deltaChunks are the chunks of one delta of choice i: its text (with
 // logprobs) if any, then its finish reason and stop string if it is the
-// last.
+// last. On chat a thought's text goes in the delta's reasoning_content
+// (and reasoning), the answer's in its content; a completions choice has
+// only text (a model answering it raw has no reasoning apart).
 func (rp *reply) deltaChunks(i int, d pareto.Completion) []envelope {
 	var out []envelope
-	if d.Text != "" || len(d.Logprobs) > 0 {
-		if rp.req.api == apiChat {
-			text := d.Text
-			c := chatChoice{Index: i, Delta: &chatDelta{Content: &text}}
-			if rp.req.gen.Logprobs {
-				c.Logprobs = chatLogprobsOf(d.Logprobs)
-			}
-			out = append(out, rp.chunk(c))
-		} else {
-			c := textChoice{Text: d.Text, Index: i}
-			if rp.req.gen.Logprobs {
-				c.Logprobs, rp.offsets[i] = legacy(d.Logprobs, rp.req.gen.TopLogprobs, rp.offsets[i])
-			}
-			out = append(out, rp.chunk(c))
+	switch {
+	case rp.req.api == apiChat && (d.Text != "" || d.Reasoning != "" || len(d.Logprobs) > 0):
+		delta := &chatDelta{}
+		if d.Reasoning != "" {
+			r := d.Reasoning
+			delta.ReasoningContent, delta.Reasoning = &r, &r
 		}
+		if d.Text != "" || d.Reasoning == "" {
+			text := d.Text
+			delta.Content = &text
+		}
+		c := chatChoice{Index: i, Delta: delta}
+		if rp.req.gen.Logprobs {
+			c.Logprobs = chatLogprobsOf(d.Logprobs)
+		}
+		out = append(out, rp.chunk(c))
+	case rp.req.api == apiCompletions && (d.Text != "" || len(d.Logprobs) > 0):
+		c := textChoice{Text: d.Text, Index: i}
+		if rp.req.gen.Logprobs {
+			c.Logprobs, rp.offsets[i] = legacy(d.Logprobs, rp.req.gen.TopLogprobs, rp.offsets[i])
+		}
+		out = append(out, rp.chunk(c))
 	}
 	if d.FinishReason != "" {
 		reason := d.FinishReason
@@ -342,10 +361,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, kind api) {
 	if req.stream {
 		out, err = h.stream(w, r, m, rp)
 	} else {
-		out, err = m.Generate(r.Context(), req.gen)
-		if err == nil {
-			err = checkCount(out, req.gen.N)
-		}
+		out, err = generate(r.Context(), m, req, nil)
 		switch {
 		case err == nil:
 			writeJSON(w, http.StatusOK, rp.response(out))

@@ -28,13 +28,25 @@ type Model interface {
 }
 
 // Streamer is a Model that also reports text as it is produced: emit(i, d)
-// gets the text completion i added since its previous call, the logprobs
-// of its tokens, and on its last call the finish reason and Stop. Streamed
+// gets the text completion i added since its previous call (of its answer
+// in d.Text, of its thought in d.Reasoning), the logprobs of its tokens,
+// and on its last call the finish reason and Stop. Streamed
 // requests to a Model that is not a Streamer get each completion in one
 // piece once it is done.
 type Streamer interface {
 	Model
 	GenerateStream(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error)
+}
+
+// RawStreamer is a Streamer that can also hand back a thinking model's
+// text as the model wrote it: its thoughts and their markers left in Text,
+// Reasoning empty, and Usage counting the thoughts' tokens as hidden all
+// the same (as the embedded backend's GenerateRaw does). /v1/completions
+// answers with it, as vLLM does without a reasoning parser, so the
+// continuation of a raw prompt is raw; /v1/chat/completions answers with
+// the thought apart, in reasoning_content. emit may be nil.
+type RawStreamer interface {
+	GenerateRaw(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error)
 }
 
 // maxBody bounds a request body; prompts for pareto's models are small.

@@ -34,26 +34,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m Model, rp *re
 		}
 	}
 
-	var out []pareto.Completion
-	var err error
-	if s, ok := m.(Streamer); ok {
-		out, err = s.GenerateStream(ctx, rp.req.gen, emit)
-		if err == nil {
-			err = checkCount(out, n)
-		}
-	} else {
-		// Without a stream of its own the model's completions go out
-		// whole, one piece per choice.
-		out, err = m.Generate(ctx, rp.req.gen)
-		if err == nil {
-			err = checkCount(out, n)
-		}
-		if err == nil {
-			for i, c := range out {
-				emit(i, pareto.Completion{Text: c.Text, Logprobs: c.Logprobs, FinishReason: *finishOf(c), Stop: c.Stop})
-			}
-		}
-	}
+	out, err := generate(ctx, m, rp.req, emit)
 	if ev.err != nil {
 		return nil, fmt.Errorf("serve: streaming to the client: %w", ev.err)
 	}
@@ -79,6 +60,33 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m Model, rp *re
 		return nil, fmt.Errorf("serve: streaming to the client: %w", ev.err)
 	}
 	return out, nil
+}
+
+// generate runs req on m, handing emit (when not nil) each completion's
+// text as it comes: raw on /v1/completions where m can give it
+// (RawStreamer), streamed where m streams, else each completion whole, in
+// one piece per choice, once they are done.
+func generate(ctx context.Context, m Model, req *request, emit func(int, pareto.Completion)) ([]pareto.Completion, error) {
+	var out []pareto.Completion
+	var err error
+	streamed := emit != nil
+	if r, ok := m.(RawStreamer); ok && req.api == apiCompletions {
+		out, err = r.GenerateRaw(ctx, req.gen, emit)
+	} else if s, ok := m.(Streamer); ok && emit != nil {
+		out, err = s.GenerateStream(ctx, req.gen, emit)
+	} else {
+		out, err = m.Generate(ctx, req.gen)
+		streamed = false
+	}
+	if err == nil {
+		err = checkCount(out, req.gen.N)
+	}
+	if err == nil && emit != nil && !streamed {
+		for i, c := range out {
+			emit(i, pareto.Completion{Text: c.Text, Reasoning: c.Reasoning, Logprobs: c.Logprobs, FinishReason: *finishOf(c), Stop: c.Stop})
+		}
+	}
+	return out, err
 }
 
 // events writes server-sent events, flushing each. The first write that

@@ -20,6 +20,13 @@ type Markers struct {
 	Close string `json:"close"`
 }
 
+// GGUF metadata keys under which a model file names its thought markers
+// (a thinker pareto trains writes them; the embedded backend reads them).
+const (
+	KeyStart = "pareto.think.start"
+	KeyEnd   = "pareto.think.end"
+)
+
 // Default are the markers of the open thinking models: DeepSeek-R1 and its
 // distillations, Qwen3, QwQ.
 var Default = Markers{Open: "<think>", Close: "</think>"}
@@ -57,7 +64,7 @@ func (m Markers) Split(prefix, text string) (reasoning, visible string) {
 	if m.Close == "" {
 		return "", text
 	}
-	inside := m.Inside(prefix) || m.closesFirst(text)
+	inside := m.StartsInside(prefix, text)
 	if !inside && (m.Open == "" || !strings.Contains(text, m.Open)) {
 		return "", text
 	}
@@ -89,6 +96,13 @@ func (m Markers) Split(prefix, text string) (reasoning, visible string) {
 		inside = true
 	}
 	return strings.Join(thoughts, "\n"), vis.String()
+}
+
+// StartsInside reports whether text, generated after prefix, starts inside
+// a thought as Split reads it: prefix leaves one open (Inside), or text's
+// first marker is a Close.
+func (m Markers) StartsInside(prefix, text string) bool {
+	return m.Close != "" && (m.Inside(prefix) || m.closesFirst(text))
 }
 
 // closesFirst reports whether text's first marker is a Close.

@@ -14,6 +14,7 @@ import (
 	"github.com/pareto-llm/pareto"
 	"github.com/pareto-llm/pareto/engine"
 	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/think"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -40,6 +41,13 @@ type Backend struct {
 
 	repeatPenalty float64
 	repeatLastN   int
+
+	// A thinker's thought markers (nil: none), found in New from
+	// markers (WithThinkMarkers) or the vocabulary; thinkErr is why the
+	// markers named cannot be used, failing every call.
+	think    *thinking
+	markers  *think.Markers
+	thinkErr error
 }
 
 // Option configures a Backend.
@@ -93,6 +101,18 @@ func WithMaxBatch(n int) Option { return func(b *Backend) { b.maxBatch = max(n, 
 // (default 256).
 func WithDefaultMaxTokens(n int) Option { return func(b *Backend) { b.defMax = n } }
 
+// WithThinkMarkers names the thought markers of a thinking model; each
+// must be a single token of its vocabulary (Load takes them from the
+// file's pareto.think.start and pareto.think.end metadata). The zero
+// Markers turn thoughts off. Without this option, a vocabulary that has
+// <think> and </think> as single tokens has think.Default.
+//
+// With markers, every completion is split as think.Markers.Split reads
+// it after the prompt text: Text is the visible answer, Reasoning the
+// thought, and the tokens generated inside a thought, the markers
+// included, are Usage.HiddenTokens rather than CompletionTokens.
+func WithThinkMarkers(m think.Markers) Option { return func(b *Backend) { b.markers = &m } }
+
 // New returns a backend running m. Without WithTokenizer it fails every
 // Generate call.
 func New(m *engine.Model, opts ...Option) *Backend {
@@ -108,7 +128,93 @@ func New(m *engine.Model, opts ...Option) *Backend {
 		b.addBOS = true
 	}
 	b.eog = endTokens(b.tok)
+	b.think, b.thinkErr = b.thoughts()
 	return b
+}
+
+// thinking is how a thinker's thoughts are found in what it generates:
+// its markers, and their token ids (open is -1 when m.Open is empty).
+type thinking struct {
+	m           think.Markers
+	open, close int
+}
+
+// thoughts resolves the backend's thought markers to token ids: those
+// WithThinkMarkers named, which must be single tokens, or else
+// think.Default where the vocabulary has both as single tokens.
+func (b *Backend) thoughts() (*thinking, error) {
+	if b.tok == nil {
+		return nil, nil
+	}
+	if b.markers == nil {
+		op, ok1 := b.tokenID(think.Default.Open)
+		cl, ok2 := b.tokenID(think.Default.Close)
+		if !ok1 || !ok2 {
+			return nil, nil
+		}
+		return &thinking{m: think.Default, open: op, close: cl}, nil
+	}
+	m := *b.markers
+	if m == (think.Markers{}) {
+		return nil, nil
+	}
+	if m.Close == "" {
+		return nil, fmt.Errorf("embedded: thought markers %q, %q: the end-of-thought marker is empty", m.Open, m.Close)
+	}
+	th := &thinking{m: m, open: -1}
+	var ok bool
+	if th.close, ok = b.tokenID(m.Close); !ok {
+		return nil, fmt.Errorf("embedded: end-of-thought marker %q is not a token of the model's vocabulary (a thinker's markers must be single tokens)", m.Close)
+	}
+	if m.Open != "" {
+		if th.open, ok = b.tokenID(m.Open); !ok {
+			return nil, fmt.Errorf("embedded: start-of-thought marker %q is not a token of the model's vocabulary (a thinker's markers must be single tokens)", m.Open)
+		}
+	}
+	return th, nil
+}
+
+// tokenID is the id of the single token whose text is text, if the
+// tokenizer can say.
+func (b *Backend) tokenID(text string) (int, bool) {
+	if text == "" {
+		return -1, false
+	}
+	if t, ok := b.tok.(interface{ ID(string) (int, bool) }); ok {
+		id, ok := t.ID(text)
+		return id, ok && b.piece(id) == text
+	}
+	if v, ok := b.tok.(interface {
+		VocabSize() int
+		Token(id int) string
+	}); ok {
+		for id := range v.VocabSize() {
+			if v.Token(id) == text && b.piece(id) == text {
+				return id, true
+			}
+		}
+	}
+	return -1, false
+}
+
+// hiddenTokens counts the ids generated inside thoughts: all of them
+// from the start when the text starts inside one (inside), and from each
+// open id to the next close id, both included. An open id inside a
+// thought is thought, a close id outside one is answer, as Split reads
+// the markers' text.
+func hiddenTokens(ids []int, open, close int, inside bool) int {
+	n := 0
+	for _, id := range ids {
+		switch {
+		case inside:
+			n++
+			inside = id != close
+		case id == open:
+			n++
+			inside = true
+		}
+	}
+	return n
 }
 
 // endTokens are EOS and the end-of-turn control tokens llama.cpp treats as
@@ -155,7 +261,29 @@ func Load(path string, opts ...Option) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", path, err)
 	}
-	return New(m, append([]Option{WithTokenizer(tok)}, opts...)...), nil
+	first := []Option{WithTokenizer(tok)}
+	start, hasStart := f.String(think.KeyStart)
+	end, hasEnd := f.String(think.KeyEnd)
+	if hasStart || hasEnd {
+		if end == "" {
+			return nil, fmt.Errorf("embedded: %s names a start-of-thought marker %q (%s) but no end-of-thought marker (%s)", path, start, think.KeyStart, think.KeyEnd)
+		}
+		first = append(first, WithThinkMarkers(think.Markers{Open: start, Close: end}))
+	}
+	b := New(m, append(first, opts...)...)
+	if b.thinkErr != nil {
+		return nil, fmt.Errorf("%w (%s)", b.thinkErr, path)
+	}
+	return b, nil
+}
+
+// Thinks reports whether the model writes thoughts between markers, and
+// which: Generate splits them out of its completions.
+func (b *Backend) Thinks() (think.Markers, bool) {
+	if b.think == nil {
+		return think.Markers{}, false
+	}
+	return b.think.m, true
 }
 
 // Model is the engine model the backend runs.
@@ -199,9 +327,10 @@ type sample struct {
 	stop    string // the stop string that ended it, if one did
 	lps     []pareto.TokenLogprob
 	flops   float64
-	pending string // pieces held back while they end in a partial UTF-8 character
-	sentLen int    // bytes of text already streamed
-	sentLPs int    // logprobs already streamed
+	pending string        // pieces held back while they end in a partial UTF-8 character
+	sentLen int           // bytes of text already streamed
+	sentLPs int           // logprobs already streamed
+	split   *think.Stream // a thinker's streamed text into thought and answer
 
 	textBuf strings.Builder // backs text, so it grows without a copy per token
 }
@@ -267,7 +396,7 @@ func (b *Backend) piece(id int) string {
 // request in flight (continuous batching; see batcher). Sample i uses seed
 // Seed+i; without a seed, a random one.
 func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Completion, error) {
-	return b.GenerateStream(ctx, req, nil)
+	return b.generate(ctx, req, nil, false)
 }
 
 // GenerateStream is Generate that also hands each sample's text to emit as
@@ -279,16 +408,42 @@ func (b *Backend) Generate(ctx context.Context, req pareto.Request) ([]pareto.Co
 // until it cannot, so the deltas of sample i concatenate to exactly the
 // Text of completion i. emit runs on the decoding goroutine: a slow emit
 // slows decoding. A nil emit is Generate.
+//
+// A thinker's deltas carry the thought in Reasoning and the answer in
+// Text, concatenating to the completion's Reasoning and Text; where the
+// text could still turn out to be either (the start of a marker, text
+// before any marker when the prompt leaves no thought open), it is held
+// back until it cannot.
 func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error) {
+	return b.generate(ctx, req, emit, false)
+}
+
+// GenerateRaw is GenerateStream with a thinker's text as the model wrote
+// it: its thoughts and their markers stay in Text and Reasoning is empty,
+// while Usage counts the thoughts' tokens as HiddenTokens all the same.
+// For a model without thought markers it is GenerateStream. pareto serve
+// answers /v1/completions with it, as vLLM does without a reasoning
+// parser. emit may be nil.
+func (b *Backend) GenerateRaw(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion)) ([]pareto.Completion, error) {
+	return b.generate(ctx, req, emit, true)
+}
+
+// generate is GenerateStream, with a thinker's thoughts split out of the
+// text unless raw.
+func (b *Backend) generate(ctx context.Context, req pareto.Request, emit func(index int, delta pareto.Completion), raw bool) ([]pareto.Completion, error) {
 	start := time.Now()
 	if b.tok == nil {
 		return nil, fmt.Errorf("embedded: generate: no tokenizer (use WithTokenizer or Load)")
+	}
+	if b.thinkErr != nil {
+		return nil, b.thinkErr
 	}
 	if req.Prompt != "" && len(req.Messages) > 0 {
 		return nil, fmt.Errorf("embedded: generate: request has both prompt and messages")
 	}
 	c := b.m.Config
-	prompt := b.tok.Encode(PromptText(req), b.addBOS)
+	promptText := PromptText(req)
+	prompt := b.tok.Encode(promptText, b.addBOS)
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("embedded: generate: empty prompt")
 	}
@@ -335,6 +490,9 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 		for _, id := range prompt {
 			samples[i].sampler.Accept(id)
 		}
+		if b.think != nil && !raw && emit != nil {
+			samples[i].split = b.think.m.Stream(promptText)
+		}
 	}
 	var ttft time.Duration
 	r := &request{ctx: ctx, p: req.Params, maxTok: maxTok, emit: emit, first: func() {
@@ -357,6 +515,17 @@ func (b *Backend) GenerateStream(ctx context.Context, req pareto.Request, emit f
 		s.flush()
 		out[i] = pareto.Completion{Text: s.text, FinishReason: s.finish, Stop: s.stop, Logprobs: s.lps,
 			Usage: pareto.Usage{CompletionTokens: len(s.ids), DecodeFLOPs: s.flops}}
+		if th := b.think; th != nil {
+			// Counted by token, read by text: a marker is one token and
+			// its text, and a stop string cut from the text (the end of
+			// a thought, as budget forcing asks) keeps its tokens.
+			hidden := hiddenTokens(s.ids, th.open, th.close, th.m.StartsInside(promptText, s.text))
+			u := &out[i].Usage
+			u.CompletionTokens, u.HiddenTokens = len(s.ids)-hidden, hidden
+			if !raw {
+				out[i].Reasoning, out[i].Text = th.m.Split(promptText, s.text)
+			}
+		}
 	}
 	u := &out[0].Usage
 	u.Calls = 1
@@ -387,7 +556,7 @@ func (b *Backend) next(s *sample, logits []float32, id int, p pareto.Params, max
 		s.lps = append(s.lps, b.logprob(logits, id, p.TopLogprobs))
 	}
 	s.ids = append(s.ids, id)
-	s.add(b.piece(id))
+	b.write(s, id)
 	if i, stop := engine.MatchStop(s.text, p.Stop); i >= 0 {
 		s.text = s.text[:i]
 		s.done, s.finish, s.stop = true, "stop", stop
@@ -396,6 +565,16 @@ func (b *Backend) next(s *sample, logits []float32, id int, p pareto.Params, max
 	if len(s.ids) >= maxTok || s.seq.Len() >= ctxLen {
 		s.done, s.finish = true, "length"
 	}
+}
+
+// write adds the text of token id to s's.
+func (b *Backend) write(s *sample, id int) {
+	if th := b.think; th != nil && (id == th.open || id == th.close) {
+		// A marker's text is whole, as its id counts: a broken character
+		// before it is cut now, not with the marker that completes it.
+		s.flush()
+	}
+	s.add(b.piece(id))
 }
 
 // stream emits the text s added since the last call, keeping back a tail
@@ -413,11 +592,24 @@ func (s *sample) stream(stops []string, emit func(int, pareto.Completion)) {
 	if end <= s.sentLen && !s.done {
 		return // nothing new to show: logprobs wait for their text
 	}
-	d := pareto.Completion{Text: s.text[s.sentLen:end], Logprobs: s.lps[s.sentLPs:]}
+	d := pareto.Completion{Text: s.text[s.sentLen:end]}
+	s.sentLen = end
+	if s.split != nil {
+		d.Reasoning, d.Text = s.split.Next(d.Text)
+		if s.done {
+			r, v := s.split.End()
+			d.Reasoning += r
+			d.Text += v
+		}
+		if d.Reasoning == "" && d.Text == "" && !s.done {
+			return // held back until it is known to be thought or answer
+		}
+	}
+	d.Logprobs = s.lps[s.sentLPs:]
 	if s.done {
 		d.FinishReason, d.Stop = s.finish, s.stop
 	}
-	s.sentLen, s.sentLPs = end, len(s.lps)
+	s.sentLPs = len(s.lps)
 	emit(s.index, d)
 }
 

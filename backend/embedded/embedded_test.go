@@ -308,7 +308,7 @@ func TestConcurrentGenerate(t *testing.T) {
 func render(b *Backend, ids []int) string {
 	var s sample
 	for _, id := range ids {
-		s.add(b.piece(id))
+		b.write(&s, id)
 	}
 	s.flush()
 	return s.text
