@@ -5,6 +5,7 @@ import (
 
 	"github.com/pareto-llm/pareto/gguf"
 	"github.com/pareto-llm/pareto/reward"
+	"github.com/pareto-llm/pareto/think"
 )
 
 // ExportGGUF writes the current parameters as a llama-architecture GGUF
@@ -30,8 +31,8 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 		// Where a reader (the embedded backend, budget forcing) finds the
 		// thought markers.
 		b.Set("general.name", fmt.Sprintf("pareto-synth-thinker-d%d-l%d", c.DModel, c.Layers))
-		b.Set(KeyThinkStart, ThinkStart)
-		b.Set(KeyThinkEnd, ThinkEnd)
+		b.Set(think.KeyStart, ThinkStart)
+		b.Set(think.KeyEnd, ThinkEnd)
 	}
 	if t.cfg.Data.Kind == KindPRM {
 		// What a PRM reader (reward.LoadPRM) needs to score steps: the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pareto-llm/pareto/engine"
 	"github.com/pareto-llm/pareto/gguf"
+	"github.com/pareto-llm/pareto/think"
 )
 
 func thinkConfig(dir string, cut float64) Config {
@@ -110,11 +111,11 @@ func TestThinkerStartsFromPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if s, _ := f.String(KeyThinkStart); s != ThinkStart {
-		t.Fatalf("%s = %q", KeyThinkStart, s)
+	if s, _ := f.String(think.KeyStart); s != ThinkStart {
+		t.Fatalf("%s = %q", think.KeyStart, s)
 	}
-	if s, _ := f.String(KeyThinkEnd); s != ThinkEnd {
-		t.Fatalf("%s = %q", KeyThinkEnd, s)
+	if s, _ := f.String(think.KeyEnd); s != ThinkEnd {
+		t.Fatalf("%s = %q", think.KeyEnd, s)
 	}
 	if _, err := engine.Load(out); err != nil {
 		t.Fatal(err)

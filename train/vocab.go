@@ -106,12 +106,6 @@ const (
 	ThinkEnd   = "</think>"
 )
 
-// GGUF metadata keys of a thinker's markers.
-const (
-	KeyThinkStart = "pareto.think.start"
-	KeyThinkEnd   = "pareto.think.end"
-)
-
 const typeUserDefined = 4
 
 // vocabFor is the vocabulary a config names.
