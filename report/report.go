@@ -21,7 +21,6 @@ import (
 	"github.com/pareto-llm/pareto/run"
 	"github.com/pareto-llm/pareto/store"
 	"github.com/pareto-llm/pareto/strategy"
-	"github.com/pareto-llm/pareto/think"
 )
 
 // Source is what a report reads from the store.
@@ -237,7 +236,7 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		models[key][r.Model] = true
 		series := r.Strategy
 		if cfg.Think != nil {
-			series += " " + thinkLabel(*cfg.Think)
+			series += " " + cfg.Think.Label()
 		}
 		byGroup[key] = append(byGroup[key], loaded{
 			point: Point{
@@ -354,28 +353,6 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		d.Groups = append(d.Groups, g)
 	}
 	return d, nil
-}
-
-// thinkLabel names a run's reasoning options: its thinking budget, or no
-// thought, its minimum, and where a search thinks when not at its root.
-func thinkLabel(t think.Settings) string {
-	var parts []string
-	switch {
-	case t.NoThought:
-		parts = append(parts, "no thought")
-	case t.Budget > 0:
-		parts = append(parts, fmt.Sprintf("think<=%d", t.Budget))
-	}
-	if t.Min > 0 {
-		parts = append(parts, fmt.Sprintf("think>=%d", t.Min))
-	}
-	if t.At == think.AtStep {
-		parts = append(parts, "each step")
-	}
-	if t.Effort != "" {
-		parts = append(parts, "effort="+t.Effort)
-	}
-	return strings.Join(parts, " ")
 }
 
 // comparePoints orders points cheapest first, by FLOPs, then latency.

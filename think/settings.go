@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pareto-llm/pareto"
 )
@@ -58,6 +59,29 @@ const (
 
 // Forcing reports whether the settings force a thinking budget.
 func (s Settings) Forcing() bool { return s.Budget > 0 || s.Min > 0 || s.NoThought }
+
+// Label names the settings briefly, for plots and tables: the thinking
+// budget or no thought, the minimum, where a search thinks when not at its
+// root, the effort; "" when there is nothing to name.
+func (s Settings) Label() string {
+	var parts []string
+	switch {
+	case s.NoThought:
+		parts = append(parts, "no thought")
+	case s.Budget > 0:
+		parts = append(parts, fmt.Sprintf("think<=%d", s.Budget))
+	}
+	if s.Min > 0 {
+		parts = append(parts, fmt.Sprintf("think>=%d", s.Min))
+	}
+	if s.At == AtStep {
+		parts = append(parts, "each step")
+	}
+	if s.Effort != "" {
+		parts = append(parts, "effort="+s.Effort)
+	}
+	return strings.Join(parts, " ")
+}
 
 // Marks are the settings' markers, Default unless set.
 func (s Settings) Marks() Markers {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -209,31 +210,13 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 	if rf.jsonOut {
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(rows)
 	}
+	how := cmp.Or(reason.think.settings.Label(), "no thought budget")
+	if reason.think.settings.At != think.AtStep {
+		how += ", REBASE thinks once then searches"
+	}
 	what := fmt.Sprintf("%d %s questions x %d seeds, temperature %g, at most %d tokens; reasoning: %s, %s",
-		len(qs), d.Name, rf.seeds, rf.opts.Temperature, rf.opts.MaxTokens, reasonS.model, thinkNote(reason.think.settings))
+		len(qs), d.Name, rf.seeds, rf.opts.Temperature, rf.opts.MaxTokens, reasonS.model, how)
 	return printSuite(cmd.OutOrStdout(), sf.name, what, rows, wall)
-}
-
-// thinkNote says how the reasoning arms think.
-func thinkNote(s think.Settings) string {
-	var parts []string
-	switch {
-	case s.NoThought:
-		parts = append(parts, "no thought")
-	case s.Budget > 0:
-		parts = append(parts, fmt.Sprintf("thought budget %d tokens", s.Budget))
-	default:
-		parts = append(parts, "no thought budget")
-	}
-	if s.Min > 0 {
-		parts = append(parts, fmt.Sprintf("at least %d", s.Min))
-	}
-	if s.At == think.AtStep {
-		parts = append(parts, "REBASE thinks before every step")
-	} else {
-		parts = append(parts, "REBASE thinks once, then searches")
-	}
-	return strings.Join(parts, ", ")
 }
 
 // printSuite writes the suite's table, each setting's figures with their

@@ -256,7 +256,7 @@ func TestBenchSuitePaper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"study: acc %", "REBASE width 16", "thought budget 256 tokens", "most accurate:", "REBASE width 3 + reasoning:"} {
+	for _, want := range []string{"study: acc %", "REBASE width 16", "think<=256", "most accurate:", "REBASE width 3 + reasoning:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("suite table lacks %q:\n%s", want, text)
 		}
