@@ -16,6 +16,7 @@ import (
 //	magic "PARETOCK" | version u32 | config length u32 | config JSON
 //	step u64 | data cursor u64 | rng u64 | n params u64
 //	params, Adam m, Adam v: n float32 each
+//	a quiet-star run's lagging sampling weights, if any (quietStar.checkpointed)
 //	sha256 of everything above
 const (
 	ckptMagic   = "PARETOCK"
@@ -49,7 +50,7 @@ func (t *Trainer) SaveCheckpoint(path string) (err error) {
 	for _, v := range []uint64{uint64(t.step), t.src.Cursor(), uint64(t.cfg.Seed), uint64(len(t.params))} {
 		buf.Write(le.AppendUint64(nil, v))
 	}
-	for _, xs := range [][]float32{t.params, t.m, t.v} {
+	for _, xs := range [][]float32{t.params, t.m, t.v, t.qs.checkpointed()} {
 		raw := make([]byte, 4*len(xs))
 		for i, x := range xs {
 			le.PutUint32(raw[4*i:], math.Float32bits(x))
@@ -130,13 +131,14 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	}
 	step, cursor, n := le.Uint64(body[off:]), le.Uint64(body[off+8:]), le.Uint64(body[off+24:])
 	off += 32
-	if n != uint64(len(t.params)) || uint64(len(body)-off) != 12*n {
+	extra := t.qs.checkpointed()
+	if n != uint64(len(t.params)) || uint64(len(body)-off) != 12*n+4*uint64(len(extra)) {
 		return bad("holds %d parameters in %d bytes, the model has %d", n, len(body)-off, len(t.params))
 	}
 	if step > uint64(t.cfg.Optim.Steps) {
 		return bad("step %d is past optim.steps %d", step, t.cfg.Optim.Steps)
 	}
-	for _, xs := range [][]float32{t.params, t.m, t.v} {
+	for _, xs := range [][]float32{t.params, t.m, t.v, extra} {
 		for i := range xs {
 			xs[i] = math.Float32frombits(le.Uint32(body[off+4*i:]))
 		}

@@ -10,6 +10,7 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -64,12 +65,18 @@ type OptimConfig struct {
 const (
 	KindPolicy = "policy" // worked solutions and direct answers (the default)
 	KindPRM    = "prm"    // step labels read at each step's line end
+	// KindQuietStar trains a thinker's thoughts the Quiet-STaR way from
+	// thoughts it samples itself (see QuietStarConfig, quietstar.go).
+	KindQuietStar = "quiet-star"
 )
 
 // DataConfig describes the synthetic training stream.
 type DataConfig struct {
-	// Kind is KindPolicy (also when empty) or KindPRM.
+	// Kind is KindPolicy (also when empty), KindPRM or KindQuietStar.
 	Kind string `yaml:"kind" json:"kind,omitempty"`
+	// QuietStar is the settings of a quiet-star run; a section left out
+	// takes DefaultQuietStar, and a field left out its default.
+	QuietStar *QuietStarConfig `yaml:"quiet_star" json:"quiet_star,omitempty"`
 	// Labels is the Math-Shepherd labels file a PRM trains on; the
 	// shepherd section says how to make it when it is missing or short.
 	Labels              string           `yaml:"labels" json:"labels,omitempty"`
@@ -151,6 +158,16 @@ func ParseConfig(data []byte) (Config, error) {
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
 		return Config{}, &yamlError{text: yaml.FormatError(err, false, true), err: err}
 	}
+	if cfg.Data.Kind == KindQuietStar {
+		// Again over the defaults: the decoder fills the section it is
+		// given in place, so the fields the file leaves out keep theirs.
+		cfg = Config{}
+		def := DefaultQuietStar()
+		cfg.Data.QuietStar = &def
+		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+			return Config{}, &yamlError{text: yaml.FormatError(err, false, true), err: err}
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -216,15 +233,21 @@ func (c Config) Validate() error {
 		}
 	}
 	switch d.Kind {
-	case "", KindPolicy:
+	case "", KindPolicy, KindQuietStar:
+		kind := cmp.Or(d.Kind, KindPolicy)
 		if d.Balance {
-			return fmt.Errorf("field data.balance: weighs a prm run's labels; this is a policy run")
+			return fmt.Errorf("field data.balance: weighs a prm run's labels; this is a %s run", kind)
 		}
 		if d.LMWeight != 0 {
-			return fmt.Errorf("field data.lm_weight: adds language modelling to a prm run; this is a policy run")
+			return fmt.Errorf("field data.lm_weight: adds language modelling to a prm run; this is a %s run", kind)
 		}
 		if d.Dense != 0 {
-			return fmt.Errorf("field data.dense: spreads a prm run's labels; this is a policy run")
+			return fmt.Errorf("field data.dense: spreads a prm run's labels; this is a %s run", kind)
+		}
+		if d.Kind == KindQuietStar {
+			if err := c.validateQuietStar(); err != nil {
+				return err
+			}
 		}
 	case KindPRM:
 		if !(d.LMWeight >= 0 && d.LMWeight <= 10) {
@@ -246,7 +269,10 @@ func (c Config) Validate() error {
 			return err
 		}
 	default:
-		return fmt.Errorf("field data.kind: %q must be %q or %q", d.Kind, KindPolicy, KindPRM)
+		return fmt.Errorf("field data.kind: %q must be %q, %q or %q", d.Kind, KindPolicy, KindPRM, KindQuietStar)
+	}
+	if d.QuietStar != nil && d.Kind != KindQuietStar {
+		return fmt.Errorf("field data.quiet_star: settings of a quiet-star run; this is a %s run", cmp.Or(d.Kind, KindPolicy))
 	}
 	return nil
 }

@@ -11,7 +11,10 @@ import (
 // ExportGGUF writes the current parameters as a llama-architecture GGUF
 // file with the synth tokenizer, atomically. The trainer's rope already
 // uses llama.cpp's adjacent-pair layout, so q and k need no permutation.
-// With f16 the large matrices are stored as F16 (norms stay F32).
+// With f16 the large matrices are stored as F16 (norms stay F32). A
+// quiet-star run exports the llama thinker alone, as the supervised stage
+// does: its mixing head is a training device, and inference runs the
+// with-thought prediction the head mixed from (see quietstar.go).
 func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 	c := t.cfg.Model
 	b := gguf.NewBuilder()

@@ -192,8 +192,15 @@ func (m *model) windows(a *acts, inputs []int32) {
 // against targets, then adds the gradient of that loss to grads. It
 // returns the loss and the number of tokens that counted.
 func (m *model) lossAndBackward(p *pool, params, grads []float32, a *acts, inputs, targets []int32, weights []float32) (float64, float64) {
-	n, d, kvd, f := a.n, m.d, m.kvd, m.ffn
-	sh := attnShape{b: a.b, t: a.t, heads: m.cfg.Heads, kvHeads: m.cfg.KVHeads, hd: m.hd}
+	loss, wsum := m.crossEntropyLoss(p, a, targets, weights)
+	m.backward(p, params, grads, a, inputs, a.logits, nil)
+	return loss, wsum
+}
+
+// crossEntropyLoss is the masked mean cross-entropy of a.logits against
+// targets and the number of tokens that counted; it overwrites a.logits
+// with the loss's gradient with respect to them.
+func (m *model) crossEntropyLoss(p *pool, a *acts, targets []int32, weights []float32) (float64, float64) {
 	var wsum float64
 	for _, w := range weights {
 		wsum += float64(w)
@@ -210,8 +217,21 @@ func (m *model) lossAndBackward(p *pool, params, grads []float32, a *acts, input
 	if wsum > 0 {
 		loss /= wsum
 	}
-	dlogits := a.logits
+	return loss, wsum
+}
+
+// backward adds to grads the gradient of a loss whose gradient with
+// respect to the logits of the last forward pass is dlogits (N×V; it may
+// be a.logits) and, if dxn is not nil, with respect to the final norm's
+// output a.xn also dxn (N×d), which a loss reading the hidden state (the
+// quiet-star mixing head) adds to what flows back from the logits.
+func (m *model) backward(p *pool, params, grads []float32, a *acts, inputs []int32, dlogits, dxn []float32) {
+	n, d, kvd, f := a.n, m.d, m.kvd, m.ffn
+	sh := attnShape{b: a.b, t: a.t, heads: m.cfg.Heads, kvHeads: m.cfg.KVHeads, hd: m.hd}
 	matmulBackward(p, a.dxn, m.output.of(grads), dlogits, a.xn, m.output.of(params), n, d, m.vocab, false)
+	for i, g := range dxn {
+		a.dxn[i] += g
+	}
 	clear(a.dres)
 	rmsnormBackward(p, a.dres, m.outNorm.of(grads), a.dxn, a.x, m.outNorm.of(params), a.rstd, n, d)
 	for l := len(m.layers) - 1; l >= 0; l-- {
@@ -233,5 +253,4 @@ func (m *model) lossAndBackward(p *pool, params, grads []float32, a *acts, input
 		rmsnormBackward(p, a.dres, lp.attnNorm.of(grads), a.dxn, la.xin, lp.attnNorm.of(params), la.rstd1, n, d)
 	}
 	embeddingBackward(m.embed.of(grads), a.dres, inputs, d)
-	return loss, wsum
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/pareto-llm/pareto/models"
@@ -18,6 +19,8 @@ type Trainer struct {
 	mdl     *model
 	tok     *tokenizer.Tokenizer
 	src     Source
+	qs      *quietStar // a quiet-star run's stage (nil otherwise)
+	tensors []tensor   // what the optimizer updates: the model's, and a quiet-star run's head
 	pool    *pool
 	acts    *acts
 	params  []float32
@@ -37,6 +40,10 @@ type Stats struct {
 	GradNorm float64 // before clipping
 	Tokens   int     // tokens processed in the step (batch × seq_len)
 	Counted  int     // tokens that counted in the loss
+	// QuietStar is a quiet-star step's parts of the loss and figures of
+	// its thoughts (nil for other runs); Loss is then their weighted sum
+	// and Counted the GOLD tokens of one reading.
+	QuietStar *QuietStarStats
 }
 
 // Option adjusts a Trainer.
@@ -61,8 +68,19 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 	t.mdl = newModel(cfg.Model, tok.VocabSize())
 	t.mdl.isolate = cfg.Data.Isolate
 	n := t.mdl.nParams
+	t.tensors = t.mdl.tensors
+	if cfg.Data.Kind == KindQuietStar {
+		if t.qs, err = newQuietStar(cfg, t.mdl, tok); err != nil {
+			return nil, err
+		}
+		n += t.qs.head.size()
+		t.tensors = append(slices.Clip(t.mdl.tensors), t.qs.head.tensors()...)
+	}
 	t.params, t.grads, t.m, t.v = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 	t.mdl.init(t.params, cfg.Seed)
+	if t.qs != nil {
+		t.qs.head.init(t.params, cfg.Seed)
+	}
 	if cfg.Init != "" {
 		path, err := models.Resolve(cfg.Init)
 		if err != nil {
@@ -84,6 +102,8 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 		if t.src, err = NewPRMSource(recs, weights, cfg.Data.LMWeight, cfg.Data.Dense, tok, cfg.Model.SeqLen, cfg.Data.Seed); err != nil {
 			return nil, err
 		}
+	} else if t.qs != nil {
+		t.src = t.qs.problems
 	} else {
 		t.src = NewSynthSource(cfg.Data, tok)
 	}
@@ -91,6 +111,9 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 		o(t)
 	}
 	b, T := cfg.Optim.BatchSize, cfg.Model.SeqLen
+	if t.qs != nil {
+		b *= t.qs.layout.k + 1 // each problem is read after each thought and after none
+	}
 	t.acts = t.mdl.newActs(b)
 	t.inputs, t.targets, t.weights = make([]int32, b*T), make([]int32, b*T), make([]float32, b*T)
 	return t, nil
@@ -128,12 +151,23 @@ func (t *Trainer) Step() (Stats, error) {
 	if t.step >= t.cfg.Optim.Steps {
 		return Stats{}, fmt.Errorf("train: all %d steps are done", t.cfg.Optim.Steps)
 	}
+	if t.qs != nil {
+		return t.qsStep()
+	}
 	if err := t.nextBatch(); err != nil {
 		return Stats{}, err
 	}
 	clear(t.grads)
 	t.mdl.forward(t.pool, t.params, t.acts, t.inputs)
 	loss, counted := t.mdl.lossAndBackward(t.pool, t.params, t.grads, t.acts, t.inputs, t.targets, t.weights)
+	st := t.update()
+	st.Loss, st.Counted = loss, int(counted)
+	return st, nil
+}
+
+// update takes the optimizer step from t.grads: clipping, learning rate,
+// AdamW. The stats it returns lack the loss.
+func (t *Trainer) update() Stats {
 	norm := gradNorm(t.grads)
 	scale := 1.0
 	if c := t.cfg.Optim.GradClip; c > 0 && norm > c {
@@ -141,8 +175,8 @@ func (t *Trainer) Step() (Stats, error) {
 	}
 	lr := lrAt(t.cfg.Optim, t.step)
 	t.step++
-	adamW(t.pool, t.cfg.Optim, t.mdl.tensors, t.params, t.grads, t.m, t.v, t.step, lr, scale)
-	return Stats{Step: t.step, Loss: loss, LR: lr, GradNorm: norm, Tokens: len(t.inputs), Counted: int(counted)}, nil
+	adamW(t.pool, t.cfg.Optim, t.tensors, t.params, t.grads, t.m, t.v, t.step, lr, scale)
+	return Stats{Step: t.step, LR: lr, GradNorm: norm, Tokens: len(t.inputs)}
 }
 
 // Logits runs the forward pass on one token sequence (at most seq_len
