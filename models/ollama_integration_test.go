@@ -35,6 +35,14 @@ func TestShippedPRMMatchesOllama(t *testing.T) {
 	})
 }
 
+// TestShippedThinkerMatchesOllama does the same for the shipped thinker:
+// Ollama reads its thought markers and its vocabulary without a space
+// prefix as pareto does, so the raw text, thought and steps, is the same,
+// and Ollama's completion tokens are pareto's visible and hidden ones.
+func TestShippedThinkerMatchesOllama(t *testing.T) {
+	matchOllama(t, models.DefaultThinker, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+}
+
 // matchOllama loads a shipped model in Ollama and in pareto's engine and
 // checks that greedy completions of 10 synth test problems (two per
 // level), prompted by prompt, are identical.
@@ -50,16 +58,20 @@ func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Pro
 	for i := 0; i < 10; i++ {
 		p := test[i*len(test)/10] // every level
 		in := prompt(p)
-		want, _, _, err := srv.Generate(ctx, name, in, map[string]any{"temperature": 0, "num_predict": maxTokens, "seed": 0, "repeat_penalty": 1})
+		want, _, evals, err := srv.Generate(ctx, name, in, map[string]any{"temperature": 0, "num_predict": maxTokens, "seed": 0, "repeat_penalty": 1})
 		if err != nil {
 			t.Fatalf("ollama: %v\n%s", err, srv.Log())
 		}
-		got, err := b.Generate(ctx, pareto.Request{Prompt: in, Params: pareto.Params{MaxTokens: maxTokens, Temperature: 0}})
+		// The raw text: a thinker's thought and markers as it wrote them.
+		got, err := b.GenerateRaw(ctx, pareto.Request{Prompt: in, Params: pareto.Params{MaxTokens: maxTokens, Temperature: 0}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got[0].Text != want {
 			t.Errorf("%s, problem %s: greedy completions differ\nollama %q\npareto %q", name, p.ID, want, got[0].Text)
+		}
+		if u := got[0].Usage; u.CompletionTokens+u.HiddenTokens != evals {
+			t.Errorf("%s, problem %s: pareto generated %d visible + %d hidden tokens, Ollama %d", name, p.ID, u.CompletionTokens, u.HiddenTokens, evals)
 		}
 	}
 }
