@@ -16,8 +16,10 @@ import (
 const DefaultWait = "Wait"
 
 // maxEmptyRounds bounds the rounds in a row in which the model generates
-// nothing: a model that ends its thought at once after every Wait cannot
-// be made to reach Min, and the request fails rather than loop forever.
+// nothing: a model that ends its thought at once after every Wait (or
+// ends its text) cannot be made to reach Min; after this many the thought
+// ends short of it and the answer is forced, rather than loop forever or
+// lose the run. Its hidden tokens then show the minimum unmet.
 const maxEmptyRounds = 8
 
 // Forcer is a pareto.Generator that holds the model behind it to a
@@ -165,7 +167,7 @@ func (f *Forcer) thought(ctx context.Context, req pareto.Request, seed *int64) (
 		}
 		if gen == 0 {
 			if empty++; empty >= maxEmptyRounds {
-				return "", pareto.Usage{}, 0, fmt.Errorf("think: the model generated nothing %d rounds in a row after %d thought tokens of a minimum of %d", empty, spent, f.Min)
+				break // it will not think longer: answer with what it has
 			}
 		} else {
 			empty = 0
