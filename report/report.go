@@ -268,7 +268,7 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		if ms := slices.Sorted(maps.Keys(models[k])); len(ms) > 1 {
 			g.Model = strings.Join(ms, " + ")
 			for i := range ls {
-				ls[i].series += " [" + ls[i].point.Model + "]"
+				ls[i].series += " [" + shortModel(ls[i].point.Model) + "]"
 			}
 		}
 		opts := make([]strategy.Options, len(ls))
@@ -353,6 +353,20 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		d.Groups = append(d.Groups, g)
 	}
 	return d, nil
+}
+
+// shortModel is the name of a model of the embedded engine without its
+// prefix and file digest ("embedded:pareto-synth-thinker@1dc033923c04" is
+// pareto-synth-thinker), enough to tell a group's models apart in a
+// legend; a server's model name is kept whole.
+func shortModel(m string) string {
+	if rest, ok := strings.CutPrefix(m, "embedded:"); ok {
+		if i := strings.LastIndex(rest, "@"); i > 0 {
+			return rest[:i]
+		}
+		return rest
+	}
+	return m
 }
 
 // comparePoints orders points cheapest first, by FLOPs, then latency.

@@ -398,3 +398,16 @@ func TestBuildCombined(t *testing.T) {
 		t.Fatal("the fixture has no dataset run on several models: the test proves nothing")
 	}
 }
+
+func TestShortModel(t *testing.T) {
+	for in, want := range map[string]string{
+		"embedded:pareto-synth-thinker@1dc033923c04": "pareto-synth-thinker",
+		"embedded:/tmp/m.gguf":                       "/tmp/m.gguf",
+		"qwen2.5:0.5b":                               "qwen2.5:0.5b",
+		"small":                                      "small",
+	} {
+		if got := shortModel(in); got != want {
+			t.Errorf("shortModel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
