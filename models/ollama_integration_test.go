@@ -23,14 +23,14 @@ func TestMain(m *testing.M) { ollamatest.Main(m) }
 // pareto's engine and checks that greedy solutions of 10 synth test
 // problems are identical.
 func TestShippedPolicyMatchesOllama(t *testing.T) {
-	matchOllama(t, models.Default, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+	matchOllama(t, models.Default, 10, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
 }
 
 // TestShippedPRMMatchesOllama does the same for the shipped PRM, on its
 // own input: a question and the first step of its reference solution, at
 // whose end the PRM's next token is its verdict ("+" or "-").
 func TestShippedPRMMatchesOllama(t *testing.T) {
-	matchOllama(t, models.DefaultPRM, 8, func(p synth.Problem) string {
+	matchOllama(t, models.DefaultPRM, 10, 8, func(p synth.Problem) string {
 		return reward.Prompt(reward.PromptTemplate, p.Question) + step.Split(p.Solution)[0] + reward.StepSeparator
 	})
 }
@@ -40,13 +40,13 @@ func TestShippedPRMMatchesOllama(t *testing.T) {
 // prefix as pareto does, so the raw text, thought and steps, is the same,
 // and Ollama's completion tokens are pareto's visible and hidden ones.
 func TestShippedThinkerMatchesOllama(t *testing.T) {
-	matchOllama(t, models.DefaultThinker, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+	matchOllama(t, models.DefaultThinker, 5, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
 }
 
 // matchOllama loads a shipped model in Ollama and in pareto's engine and
-// checks that greedy completions of 10 synth test problems (two per
-// level), prompted by prompt, are identical.
-func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Problem) string) {
+// checks that greedy completions of n synth test problems (spread evenly
+// over the levels), prompted by prompt, are identical.
+func matchOllama(t *testing.T, name string, n, maxTokens int, prompt func(synth.Problem) string) {
 	srv := ollamatest.Shared(t)
 	ctx := context.Background()
 	path := srv.CreateShipped(t, name)
@@ -55,8 +55,8 @@ func matchOllama(t *testing.T, name string, maxTokens int, prompt func(synth.Pro
 		t.Fatal(err)
 	}
 	test := synth.TestSet()
-	for i := 0; i < 10; i++ {
-		p := test[i*len(test)/10] // every level
+	for i := range n {
+		p := test[i*len(test)/n] // every level
 		in := prompt(p)
 		want, _, evals, err := srv.Generate(ctx, name, in, map[string]any{"temperature": 0, "num_predict": maxTokens, "seed": 0, "repeat_penalty": 1})
 		if err != nil {
