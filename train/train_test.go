@@ -177,27 +177,38 @@ func intsOf(x []int32) []int {
 	return out
 }
 
+// configEdit changes a config's text from one line to another and names
+// the field the error must name.
+type configEdit struct{ from, to, want string }
+
+// configErrors loads good (the config file name) with each edit made and
+// checks the error names the field and the file.
+func configErrors(t *testing.T, good []byte, name string, edits []configEdit) {
+	t.Helper()
+	for _, c := range edits {
+		bad := replaceOnce(t, good, name, c.from, c.to)
+		path := filepath.Join(t.TempDir(), "bad.yaml")
+		os.WriteFile(path, []byte(bad), 0o644)
+		_, err := LoadConfig(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%q -> %q: error %v, want one naming %s and the file", c.from, c.to, err, c.want)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	good := configFile(t, "policy.yaml")
 	if _, err := ParseConfig(good); err != nil {
 		t.Fatalf("configs/policy.yaml: %v", err)
 	}
-	for _, c := range []struct{ from, to, want string }{
+	configErrors(t, good, "policy.yaml", []configEdit{
 		{"  d_model:", "  d_modle:", "d_modle"},
 		{"  heads: 4", "  heads: 7", "model.heads"},
 		{"  kv_heads: 2", "  kv_heads: 3", "model.kv_heads"},
 		{"  lr: ", "  lr: -", "optim.lr"},
 		{"  direct_fraction: ", "  direct_fraction: 1", "data.direct_fraction"},
 		{"  isolate: true", "  isolate: true\n  named_steps: true\n  symbolic_steps: true", "data.symbolic_steps"},
-	} {
-		bad := replaceOnce(t, good, "policy.yaml", c.from, c.to)
-		path := filepath.Join(t.TempDir(), "bad.yaml")
-		os.WriteFile(path, []byte(bad), 0o644)
-		_, err := LoadConfig(path)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s -> %s: error %v, want one naming %s and the file", c.from, c.to, err, c.want)
-		}
-	}
+	})
 	prm := configFile(t, "prm.yaml")
 	for _, c := range []struct{ from, to, want string }{
 		{"  lm_weight: 0.3\n", "  lm_weight: -1\n", "data.lm_weight"},
