@@ -5,7 +5,8 @@ import "strings"
 // Stream is Split for text that arrives in pieces, as a streaming server
 // sends it: Next takes each piece and End the end of the text, and the
 // reasoning and visible parts they return concatenate to exactly what
-// Split(prefix, text) returns for the whole text. It holds text back while
+// Split(prefix, text) returns for the whole text (Split is one Next and
+// End). It holds text back while
 // it cannot yet tell where the text goes: a tail that may be the start of
 // a marker, blank space after a Close (Split drops it before an answer
 // but not within one), and, when prefix leaves no thought open,
@@ -130,7 +131,7 @@ func (s *Stream) decide(final bool) bool {
 		}
 	}
 	s.state = outside
-	if c >= 0 && (o < 0 || c < o) {
+	if s.m.closesFirst(s.buf) {
 		s.state = inside
 	}
 	return true

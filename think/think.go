@@ -61,41 +61,11 @@ func (m Markers) Inside(text string) bool {
 // loses the blank space that follows a thought, so that it starts at the
 // answer. Text without markers is returned whole as visible.
 func (m Markers) Split(prefix, text string) (reasoning, visible string) {
-	if m.Close == "" {
-		return "", text
-	}
-	inside := m.StartsInside(prefix, text)
-	if !inside && (m.Open == "" || !strings.Contains(text, m.Open)) {
-		return "", text
-	}
-	var thoughts []string
-	var vis strings.Builder
-	rest := text
-	for rest != "" {
-		if inside {
-			end := strings.Index(rest, m.Close)
-			if end < 0 {
-				thoughts = append(thoughts, rest)
-				break
-			}
-			thoughts = append(thoughts, rest[:end])
-			rest = strings.TrimLeft(rest[end+len(m.Close):], " \t\r\n")
-			inside = false
-			continue
-		}
-		start := -1
-		if m.Open != "" {
-			start = strings.Index(rest, m.Open)
-		}
-		if start < 0 {
-			vis.WriteString(rest)
-			break
-		}
-		vis.WriteString(rest[:start])
-		rest = rest[start+len(m.Open):]
-		inside = true
-	}
-	return strings.Join(thoughts, "\n"), vis.String()
+	// One reading for whole texts and streamed ones: Stream is the parser.
+	st := m.Stream(prefix)
+	r1, v1 := st.Next(text)
+	r2, v2 := st.End()
+	return r1 + r2, v1 + v2
 }
 
 // StartsInside reports whether text, generated after prefix, starts inside
