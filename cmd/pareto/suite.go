@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,7 +180,6 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 	}
 	start := time.Now()
 	var ids []string
-	models := map[string]string{} // run id -> model
 	for _, a := range arms {
 		s := searchS
 		if a.Reasoning {
@@ -193,7 +193,6 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 			return fmt.Errorf("suite %s, %s: %w", sf.name, a.Setting, err)
 		}
 		ids = append(ids, sum.RunID)
-		models[sum.RunID] = s.model
 	}
 	wall := time.Since(start)
 
@@ -207,10 +206,12 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 	}
 	rows := make([]suiteRow, len(arms))
 	for i, a := range arms {
-		rows[i] = suiteRow{Setting: a.Setting, Model: models[ids[i]], Row: byRun[ids[i]], Study: a.Study}
+		r := byRun[ids[i]]
+		rows[i] = suiteRow{Setting: a.Setting, Model: r.Model, Row: r, Study: a.Study}
 	}
 	if reportPath != "" {
-		if err := writeReport(ctx, db, ids, reportPath, "", report.Budget{}, report.BuildCombined); err != nil {
+		built := func(context.Context, report.Source, []string, report.Budget) (*report.Data, error) { return data, nil }
+		if err := writeReport(ctx, db, ids, reportPath, "", report.Budget{}, built); err != nil {
 			return err
 		}
 		slog.Info("report written", "path", reportPath)
