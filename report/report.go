@@ -206,7 +206,6 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		opts    strategy.Options
 		series  string // the strategy, with the run's model and thinking where they tell runs apart
 	}
-	models := map[[2]string]map[string]bool{} // per group key, its models
 	byGroup := map[[2]string][]loaded{}
 	for _, r := range runs {
 		sum, err := run.Summarize(ctx, readOnly{st}, r.ID)
@@ -231,9 +230,7 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 		}
 		if groups[key] == nil {
 			groups[key] = &Group{Model: r.Model, Dataset: r.Dataset}
-			models[key] = map[string]bool{}
 		}
-		models[key][r.Model] = true
 		series := r.Strategy
 		if cfg.Think != nil {
 			series += " " + cfg.Think.Label()
@@ -265,7 +262,11 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 	for _, k := range keys {
 		g := groups[k]
 		ls := byGroup[k]
-		if ms := slices.Sorted(maps.Keys(models[k])); len(ms) > 1 {
+		models := map[string]bool{}
+		for _, l := range ls {
+			models[l.point.Model] = true
+		}
+		if ms := slices.Sorted(maps.Keys(models)); len(ms) > 1 {
 			g.Model = strings.Join(ms, " + ")
 			for i := range ls {
 				ls[i].series += " [" + shortModel(ls[i].point.Model) + "]"
