@@ -528,6 +528,7 @@ func (j *matmulJob) blocked4(lo, hi int) int {
 	const batchBlock = 16
 	for ib := 0; ib < j.b; ib += batchBlock {
 		ie := min(ib+batchBlock, j.b)
+		per := max(1, 4/max(1, (ie-ib)/4)) // next rows each call fetches
 		for r := lo; r < end; r += 4 {
 			for k := range 4 {
 				wr[k] = w.F[(r+k)*n : (r+k+1)*n]
@@ -541,7 +542,6 @@ func (j *matmulJob) blocked4(lo, hi int) int {
 			if next+4 > end {
 				next = r // the chunk's last rows: nothing new to fetch
 			}
-			per := max(1, 4/max(1, (ie-ib)/4))
 			i := ib
 			for call := 0; i+3 < ie; i, call = i+4, call+1 {
 				for k := range 4 {
