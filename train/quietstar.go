@@ -325,6 +325,24 @@ type QuietStarStats struct {
 	W float64
 }
 
+// Add adds o's figures to s's.
+func (s *QuietStarStats) Add(o QuietStarStats) {
+	s.Mix += o.Mix
+	s.RL += o.RL
+	s.LM += o.LM
+	s.Advantage += o.Advantage
+	s.Gain += o.Gain
+	s.ThoughtLen += o.ThoughtLen
+	s.Ended += o.Ended
+	s.W += o.W
+}
+
+// Mean is s with every figure divided by n: the mean of n steps' sums.
+func (s QuietStarStats) Mean(n float64) QuietStarStats {
+	return QuietStarStats{Mix: s.Mix / n, RL: s.RL / n, LM: s.LM / n, Advantage: s.Advantage / n,
+		Gain: s.Gain / n, ThoughtLen: s.ThoughtLen / n, Ended: s.Ended / n, W: s.W / n}
+}
+
 // qsLayout places a step's problems in the batch: problem b's sequence k
 // is sequence b·(K+1)+k, each seqLen rows of the N×V logits.
 type qsLayout struct {
@@ -365,8 +383,8 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 	clear(dlogits)
 	clear(dxn)
 	type result struct {
-		mix, lm, rl, advAbs, gain, w, thought, ended float64
-		dh                                           []float64
+		QuietStarStats           // the problem's sums
+		dh             []float64 // its gradient of the head's parameters
 	}
 	res := make([]result, B)
 	p.run(B, func(lo, hi int) {
@@ -387,7 +405,7 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 					rw, ro := l.goldRows(b, pb, k, j)
 					lw, lwo := logits[rw*l.v:][:l.v], logits[ro*l.v:][:l.v]
 					w := q.head.forward(params, sc, xn[rw*l.d:][:l.d], xn[ro*l.d:][:l.d])
-					r.w += w
+					r.W += w
 					for v := range l.v {
 						sc.mix[v] = w*float64(lw[v]) + (1-w)*float64(lwo[v])
 					}
@@ -429,9 +447,9 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 				}
 			}
 			for k := range K {
-				r.mix += ce[k]
-				r.lm -= lpw[k]
-				r.gain += lpw[k] - woSum
+				r.Mix += ce[k]
+				r.LM -= lpw[k]
+				r.Gain += lpw[k] - woSum
 			}
 			// REINFORCE: r_k = -ce[k], A_k = r_k - mean r.
 			mean := 0.0
@@ -444,12 +462,12 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 				if adv != nil {
 					a = adv[b][k]
 				}
-				r.advAbs += math.Abs(a)
+				r.Advantage += math.Abs(a)
 				th := pb.thoughts[k]
-				r.thought += float64(len(th))
+				r.ThoughtLen += float64(len(th))
 				n := len(th)
 				if pb.ended[k] {
-					r.ended++
+					r.Ended++
 					n++
 				}
 				// -log π of the thought's sampled tokens, and its gradient
@@ -470,7 +488,7 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 					}
 					dl[tgt] -= float32(f)
 				}
-				r.rl += a * nll
+				r.RL += a * nll
 			}
 			r.dh = append([]float64(nil), sc.dh...)
 		}
@@ -478,14 +496,7 @@ func (q *quietStar) qsLoss(p *pool, batch []qsProblem, logits, xn, params, hgrad
 	var st QuietStarStats
 	hg := make([]float64, q.head.size())
 	for _, r := range res { // in problem order, whatever the workers
-		st.Mix += r.mix
-		st.LM += r.lm
-		st.RL += r.rl
-		st.Advantage += r.advAbs
-		st.Gain += r.gain
-		st.W += r.w
-		st.ThoughtLen += r.thought
-		st.Ended += r.ended
+		st.Add(r.QuietStarStats)
 		for i, g := range r.dh {
 			hg[i] += g
 		}

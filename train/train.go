@@ -128,6 +128,10 @@ func (t *Trainer) Config() Config { return t.cfg }
 // Params is the number of parameters.
 func (t *Trainer) Params() int { return t.mdl.nParams }
 
+// TokensPerStep is the tokens a step reads: its sequences (a quiet-star
+// problem's after each thought and after none) times their length.
+func (t *Trainer) TokensPerStep() int { return len(t.inputs) }
+
 // StepsDone is the number of optimizer steps taken.
 func (t *Trainer) StepsDone() int { return t.step }
 

@@ -82,12 +82,8 @@ func runTrain(ctx context.Context, cfg train.Config, mustResume, f16 bool) error
 		return fmt.Errorf("--resume: no checkpoint at %s", tr.CheckpointPath())
 	}
 	log := slog.Default()
-	seqs := cfg.Optim.BatchSize
-	if q := cfg.Data.QuietStar; q != nil && cfg.Data.Kind == train.KindQuietStar {
-		seqs *= q.Thoughts + 1 // a problem is read after each thought and after none
-	}
 	log.Info("train", "params", tr.Params(), "steps", cfg.Optim.Steps, "done", tr.StepsDone(),
-		"tokens_per_step", seqs*cfg.Model.SeqLen, "checkpoint", tr.CheckpointPath(), "resumed", resumed)
+		"tokens_per_step", tr.TokensPerStep(), "checkpoint", tr.CheckpointPath(), "resumed", resumed)
 
 	rep := progress.NewTrain(os.Stderr, log, cfg.Optim.Steps, tr.StepsDone())
 	var qs qsWindow
@@ -161,25 +157,17 @@ type qsWindow struct {
 const qsEvery = 25
 
 func (w *qsWindow) add(log *slog.Logger, st train.Stats, total int) {
-	q := st.QuietStar
-	if q == nil {
+	if st.QuietStar == nil {
 		return
 	}
-	w.sum.Mix += q.Mix
-	w.sum.RL += q.RL
-	w.sum.LM += q.LM
-	w.sum.Advantage += q.Advantage
-	w.sum.Gain += q.Gain
-	w.sum.ThoughtLen += q.ThoughtLen
-	w.sum.Ended += q.Ended
-	w.sum.W += q.W
+	w.sum.Add(*st.QuietStar)
 	w.n++
 	if st.Step%qsEvery != 0 && st.Step != total {
 		return
 	}
-	n := float64(w.n)
-	log.Info("quiet-star", "step", st.Step, "steps", w.n, "mix", w.sum.Mix/n, "rl", w.sum.RL/n, "lm", w.sum.LM/n,
-		"abs_advantage", w.sum.Advantage/n, "thought_gain", w.sum.Gain/n, "thought_tokens", w.sum.ThoughtLen/n,
-		"thoughts_closed", w.sum.Ended/n, "mix_weight", w.sum.W/n)
+	m := w.sum.Mean(float64(w.n))
+	log.Info("quiet-star", "step", st.Step, "steps", w.n, "mix", m.Mix, "rl", m.RL, "lm", m.LM,
+		"abs_advantage", m.Advantage, "thought_gain", m.Gain, "thought_tokens", m.ThoughtLen,
+		"thoughts_closed", m.Ended, "mix_weight", m.W)
 	*w = qsWindow{}
 }
