@@ -11,6 +11,7 @@ import (
 
 	"github.com/pareto-llm/pareto/gguf"
 	"github.com/pareto-llm/pareto/think"
+	"github.com/pareto-llm/pareto/tokenizer"
 )
 
 // Config describes the random model to write. Zero fields take defaults.
@@ -109,7 +110,7 @@ func Build(cfg Config) (*gguf.Builder, error) {
 	}
 	if cfg.ThinkTokens {
 		for _, m := range []string{think.Default.Open, think.Default.Close} {
-			v.tokens, v.scores, v.types = append(v.tokens, m), append(v.scores, 0), append(v.types, tokUserDefined)
+			v.tokens, v.scores, v.types = append(v.tokens, m), append(v.scores, 0), append(v.types, tokenizer.TypeUserDefined)
 		}
 	}
 	nVocab := len(v.tokens)

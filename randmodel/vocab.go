@@ -20,11 +20,10 @@ type vocab struct {
 
 // Token types as llama.cpp reads them from tokenizer.ggml.token_type.
 const (
-	tokNormal      = 1
-	tokUnknown     = 2
-	tokControl     = 3
-	tokUserDefined = 4
-	tokByte        = 6
+	tokNormal  = 1
+	tokUnknown = 2
+	tokControl = 3
+	tokByte    = 6
 )
 
 // commonWords seed the training corpus so frequent English pieces get

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/think"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -111,7 +112,7 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 func (s *SynthSource) thought(p synth.Problem, i, pi, k, j uint64) string {
 	pls := synth.PlannedSolutions(p, int(k), int64(s.draw(pi, 4)>>1))
 	if len(pls) == 0 {
-		return ThinkStart + ThinkEnd + "\n" + p.Solution
+		return think.Default.Open + think.Default.Close + "\n" + p.Solution
 	}
 	pl := pls[int(j)%len(pls)]
 	plan := strings.Join(pl.Plan, "\n")
@@ -124,7 +125,7 @@ func (s *SynthSource) thought(p synth.Problem, i, pi, k, j uint64) string {
 		}
 		plan = strings.TrimRight(plan[:cut], " \n")
 	}
-	return ThinkStart + plan + ThinkEnd + "\n" + pl.Solution()
+	return think.Default.Open + plan + think.Default.Close + "\n" + pl.Solution()
 }
 
 // Next implements Source: the targets are the inputs shifted by one.

@@ -34,8 +34,8 @@ func (t *Trainer) ExportGGUF(path string, f16 bool) error {
 		// Where a reader (the embedded backend, budget forcing) finds the
 		// thought markers.
 		b.Set("general.name", fmt.Sprintf("pareto-synth-thinker-d%d-l%d", c.DModel, c.Layers))
-		b.Set(think.KeyStart, ThinkStart)
-		b.Set(think.KeyEnd, ThinkEnd)
+		b.Set(think.KeyStart, think.Default.Open)
+		b.Set(think.KeyEnd, think.Default.Close)
 	}
 	if t.cfg.Data.Kind == KindPRM {
 		// What a PRM reader (reward.LoadPRM) needs to score steps: the

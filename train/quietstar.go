@@ -38,6 +38,7 @@ import (
 
 	"github.com/pareto-llm/pareto/engine"
 	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/think"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -143,8 +144,8 @@ func (s *qsProblems) problem(i uint64) (prompt, gold []int32, err error) {
 	if pls := synth.PlannedSolutions(p, cfg.SolutionsPerProblem, int64(s.syn.draw(i, 4)>>1)); len(pls) > 0 {
 		sol = pls[s.syn.draw(i, 7)%uint64(len(pls))].Solution()
 	}
-	head := s.tok.Encode(synth.Prompt(p, true)+ThinkStart, true)
-	full := s.tok.Encode(synth.Prompt(p, true)+ThinkStart+ThinkEnd+"\n"+sol, true)
+	head := s.tok.Encode(synth.Prompt(p, true)+think.Default.Open, true)
+	full := s.tok.Encode(synth.Prompt(p, true)+think.Default.Open+think.Default.Close+"\n"+sol, true)
 	if len(full) <= len(head) || int32(head[len(head)-1]) != s.start || int32(full[len(head)]) != s.end {
 		return nil, nil, fmt.Errorf("train: quiet-star problem %d: the thought markers do not tokenize as single tokens", i)
 	}
@@ -565,7 +566,7 @@ type quietStar struct {
 func newQuietStar(cfg Config, mdl *model, tok *tokenizer.Tokenizer) (*quietStar, error) {
 	c := *cfg.Data.QuietStar
 	start, end := tok.VocabSize()-2, tok.VocabSize()-1
-	if tok.Token(start) != ThinkStart || tok.Token(end) != ThinkEnd {
+	if tok.Token(start) != think.Default.Open || tok.Token(end) != think.Default.Close {
 		return nil, fmt.Errorf("train: quiet-star: the vocabulary has no thought markers")
 	}
 	q := &quietStar{cfg: c, head: newQSHead(mdl.nParams, mdl.d, c.HeadHidden)}

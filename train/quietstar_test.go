@@ -369,18 +369,18 @@ func TestQuietStarProblemsAndSampling(t *testing.T) {
 			t.Fatalf("problem %d: prompt %v, gold %v", i, prompt, gold)
 		}
 		text := tok.Decode(intsOf(gold[:len(gold)-1]))
-		if !strings.HasPrefix(text, "\n") || !strings.Contains(text, "\n#### ") || strings.Contains(text, ThinkEnd) {
+		if !strings.HasPrefix(text, "\n") || !strings.Contains(text, "\n#### ") || strings.Contains(text, think.Default.Close) {
 			t.Fatalf("problem %d: GOLD %q is not the steps and answer after </think>", i, text)
 		}
 		// The same tokens follow any thought, as in the supervised data.
-		full := tok.Encode(tok.Decode(intsOf(prompt[1:]))+"Mia = 3 * 4"+ThinkEnd+text, true)
+		full := tok.Encode(tok.Decode(intsOf(prompt[1:]))+"Mia = 3 * 4"+think.Default.Close+text, true)
 		if !slices.Equal(intsOf(gold[:len(gold)-1]), full[len(full)-len(gold)+1:]) {
 			t.Fatalf("problem %d: GOLD tokenizes differently after a thought", i)
 		}
 	}
 	// The in-memory engine model runs the trainer's weights.
 	copy(q.snap, tr.params[:tr.mdl.nParams])
-	ids := tok.Encode(synth.Prompt(synth.Generate(3, 2), true)+ThinkStart, true)
+	ids := tok.Encode(synth.Prompt(synth.Generate(3, 2), true)+think.Default.Open, true)
 	want, _ := tr.Logits(ids)
 	s := q.em.NewSeq()
 	if _, err := q.em.Prefill(s, ids); err != nil {
@@ -523,12 +523,12 @@ func TestQuietStarTrainsAndResumes(t *testing.T) {
 			t.Fatalf("export holds %s", ti.Name)
 		}
 	}
-	if s, _ := gf.String(think.KeyStart); s != ThinkStart {
+	if s, _ := gf.String(think.KeyStart); s != think.Default.Open {
 		t.Fatalf("%s = %q", think.KeyStart, s)
 	}
 	m := inEngine(t, path)
 	m.GGMLNumerics = false
-	ids := a.Tokenizer().Encode(synth.Prompt(synth.Generate(7, 3), true)+ThinkStart, true)
+	ids := a.Tokenizer().Encode(synth.Prompt(synth.Generate(7, 3), true)+think.Default.Open, true)
 	want, _ := a.Logits(ids)
 	s := m.NewSeq()
 	if _, err := m.Prefill(s, ids); err != nil {

@@ -44,11 +44,11 @@ func TestThinkExamples(t *testing.T) {
 				ids[k] = int(id)
 			}
 			comp := ids[head:]
-			if comp[0] != start || slices.Index(comp, end) < 0 || strings.Count(tok.Decode(comp), ThinkStart) != 1 {
+			if comp[0] != start || slices.Index(comp, end) < 0 || strings.Count(tok.Decode(comp), think.Default.Open) != 1 {
 				t.Fatalf("cut %g: example %d does not open with one thought as single tokens: %q (%v)", cut, i, tok.Decode(comp), comp[:3])
 			}
 			text := tok.Decode(comp)
-			thought, rest, _ := strings.Cut(strings.TrimPrefix(text, ThinkStart), ThinkEnd)
+			thought, rest, _ := strings.Cut(strings.TrimPrefix(text, think.Default.Open), think.Default.Close)
 			if !strings.HasPrefix(rest, "\n") || !strings.Contains(rest, "\n#### ") || strings.Contains(rest, " = ") && strings.Count(strings.Split(strings.TrimPrefix(rest, "\n"), "\n")[0], " = ") != 1 {
 				t.Fatalf("cut %g: example %d: steps after the thought are not bare: %q", cut, i, rest)
 			}
@@ -111,10 +111,10 @@ func TestThinkerStartsFromPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if s, _ := f.String(think.KeyStart); s != ThinkStart {
+	if s, _ := f.String(think.KeyStart); s != think.Default.Open {
 		t.Fatalf("%s = %q", think.KeyStart, s)
 	}
-	if s, _ := f.String(think.KeyEnd); s != ThinkEnd {
+	if s, _ := f.String(think.KeyEnd); s != think.Default.Close {
 		t.Fatalf("%s = %q", think.KeyEnd, s)
 	}
 	if _, err := engine.Load(out); err != nil {
@@ -131,8 +131,8 @@ func TestThinkVocabRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prompt := "Question: Mia has 3 bags with 4 eggs each. How many eggs does Mia have?\nAnswer (step by step):\n" + ThinkStart
-	full := tok.Encode(prompt+"Mia = 3 * 4"+ThinkEnd+"\n3 * 4 = 12\n#### 12", true)
+	prompt := "Question: Mia has 3 bags with 4 eggs each. How many eggs does Mia have?\nAnswer (step by step):\n" + think.Default.Open
+	full := tok.Encode(prompt+"Mia = 3 * 4"+think.Default.Close+"\n3 * 4 = 12\n#### 12", true)
 	head := tok.Encode(prompt, true)
 	if !slices.Equal(head, full[:len(head)]) {
 		t.Fatalf("the prompt's tokens are not a prefix of the example's")

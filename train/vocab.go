@@ -8,6 +8,7 @@ import (
 
 	"github.com/pareto-llm/pareto/gguf"
 	"github.com/pareto-llm/pareto/synth"
+	"github.com/pareto-llm/pareto/think"
 	"github.com/pareto-llm/pareto/tokenizer"
 )
 
@@ -97,23 +98,16 @@ const (
 	VocabSynthThink = "synth-think"
 )
 
-// The thought markers of VocabSynthThink, those real thinking models (R1,
-// Qwen3) write. They are user-defined tokens: llama.cpp, Ollama and
-// pareto's tokenizer match them in text as one token each, and render them
-// as their text.
-const (
-	ThinkStart = "<think>"
-	ThinkEnd   = "</think>"
-)
-
-const typeUserDefined = 4
-
 // vocabFor is the vocabulary a config names.
 func vocabFor(name string) (tokens []string, scores []float32, types []int32) {
 	tokens, scores, types = SynthVocab()
 	if name == VocabSynthThink {
-		for _, m := range []string{ThinkStart, ThinkEnd} {
-			tokens, scores, types = append(tokens, m), append(scores, 0), append(types, typeUserDefined)
+		// The markers real thinking models (R1, Qwen3) write, as
+		// user-defined tokens: llama.cpp, Ollama and pareto's tokenizer
+		// match them in text as one token each and render them as their
+		// text.
+		for _, m := range []string{think.Default.Open, think.Default.Close} {
+			tokens, scores, types = append(tokens, m), append(scores, 0), append(types, tokenizer.TypeUserDefined)
 		}
 	}
 	return tokens, scores, types
