@@ -101,6 +101,12 @@ type DataConfig struct {
 	// ("<think>Mia = 3 * 4\nEva = Mia / 2</think>\n3 * 4 = 12\n12 / 2 =
 	// 6\n#### 6"). It needs model.vocab synth-think.
 	Think bool `yaml:"think" json:"think,omitempty"`
+	// ThinkStyle is what a thought holds: "plan" (the default, above) or
+	// "arithmetic": no plan; each step's result is written after the
+	// working of its operation, digit by digit, as a thought inside the
+	// step ("274 + 58 = <think>4+8=12,7+5+1=13,2+0+1=3</think>332"; see
+	// synth.Scratch). Steps of two one-digit numbers get none.
+	ThinkStyle string `yaml:"think_style" json:"think_style,omitempty"`
 	// ThinkCut is the fraction of thoughts cut short at a random point,
 	// down to none at all, and closed there: a thought budget cuts a
 	// thought where it stands, and the model must then write its steps
@@ -206,6 +212,8 @@ func (c Config) Validate() error {
 		{d.Think && m.Vocab != VocabSynthThink, "data.think", fmt.Sprintf("needs model.vocab %q, whose tokens mark a thought", VocabSynthThink)},
 		{!(d.ThinkCut >= 0 && d.ThinkCut <= 1), "data.think_cut", fmt.Sprintf("%g must be in [0, 1]", d.ThinkCut)},
 		{d.ThinkCut > 0 && !d.Think, "data.think_cut", "cuts thoughts: set data.think"},
+		{d.ThinkStyle != "" && d.ThinkStyle != ThinkPlan && d.ThinkStyle != ThinkArithmetic, "data.think_style", fmt.Sprintf("%q: must be %q or %q", d.ThinkStyle, ThinkPlan, ThinkArithmetic)},
+		{d.ThinkStyle != "" && !d.Think, "data.think_style", "styles thoughts: set data.think"},
 		{d.Think && (d.NamedSteps || d.SymbolicSteps), "data.think", "writes bare steps after a plan; drop named_steps and symbolic_steps"},
 		{!(o.LR > 0 && o.LR < 1), "optim.lr", fmt.Sprintf("%g must be in (0, 1)", o.LR)},
 		{!(o.MinLR >= 0 && o.MinLR <= o.LR), "optim.min_lr", fmt.Sprintf("%g must be in [0, lr]", o.MinLR)},

@@ -110,6 +110,9 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 // solutions a problem) written after its plan as a thought (see
 // DataConfig.Think), cut short for a ThinkCut share of examples.
 func (s *SynthSource) thought(p synth.Problem, i, pi, k, j uint64) string {
+	if s.cfg.ThinkStyle == ThinkArithmetic {
+		return s.working(p, i, pi, k, j)
+	}
 	pls := synth.PlannedSolutions(p, int(k), int64(s.draw(pi, 4)>>1))
 	if len(pls) == 0 {
 		return think.Default.Open + think.Default.Close + "\n" + p.Solution
@@ -201,4 +204,53 @@ func (s *SynthSource) pack(tokens []int32, mask []float32) error {
 		}
 	}
 	return nil
+}
+
+// Thought styles (DataConfig.ThinkStyle).
+const (
+	ThinkPlan       = "plan"
+	ThinkArithmetic = "arithmetic"
+)
+
+// working is solution j of problem p with each step's working written as a
+// thought before its result (DataConfig.ThinkStyle "arithmetic"). For a
+// ThinkCut share of examples the working stops at a random column, as a
+// budget stops it: the column in progress and every later step's working
+// are left out, each thought closed as soon as it opens, so the model
+// learns to write a result with the working it has.
+func (s *SynthSource) working(p synth.Problem, i, pi, k, j uint64) string {
+	sols := synth.Solutions(p, int(k), int64(s.draw(pi, 4)>>1))
+	sol := p.Solution
+	if len(sols) > 0 {
+		sol = sols[int(j)%len(sols)]
+	}
+	open, close := think.Default.Open, think.Default.Close
+	lines := strings.Split(sol, "\n")
+	for n, l := range lines {
+		lines[n] = synth.ScratchStep(l, open, close)
+	}
+	out := strings.Join(lines, "\n")
+	if float64(s.draw(i, 5)>>11)/(1<<53) >= s.cfg.ThinkCut {
+		return out
+	}
+	// Columns are separated by "," inside thoughts; keep the first cut of
+	// them in all, counting across the steps' thoughts.
+	cols := strings.Count(out, ",") + strings.Count(out, open)
+	keep := int(s.draw(i, 6) % uint64(cols+1))
+	var b strings.Builder
+	for {
+		o := strings.Index(out, open)
+		if o < 0 {
+			b.WriteString(out)
+			return b.String()
+		}
+		c := strings.Index(out[o:], close) + o
+		b.WriteString(out[:o+len(open)])
+		w := strings.Split(out[o+len(open):c], ",")
+		n := min(keep, len(w))
+		keep -= n
+		b.WriteString(strings.Join(w[:n], ","))
+		b.WriteString(close)
+		out = out[c+len(close):]
+	}
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -145,4 +146,92 @@ func TestThinkVocabRoundTrips(t *testing.T) {
 	if !slices.Equal(again, full) {
 		t.Fatalf("generated %q reads back as other tokens:\n%v\n%v", text.String(), full, again)
 	}
+}
+
+// TestArithmeticThoughtExamples checks the arithmetic thinker's data: a
+// thought inside each step of two-digit or larger operands, holding
+// synth.Scratch's working, the markers single tokens; without the thoughts
+// the text is the bare solution; with think_cut some working is cut and
+// the visible steps stay whole.
+func TestArithmeticThoughtExamples(t *testing.T) {
+	tok, err := vocabTokenizer(VocabSynthThink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := tok.VocabSize()-2, tok.VocabSize()-1
+	longest := 0
+	for _, cut := range []float64{0, 1} {
+		cfg := thinkConfig(t.TempDir(), cut)
+		cfg.Data.ThinkStyle = ThinkArithmetic
+		cfg.Data.DirectFraction = 0
+		cfg.Data.Levels = []int{3, 4, 5}
+		src := NewSynthSource(cfg.Data, tok)
+		thoughts, cutShort := 0, 0
+		for i := range uint64(200) {
+			ex, head, err := src.Example(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			longest = max(longest, len(ex))
+			ids := make([]int, len(ex)-1)
+			for k, id := range ex[:len(ex)-1] {
+				ids[k] = int(id)
+			}
+			comp := ids[head:]
+			text := tok.Decode(comp)
+			if o, c := strings.Count(text, think.Default.Open), strings.Count(text, think.Default.Close); o != c || o != count(comp, start) || c != count(comp, end) {
+				t.Fatalf("example %d: markers are not single tokens in pairs: %q", i, text)
+			}
+			reasoning, visible := think.Default.Split("", text)
+			for _, l := range strings.Split(visible, "\n") {
+				if strings.Contains(l, think.Default.Open) || strings.Contains(l, " = ") && !stepTrue(l) {
+					t.Fatalf("example %d: visible step %q is not a true bare step (%q)", i, l, text)
+				}
+			}
+			for _, th := range strings.Split(reasoning, "\n") {
+				if th != "" {
+					thoughts++
+				}
+			}
+			if cut == 1 && strings.Contains(text, think.Default.Open+think.Default.Close) {
+				cutShort++
+			}
+		}
+		if thoughts < 200 {
+			t.Errorf("cut %g: %d thoughts in 200 examples of levels 3-5", cut, thoughts)
+		}
+		if cut == 1 && cutShort < 100 {
+			t.Errorf("cut 1: only %d of 200 examples have an emptied thought", cutShort)
+		}
+	}
+	t.Logf("longest example: %d tokens", longest)
+}
+
+func count(ids []int, id int) (n int) {
+	for _, v := range ids {
+		if v == id {
+			n++
+		}
+	}
+	return n
+}
+
+// stepTrue reports whether "x op y = z" holds.
+func stepTrue(l string) bool {
+	var x, y, z int64
+	var op string
+	if _, err := fmt.Sscanf(l, "%d %s %d = %d", &x, &op, &y, &z); err != nil {
+		return false
+	}
+	switch op {
+	case "+":
+		return x+y == z
+	case "-":
+		return x-y == z
+	case "*":
+		return x*y == z
+	case "/":
+		return y != 0 && x == y*z
+	}
+	return false
 }
