@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -70,6 +71,17 @@ type Forcer struct {
 	// Chat continues the thought as a final assistant message, as a chat
 	// API must be asked to; a request with Messages always does.
 	Chat bool
+	// Inline is for a model that thinks inside its answer, opening a
+	// thought wherever it needs one (interleaved thinking; pareto's
+	// arithmetic thinker works each step's sum in a thought before the
+	// result). Nothing is written after the prompt: the answer is
+	// generated up to the model's Open, the thought up to its Close, and
+	// so on. Budget caps the tokens of all the answer's thoughts together:
+	// the thought that reaches it is closed there (then Cue), and any
+	// thought opened after it is closed at once, as is every thought
+	// under NoThought. Min is not taken: Wait has no place inside an
+	// answer.
+	Inline bool
 }
 
 var _ pareto.Generator = (*Forcer)(nil)
@@ -90,7 +102,11 @@ func (f *Forcer) Generate(ctx context.Context, req pareto.Request) ([]pareto.Com
 			seed = &s
 		}
 		g.Go(func() error {
-			c, err := f.chain(gctx, req, seed)
+			chain := f.chain
+			if f.Inline {
+				chain = f.inline
+			}
+			c, err := chain(gctx, req, seed)
 			if err != nil {
 				return fmt.Errorf("think: sample %d: %w", i, err)
 			}
@@ -121,6 +137,10 @@ func (f *Forcer) check(req pareto.Request) error {
 		return fmt.Errorf("think: Forcer.Min %d exceeds MaxTokens %d, which caps the thought when there is no Budget", f.Min, req.MaxTokens)
 	case f.Markers.OrDefault().Close == "":
 		return errors.New("think: Forcer.Markers.Close is empty: the thought could not be told to end")
+	case f.Inline && f.Markers.OrDefault().Open == "":
+		return errors.New("think: Forcer.Inline with an empty Markers.Open: a thought inside the answer could not be seen to start")
+	case f.Inline && f.Min > 0:
+		return fmt.Errorf("think: Forcer.Inline with Min %d: a minimum is kept by writing Wait into one thought before the answer, not into thoughts inside it", f.Min)
 	case req.N < 0 || req.MaxTokens < 0:
 		return errors.New("think: negative N or MaxTokens")
 	}
@@ -240,6 +260,102 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 	return pareto.Completion{
 		Text: c.Text, Reasoning: thought, FinishReason: c.FinishReason, Stop: c.Stop,
 		Logprobs: c.Logprobs, Usage: used,
+	}, nil
+}
+
+// inline makes one sample of a model that thinks inside its answer (see
+// Forcer.Inline): answer calls stopped at the model's Open, thought calls
+// stopped at its Close, in turn, each continuing all the text before it.
+// Text is the answer's parts joined, Reasoning the thoughts one per line;
+// the thoughts' generated tokens are hidden, the answer's visible, and the
+// answer's parts together get the request's MaxTokens.
+func (f *Forcer) inline(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
+	m := f.Markers.OrDefault()
+	var (
+		text, visible string // after the prompt: everything, and the answer's parts
+		thoughts      []string
+		used          pareto.Usage
+		last          pareto.Completion
+		logprobs      []pareto.TokenLogprob
+		spent, shown  int // hidden and visible tokens generated
+		empty         int // rounds in a row that generated nothing
+	)
+	for {
+		call := f.request(req, seed, text)
+		call.Stop = append(slices.Clip(req.Stop), m.Open)
+		if req.MaxTokens > 0 {
+			call.MaxTokens = req.MaxTokens - shown
+			if call.MaxTokens <= 0 {
+				last.FinishReason, last.Stop = "length", ""
+				break
+			}
+		}
+		c, err := one(ctx, f.Inner, call)
+		if err != nil {
+			return pareto.Completion{}, err
+		}
+		if c.Usage.Unreported > 0 {
+			return pareto.Completion{}, errors.New("think: the backend reported no token usage for an answer; a budget cannot be kept without token counts")
+		}
+		if shown > 0 || spent > 0 {
+			c.Usage.TTFT = 0 // the first token came in an earlier call
+		}
+		used.Add(c.Usage)
+		shown += c.Usage.CompletionTokens
+		spent += c.Usage.HiddenTokens
+		if c.Reasoning != "" {
+			thoughts = append(thoughts, c.Reasoning) // thought the backend saw and split off
+		}
+		text += c.Text
+		visible += c.Text
+		logprobs = append(logprobs, c.Logprobs...)
+		last = c
+		if c.Stop != m.Open {
+			break // the answer ended: at the end of sequence, its cap, or a stop of the request
+		}
+		gen := c.Usage.CompletionTokens + c.Usage.HiddenTokens
+		text += m.Open
+		thought := ""
+		if !f.NoThought && (f.Budget == 0 || spent < f.Budget) {
+			call = f.request(req, seed, text)
+			call.Stop = []string{m.Close}
+			call.MaxTokens = 0
+			if f.Budget > 0 {
+				call.MaxTokens = f.Budget - spent
+			}
+			call.Logprobs, call.TopLogprobs = false, 0
+			t, err := one(ctx, f.Inner, call)
+			if err != nil {
+				return pareto.Completion{}, err
+			}
+			u := t.Usage
+			n := u.CompletionTokens + u.HiddenTokens
+			u.HiddenTokens, u.CompletionTokens, u.TTFT = n, 0, 0
+			used.Add(u)
+			spent += n
+			gen += n
+			thought = t.Reasoning + t.Text
+			thoughts = append(thoughts, thought)
+			if t.Stop != m.Close && t.FinishReason == "length" {
+				thought += m.Close + f.Cue // the budget ended it
+			} else {
+				thought += m.Close
+			}
+		} else {
+			thought = m.Close // over budget: closed as soon as it opens
+		}
+		text += thought
+		if gen == 0 {
+			if empty++; empty >= maxEmptyRounds {
+				break // a model that only opens thoughts: end the answer here
+			}
+		} else {
+			empty = 0
+		}
+	}
+	return pareto.Completion{
+		Text: visible, Reasoning: strings.Join(thoughts, "\n"), FinishReason: last.FinishReason, Stop: last.Stop,
+		Logprobs: logprobs, Usage: used,
 	}, nil
 }
 

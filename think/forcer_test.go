@@ -25,6 +25,9 @@ import (
 // hidden. It records every call.
 type model struct {
 	split bool
+	// inline: a call that may stop at any of its stop strings (the last,
+	// the thought's Open, for the Forcer's answer calls, most often).
+	inline bool
 
 	mu    sync.Mutex
 	calls []call
@@ -72,7 +75,10 @@ func (m *model) Generate(ctx context.Context, req pareto.Request) ([]pareto.Comp
 		PrefillFLOPs: float64(prompt), DecodeFLOPs: float64(3 * n),
 		Latency: time.Duration(1+n) * time.Millisecond, TTFT: time.Millisecond,
 	}}
-	if finish == "stop" && len(req.Stop) > 0 && rng.IntN(2) == 0 {
+	switch {
+	case m.inline && finish == "stop" && len(req.Stop) > 0 && rng.IntN(4) > 0:
+		c.Stop = req.Stop[len(req.Stop)-1-rng.IntN(len(req.Stop))/2]
+	case !m.inline && finish == "stop" && len(req.Stop) > 0 && rng.IntN(2) == 0:
 		c.Stop = req.Stop[0]
 	}
 	thought := slices.Equal(req.Stop, []string{Default.Close})
@@ -351,6 +357,8 @@ func TestForcerRefuses(t *testing.T) {
 		{Forcer{Inner: inner, Min: 9}, pareto.Request{Prompt: "Q", Params: pareto.Params{MaxTokens: 8}}, "exceeds MaxTokens 8"},
 		{Forcer{Inner: inner, Budget: 8, Markers: Markers{Open: "<t>"}}, pareto.Request{Prompt: "Q"}, "Close is empty"},
 		{Forcer{Budget: 8}, pareto.Request{Prompt: "Q"}, "Inner is nil"},
+		{Forcer{Inner: inner, Budget: 8, Min: 2, Inline: true}, pareto.Request{Prompt: "Q"}, "Inline with Min 2"},
+		{Forcer{Inner: inner, Budget: 8, Inline: true, Markers: Markers{Close: "</t>"}}, pareto.Request{Prompt: "Q"}, "empty Markers.Open"},
 	} {
 		_, err := tc.f.Generate(context.Background(), tc.req)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -433,5 +441,108 @@ func TestForcerNoThought(t *testing.T) {
 	}
 	if _, err := (&Forcer{Inner: m, NoThought: true, Min: 4}).Generate(context.Background(), pareto.Request{Prompt: "Q?"}); err == nil {
 		t.Fatal("NoThought with a minimum: no error")
+	}
+}
+
+// TestForcerInlineProperties runs the Forcer's inline chains (a model that
+// opens thoughts inside its answer) over the fake model with random
+// budgets, caps and samples, and checks on every sample: the thoughts
+// together never generate more than the budget, and after it is spent
+// every thought is closed at once; the answer never generates more than
+// MaxTokens; every call continues exactly the text before it; answer
+// calls stop at the request's stops and the Open, thought calls at the
+// Close; Text is the answer's parts, Reasoning the thoughts; usage sums
+// the calls' exactly.
+func TestForcerInlineProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	thoughtCalls, closedAtOnce := 0, 0
+	defer func() {
+		// The trials must reach both ways a thought goes.
+		if thoughtCalls < 200 || closedAtOnce < 50 {
+			t.Errorf("%d thought calls and %d thoughts closed at once over the trials", thoughtCalls, closedAtOnce)
+		}
+	}()
+	for trial := range 400 {
+		budget := rng.IntN(60)
+		maxTokens := 1 + rng.IntN(80)
+		n := 1 + rng.IntN(3)
+		seed := int64(rng.IntN(1000))
+		m := &model{inline: true, split: trial%2 == 1}
+		f := &Forcer{Inner: m, Budget: budget, Inline: true, NoThought: trial%7 == 0, Cue: "="}
+		if f.NoThought {
+			f.Budget, budget = 0, 0
+		}
+		req := pareto.Request{Prompt: fmt.Sprintf("Q%d: 2+2?\n", trial), Params: pareto.Params{
+			N: n, MaxTokens: maxTokens, Temperature: 1, Seed: &seed, Stop: []string{"STOP"}}}
+		name := fmt.Sprintf("trial %d (budget %d, no thought %v, max tokens %d, N %d)", trial, budget, f.NoThought, maxTokens, n)
+		out, err := f.Generate(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		chains := m.chains()
+		var all, sum pareto.Usage
+		for _, c := range m.calls {
+			all.Add(c.out.Usage)
+		}
+		for i, c := range out {
+			sum.Add(c.Usage)
+			text, visible, hidden, shown := "", "", 0, 0
+			var thoughts []string
+			for k, cl := range chains[seed+int64(i)] {
+				r := cl.req
+				if r.Prompt != req.Prompt+text {
+					t.Fatalf("%s: sample %d call %d prompt %q, want %q", name, i, k, r.Prompt, req.Prompt+text)
+				}
+				if slices.Equal(r.Stop, []string{Default.Close}) { // a thought
+					if f.NoThought || !strings.HasSuffix(text, Default.Open) || (budget > 0 && r.MaxTokens != budget-hidden) {
+						t.Fatalf("%s: sample %d call %d: a thought call after %q, max tokens %d, %d of budget %d spent", name, i, k, text, r.MaxTokens, hidden, budget)
+					}
+					hidden += generated(cl.out.Usage)
+					thoughtCalls++
+					th := cl.out.Reasoning + cl.out.Text
+					thoughts = append(thoughts, th)
+					text += th + Default.Close
+					if cl.out.FinishReason == "length" {
+						text += f.Cue
+					}
+					continue
+				}
+				if !slices.Equal(r.Stop, []string{"STOP", Default.Open}) || r.MaxTokens != maxTokens-shown {
+					t.Fatalf("%s: sample %d answer call %d: stop %q, max tokens %d, want %d", name, i, k, r.Stop, r.MaxTokens, maxTokens-shown)
+				}
+				shown += cl.out.Usage.CompletionTokens
+				hidden += cl.out.Usage.HiddenTokens
+				if cl.out.Reasoning != "" {
+					thoughts = append(thoughts, cl.out.Reasoning)
+				}
+				text += cl.out.Text
+				visible += cl.out.Text
+				if cl.out.Stop == Default.Open {
+					text += Default.Open
+					if f.NoThought || (budget > 0 && hidden >= budget) {
+						text += Default.Close // closed at once
+						closedAtOnce++
+					}
+				}
+			}
+			u := c.Usage
+			if u.HiddenTokens != hidden || (budget > 0 && u.HiddenTokens > budget) || (f.NoThought && u.HiddenTokens != 0) {
+				t.Fatalf("%s: sample %d: %d hidden tokens, the calls generated %d, budget %d", name, i, u.HiddenTokens, hidden, budget)
+			}
+			if u.CompletionTokens != shown || shown > maxTokens || c.Text != visible {
+				t.Fatalf("%s: sample %d: answer %q of %d tokens, the calls' %q of %d (cap %d)", name, i, c.Text, u.CompletionTokens, visible, shown, maxTokens)
+			}
+			if c.Reasoning != strings.Join(thoughts, "\n") {
+				t.Fatalf("%s: sample %d: reasoning %q, want %q", name, i, c.Reasoning, strings.Join(thoughts, "\n"))
+			}
+			if u.Calls != len(chains[seed+int64(i)]) {
+				t.Fatalf("%s: sample %d charged %d calls, made %d", name, i, u.Calls, len(chains[seed+int64(i)]))
+			}
+		}
+		all.TTFT, sum.TTFT = 0, 0
+		if generated(all) != generated(sum) || all.Calls != sum.Calls || all.PromptTokens != sum.PromptTokens ||
+			all.CachedTokens != sum.CachedTokens || all.PrefillFLOPs != sum.PrefillFLOPs || all.DecodeFLOPs != sum.DecodeFLOPs || all.Latency != sum.Latency {
+			t.Fatalf("%s: the completions are charged %+v, the calls cost %+v", name, sum, all)
+		}
 	}
 }

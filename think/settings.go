@@ -43,6 +43,10 @@ type Settings struct {
 	// step, each step's call forced on its own (the study's REBASE +
 	// Quiet-STaR, whose model thinks as it writes every step).
 	At string `json:"at,omitempty"`
+	// Inline is the Forcer's Inline: the model thinks inside its answer,
+	// and the budget counts all its thoughts. A tree search then forces
+	// each step's call on its own, as with AtStep.
+	Inline bool `json:"inline,omitempty"`
 	// Effort is sent to the server as every request's reasoning effort.
 	Effort string `json:"effort,omitempty"`
 	// Show keeps the reasoning text in the completions the strategies
@@ -74,7 +78,9 @@ func (s Settings) Label() string {
 	if s.Min > 0 {
 		parts = append(parts, fmt.Sprintf("think>=%d", s.Min))
 	}
-	if s.At == AtStep {
+	if s.Inline {
+		parts = append(parts, "inline")
+	} else if s.At == AtStep {
 		parts = append(parts, "each step")
 	}
 	if s.Effort != "" {
@@ -103,6 +109,9 @@ func (s Settings) Canonical() *Settings {
 	}
 	if !s.Forcing() || s.At == AtRoot {
 		s.At = "" // the default
+	}
+	if !s.Forcing() {
+		s.Inline = false // without a Forcer the backends read inline thoughts anyway
 	}
 	if s.Markers != nil && *s.Markers == Default {
 		s.Markers = nil
@@ -134,15 +143,15 @@ func (s Settings) Wrap(g pareto.Generator, chat bool) pareto.Generator {
 
 // forcer is the Forcer of the settings over g.
 func (s Settings) forcer(g pareto.Generator, chat bool) *Forcer {
-	return &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, NoThought: s.NoThought, Wait: s.Wait, Cue: s.Cue, Chat: chat}
+	return &Forcer{Inner: g, Markers: s.Marks(), Budget: s.Budget, Min: s.Min, NoThought: s.NoThought, Wait: s.Wait, Cue: s.Cue, Chat: chat, Inline: s.Inline}
 }
 
 // Thinker returns what makes a tree search think once at its root (see
 // Settings.At), or nil when the settings force no thought or a search
-// thinks at every step. g is the generator Wrap wraps; the search's steps
+// thinks at every step (AtStep, or Inline). g is the generator Wrap wraps; the search's steps
 // go to it with the settings' effort and Show, unforced.
 func (s Settings) Thinker(g pareto.Generator, chat bool) *Root {
-	if !s.Forcing() || s.At == AtStep {
+	if !s.Forcing() || s.At == AtStep || s.Inline {
 		return nil
 	}
 	plain := s

@@ -32,6 +32,7 @@ func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.markers.Open, "think-open", think.Default.Open, "marker that opens a thought: read in server output, and written after the prompt to start a forced thought (empty when the prompt or the chat template opens it)")
 	fl.StringVar(&f.markers.Close, "think-close", think.Default.Close, "marker that ends a thought: read in server output, and the stop string of a forced thought")
 	fl.StringVar(&f.settings.At, "think-at", think.AtRoot, "where a tree search thinks under --think-budget or --think-min: root = once, after the question, then its steps after that thought; step = before every step, each step's call forced on its own (the study's REBASE + Quiet-STaR)")
+	fl.BoolVar(&f.settings.Inline, "think-inline", false, "the model thinks inside its answer, opening a thought wherever it needs one (interleaved thinking): nothing is written after the prompt, --think-budget caps all the answer's thoughts together (a thought opened after it is closed at once) and a tree search forces each step's call on its own; --think-min is not taken")
 	fl.StringVar(&f.settings.Effort, "reasoning-effort", "", "low, medium or high: sent as reasoning_effort to a --chat server that takes it (empty = the server's default)")
 	fl.BoolVar(&f.settings.Show, "show-reasoning", false, "keep the model's reasoning text in the stored results (its tokens are counted as hidden either way)")
 	fl.BoolVar(&f.continueFinal, "continue-final-message", false, "the --chat server continues a final assistant message when asked with continue_final_message (vLLM, SGLang): lets --think-budget and --think-min run on the chat API")
@@ -54,6 +55,10 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 		return fmt.Errorf("--think-min must not be negative, got %d", s.Min)
 	case s.Budget > 0 && s.Min > s.Budget:
 		return fmt.Errorf("--think-min %d exceeds --think-budget %d: the thought is ended at the budget", s.Min, s.Budget)
+	case s.Inline && s.Min > 0:
+		return fmt.Errorf("--think-min %d with --think-inline: a minimum is kept by writing --think-wait into one thought before the answer, not into thoughts inside it", s.Min)
+	case s.Inline && s.Forcing() && f.markers.Open == "":
+		return fmt.Errorf("--think-open must not be empty with --think-inline: it is how a thought inside the answer is seen to start")
 	case s.Forcing() && f.markers.Close == "":
 		return fmt.Errorf("--think-close must not be empty with --think-budget or --think-min: it is where a thought ends")
 	case s.Forcing() && s.Wait == "":
