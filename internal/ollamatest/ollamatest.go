@@ -129,7 +129,12 @@ func (s *Server) Create(ctx context.Context, name, ggufPath string) error {
 // and any further flags.
 func (s *Server) create(ctx context.Context, name, ggufPath string, flags ...string) error {
 	mf := filepath.Join(filepath.Dir(ggufPath), name+".Modelfile")
-	body := fmt.Sprintf("FROM %s\nTEMPLATE \"{{ .Prompt }}\"\n", ggufPath)
+	// One thread: ggml's workers wait for each other spinning, and two
+	// of them on two cores shared with a test binary, pareto and a
+	// second package's server lose their cores for whole time slices
+	// (a tiny model's call took 0.7 s, not 50 ms). A row of a matmul is
+	// summed by one thread either way, so the numbers do not change.
+	body := fmt.Sprintf("FROM %s\nTEMPLATE \"{{ .Prompt }}\"\nPARAMETER num_thread 1\n", ggufPath)
 	if err := os.WriteFile(mf, []byte(body), 0o644); err != nil {
 		return err
 	}
