@@ -79,8 +79,9 @@ type Forcer struct {
 	// so on. Budget caps the tokens of all the answer's thoughts together:
 	// the thought that reaches it is closed there (then Cue), and any
 	// thought opened after it is closed at once, as is every thought
-	// under NoThought. Min is not taken: Wait has no place inside an
-	// answer.
+	// under NoThought. The hidden tokens are the thoughts'; the marker
+	// that opens one is the answer's. Min is not taken: Wait has no place
+	// inside an answer.
 	Inline bool
 }
 
@@ -300,9 +301,18 @@ func (f *Forcer) inline(ctx context.Context, req pareto.Request, seed *int64) (p
 		if shown > 0 || spent > 0 {
 			c.Usage.TTFT = 0 // the first token came in an earlier call
 		}
+		// An answer call starts outside a thought and stops where the
+		// model opens one: all it generated is the answer's, the marker
+		// that opens the thought too (a backend counts the marker as
+		// hidden, and may read a stray end marker as the end of a thought
+		// the prompt opened; neither is a thought the Forcer let run). So
+		// the hidden tokens are the thought calls' alone, within budget.
+		c.Usage.CompletionTokens += c.Usage.HiddenTokens
+		c.Usage.HiddenTokens = 0
 		used.Add(c.Usage)
 		shown += c.Usage.CompletionTokens
-		spent += c.Usage.HiddenTokens
+		opened := c.Stop == m.Open
+		closeAtOnce := f.NoThought || (f.Budget > 0 && spent >= f.Budget)
 		if c.Reasoning != "" {
 			thoughts = append(thoughts, c.Reasoning) // thought the backend saw and split off
 		}
@@ -310,13 +320,13 @@ func (f *Forcer) inline(ctx context.Context, req pareto.Request, seed *int64) (p
 		visible += c.Text
 		logprobs = append(logprobs, c.Logprobs...)
 		last = c
-		if c.Stop != m.Open {
+		if !opened {
 			break // the answer ended: at the end of sequence, its cap, or a stop of the request
 		}
 		gen := c.Usage.CompletionTokens + c.Usage.HiddenTokens
 		text += m.Open
 		thought := ""
-		if !f.NoThought && (f.Budget == 0 || spent < f.Budget) {
+		if !closeAtOnce {
 			call = f.request(req, seed, text)
 			call.Stop = []string{m.Close}
 			call.MaxTokens = 0

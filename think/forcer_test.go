@@ -81,6 +81,11 @@ func (m *model) Generate(ctx context.Context, req pareto.Request) ([]pareto.Comp
 	case !m.inline && finish == "stop" && len(req.Stop) > 0 && rng.IntN(2) == 0:
 		c.Stop = req.Stop[0]
 	}
+	if m.inline && c.Stop == Default.Open && n > 0 {
+		// The marker that ended the answer is a token the backend counts
+		// as hidden, as the embedded engine does.
+		c.Usage.HiddenTokens, c.Usage.CompletionTokens = 1, n-1
+	}
 	thought := slices.Equal(req.Stop, []string{Default.Close})
 	if thought && m.split && rng.IntN(2) == 0 {
 		cut := rng.IntN(len(c.Text) + 1)
@@ -510,8 +515,10 @@ func TestForcerInlineProperties(t *testing.T) {
 				if !slices.Equal(r.Stop, []string{"STOP", Default.Open}) || r.MaxTokens != maxTokens-shown {
 					t.Fatalf("%s: sample %d answer call %d: stop %q, max tokens %d, want %d", name, i, k, r.Stop, r.MaxTokens, maxTokens-shown)
 				}
-				shown += cl.out.Usage.CompletionTokens
-				hidden += cl.out.Usage.HiddenTokens
+				// All an answer call generates is the answer's, the
+				// marker that opens a thought too.
+				shown += generated(cl.out.Usage)
+				atOnce := cl.out.Stop == Default.Open && (f.NoThought || (budget > 0 && hidden >= budget))
 				if cl.out.Reasoning != "" {
 					thoughts = append(thoughts, cl.out.Reasoning)
 				}
@@ -519,7 +526,7 @@ func TestForcerInlineProperties(t *testing.T) {
 				visible += cl.out.Text
 				if cl.out.Stop == Default.Open {
 					text += Default.Open
-					if f.NoThought || (budget > 0 && hidden >= budget) {
+					if atOnce {
 						text += Default.Close // closed at once
 						closedAtOnce++
 					}

@@ -113,6 +113,9 @@ func (s Settings) Canonical() *Settings {
 	if !s.Forcing() {
 		s.Inline = false // without a Forcer the backends read inline thoughts anyway
 	}
+	if s.Inline {
+		s.Wait = "" // never written inside an answer
+	}
 	if s.Markers != nil && *s.Markers == Default {
 		s.Markers = nil
 	}
