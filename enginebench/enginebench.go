@@ -1,6 +1,7 @@
 // Package enginebench measures how fast pareto's embedded engine
 // generates, side by side with an Ollama server running the same GGUF
-// file and, where the user has llama.cpp's llama-bench, llama.cpp: decode
+// file and, where the user has llama.cpp's llama-bench and
+// llama-batched-bench, llama.cpp: decode
 // tokens/s of one sequence, the throughput of a search-shaped workload
 // (many samples of one prompt, as self-consistency and best-of-N ask),
 // with and without its prefill, prefill tokens/s, and the GFLOP/s of the
@@ -54,9 +55,13 @@ type Options struct {
 	// features (see ollamaCPU); empty: the report says it cannot tell.
 	OllamaLog string
 	// LlamaBench is llama.cpp's llama-bench binary, run on the same file
-	// for a llama.cpp column; empty: no such column.
-	LlamaBench        string
-	LlamaBenchThreads int // its -t (2)
+	// for a llama.cpp column of decode and prefill; empty: none.
+	LlamaBench string
+	// LlamaBatchedBench is llama.cpp's llama-batched-bench binary, run on
+	// the same file with the search workload's sizes for a llama.cpp
+	// column of the two search rows; empty: none.
+	LlamaBatchedBench string
+	LlamaBenchThreads int // the -t of both (2)
 }
 
 func (o *Options) defaults() {
@@ -177,6 +182,9 @@ const (
 // when o.Against is set, with that Ollama server.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
+	if o.LlamaBatchedBench != "" && o.SampleTokens < 2 {
+		return nil, fmt.Errorf("enginebench: llama-batched-bench: a search of %d tokens a sample has no decode step to time (at least 2)", o.SampleTokens)
+	}
 	b, err := embedded.Load(o.ModelPath, embedded.WithSampling(o.TopK, 0), embedded.WithMaxBatch(o.Samples))
 	if err != nil {
 		return nil, fmt.Errorf("enginebench: %w", err)
@@ -232,11 +240,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Notes = append(rep.Notes, note)
 		}
 	}
-	if o.LlamaBench != "" {
-		slog.Info("running llama-bench", "bin", o.LlamaBench, "threads", o.LlamaBenchThreads)
-		lc, err := llamaBench(ctx, o.LlamaBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.DecodeTokens, o.Runs)
-		if err != nil {
-			return nil, fmt.Errorf("enginebench: %w", err)
+	if o.LlamaBench != "" || o.LlamaBatchedBench != "" {
+		lc := &LlamaCpp{}
+		if o.LlamaBench != "" {
+			slog.Info("running llama-bench", "bin", o.LlamaBench, "threads", o.LlamaBenchThreads)
+			if lc, err = llamaBench(ctx, o.LlamaBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.DecodeTokens, o.Runs); err != nil {
+				return nil, fmt.Errorf("enginebench: %w", err)
+			}
+		}
+		if o.LlamaBatchedBench != "" {
+			slog.Info("running llama-batched-bench", "bin", o.LlamaBatchedBench, "threads", o.LlamaBenchThreads)
+			if lc.Batched, err = llamaBatchedBench(ctx, o.LlamaBatchedBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.SampleTokens, o.Samples, o.Runs); err != nil {
+				return nil, fmt.Errorf("enginebench: %w", err)
+			}
 		}
 		rep.LlamaCpp = lc
 		rep.Notes = append(rep.Notes, addLlamaCpp(rep.Workloads, lc, o.PromptTokens)...)
@@ -316,6 +332,27 @@ func floors(r *Report) []Floor {
 	}
 	if v, ok := ratio(Search); ok && r.Model.Params < smallModel {
 		add("search vs ollama", v, 3, 0)
+	}
+	// Against llama.cpp (issue 17): decode and prefill at least as fast,
+	// the search (the row as is, its prefill included) 1.5 times as fast;
+	// and a small model's every row at least as fast.
+	for _, w := range r.Workloads {
+		if w.LlamaCpp == nil || w.LlamaCpp.Median <= 0 {
+			continue
+		}
+		lo, what := 0.0, w.Name+" vs llama.cpp"
+		switch w.Name {
+		case Decode, Prefill:
+			lo = 1
+		case Search:
+			lo, what = 1.5, what+" (as is, prefill included)"
+		}
+		if r.Model.Params < smallModel {
+			lo = max(lo, 1)
+		}
+		if lo > 0 {
+			add(what, w.LlamaRatio, lo, 0)
+		}
 	}
 	if rf := r.Roofline; rf != nil && r.Model.Params >= smallModel {
 		// A small model's weights sit in the caches: memory bandwidth does
@@ -654,15 +691,21 @@ func (w *workloads) notes() []string {
 }
 
 // addLlamaCpp puts llama-bench's figures beside the decode and prefill
-// workloads, and returns the notes that say how they were measured.
+// workloads and llama-batched-bench's beside the two search workloads, and
+// returns the notes that say how they were measured.
 func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
+	bb := lc.Batched
 	for i := range ws {
 		var f Figure
-		switch ws[i].Name {
-		case Decode:
+		switch n := ws[i].Name; {
+		case lc.Bench != "" && n == Decode:
 			f = lc.Decode
-		case Prefill:
+		case lc.Bench != "" && n == Prefill:
 			f = lc.Prefill
+		case bb != nil && n == Search:
+			f = bb.Search
+		case bb != nil && n == SearchGenerating:
+			f = bb.SearchGenerating
 		default:
 			continue
 		}
@@ -671,10 +714,25 @@ func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
 			ws[i].LlamaRatio = ws[i].Pareto.Median / f.Median
 		}
 	}
-	notes := []string{fmt.Sprintf("llama.cpp (llama-bench) ran last, %d repetitions of its own, not interleaved with the other runs; it has no search workload",
-		len(lc.Prefill.Runs))}
-	if lc.DecodeDepth != promptTokens {
-		notes = append(notes, fmt.Sprintf("llama.cpp's decode started from a context of %d tokens, not after the %d-token prompt as pareto's and ollama's (this llama-bench takes no -d)", lc.DecodeDepth, promptTokens))
+	var notes []string
+	if lc.Bench != "" {
+		search := "it has no search workload"
+		if bb != nil {
+			search = "it has no search workload: llama-batched-bench's stands in"
+		}
+		notes = append(notes, fmt.Sprintf("llama.cpp (llama-bench) ran after pareto's and ollama's runs, %d repetitions of its own, not interleaved with them; %s",
+			len(lc.Prefill.Runs), search))
+		if lc.DecodeDepth != promptTokens {
+			notes = append(notes, fmt.Sprintf("llama.cpp's decode started from a context of %d tokens, not after the %d-token prompt as pareto's and ollama's (this llama-bench takes no -d)", lc.DecodeDepth, promptTokens))
+		}
+	}
+	if bb != nil {
+		tokens := bb.Sequences * (bb.Steps + 1)
+		notes = append(notes,
+			fmt.Sprintf("llama.cpp's search rows are llama-batched-bench's (-npp %d -ntg %d -npl %d -pps), %d repetitions in one process, run after pareto's and ollama's runs, not interleaved with them. It does not sample: each step feeds every sequence a pseudo-random token (std::rand() %% n_vocab), not one drawn from its logits, so its search is pure compute, with the prompt shared: prefilled once and its KV copied to the %d sequences outside its timings",
+				bb.Prompt, bb.Steps, bb.Sequences, len(bb.TPP), bb.Sequences),
+			fmt.Sprintf("llama.cpp's search counts %d x %d = %d tokens as pareto's does, the first of each sequence from the prefill's logits and one a step after it (hence -ntg %d): %q over its prefill and steps (t_pp + t_tg), %q over its steps (t_tg)",
+				bb.Sequences, bb.Steps+1, tokens, bb.Steps, Search, SearchGenerating))
 	}
 	return notes
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,10 +15,11 @@ import (
 // llama.cpp is the anchor a reader trusts: Ollama v0.6.5 runs an older
 // ggml whose speed depends on how it was built. When the user has
 // llama.cpp's llama-bench, the benchmark runs it on the same GGUF file
-// for the prefill and decode figures (llama-bench has no parallel-sampling
-// workload, so search has no llama.cpp figure). It runs after pareto and
-// Ollama, on its own, not interleaved with them: it times its repetitions
-// itself.
+// for the prefill and decode figures; llama-bench has no parallel-sampling
+// workload, so the search's llama.cpp figures come from llama.cpp's
+// llama-batched-bench (see llamaBatchedBench), when the user has it. Both
+// run after pareto and Ollama, on their own, not interleaved with them:
+// they time their repetitions themselves.
 
 // llamaBenchResult is the part of one test of llama-bench's JSON output
 // (-o json) the benchmark reads: a pp test has n_gen 0, a tg test
@@ -57,17 +59,21 @@ func parseLlamaBench(out []byte) ([]llamaBenchResult, error) {
 	return rs, nil
 }
 
-// LlamaCpp is what llama-bench measured, for the report.
+// LlamaCpp is what llama-bench and llama-batched-bench measured, for the
+// report. Without llama-bench its fields are empty but Batched; without
+// llama-batched-bench Batched is nil.
 type LlamaCpp struct {
-	Bench   string `json:"bench"` // the llama-bench binary
-	Build   string `json:"build"` // its build number and commit
-	Threads int    `json:"threads"`
-	Prefill Figure `json:"prefill"`
-	Decode  Figure `json:"decode"`
+	Bench   string `json:"bench,omitempty"` // the llama-bench binary
+	Build   string `json:"build,omitempty"` // its build number and commit
+	Threads int    `json:"threads,omitempty"`
+	Prefill Figure `json:"prefill,omitzero"`
+	Decode  Figure `json:"decode,omitzero"`
 	// DecodeDepth is the context the decode test started from: the prompt
 	// length (-d), as pareto's and Ollama's decode follow their prompt, or
 	// 0 for a llama-bench too old to take -d.
-	DecodeDepth int `json:"decode_depth"`
+	DecodeDepth int `json:"decode_depth,omitempty"`
+	// Batched is llama-batched-bench's search, when it ran.
+	Batched *LlamaBatched `json:"batched_bench,omitempty"`
 }
 
 // llamaBench runs bin on model at threads threads: a prefill test of
@@ -122,4 +128,168 @@ func runLlamaBench(ctx context.Context, bin string, args []string, want func(lla
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}
+
+// llama-batched-bench (tools/batched-bench in llama.cpp) prefills a prompt
+// of pp tokens, then decodes tg steps of pl sequences at once: with -pps
+// the prompt is prefilled once and its KV copied to every sequence (the
+// copy outside its timings), as pareto's search forks the samples from one
+// prefill. It does not sample: every step feeds each sequence a
+// pseudo-random token id (std::rand() % n_vocab) instead of one drawn from
+// its logits, so its search is pure compute, no sampler, no tokenizer.
+//
+// It times the prefill (t_pp) and the steps (t_tg). Pareto's search draws
+// each sample's first token from the prefill's logits and then needs one
+// forward step per further token: SampleTokens tokens a sample are one
+// prefill and SampleTokens-1 steps. So the benchmark runs it with
+// -ntg SampleTokens-1, which ends each sequence's KV at the position
+// pareto's last step writes, and counts pl x SampleTokens tokens, the
+// tokens pareto's search counts (when no sample stops early):
+//
+//	search                   = pl x SampleTokens / (t_pp + t_tg)  (pareto: over the request's wall time)
+//	search, prefill excluded = pl x SampleTokens / t_tg           (pareto: over the time from its first sampled token to its last)
+//
+// Its own S_PP, S_TG and S columns count other things (S_TG the fed
+// tokens, pl x tg; S the prompt too) and are not used.
+
+// LlamaBatched is what llama-batched-bench measured: the search workload's
+// shape, the seconds of every repetition's prefill and steps, and the two
+// search rates made of them.
+type LlamaBatched struct {
+	Bench     string    `json:"bench"`           // the llama-batched-bench binary
+	Build     string    `json:"build,omitempty"` // its build number and commit, where its --version says
+	Threads   int       `json:"threads"`
+	Prompt    int       `json:"prompt"`    // -npp: prompt tokens, prefilled once
+	Steps     int       `json:"steps"`     // -ntg: decode steps, SampleTokens-1
+	Sequences int       `json:"sequences"` // -npl: samples
+	TPP       []float64 `json:"t_pp"`      // seconds of each repetition's prefill
+	TTG       []float64 `json:"t_tg"`      // seconds of each repetition's steps
+	// Search and SearchGenerating are Sequences x (Steps+1) tokens over
+	// t_pp + t_tg and over t_tg.
+	Search           Figure `json:"search"`
+	SearchGenerating Figure `json:"search_generating"`
+}
+
+// batchedBenchResult is one line of llama-batched-bench's JSONL output
+// (--output-format jsonl): one test, times in seconds.
+type batchedBenchResult struct {
+	Shared  int     `json:"is_pp_shared"`
+	Threads int     `json:"n_threads"`
+	PP      int     `json:"pp"`
+	TG      int     `json:"tg"`
+	PL      int     `json:"pl"`
+	TPP     float64 `json:"t_pp"`
+	TTG     float64 `json:"t_tg"`
+}
+
+// parseBatchedBench reads llama-batched-bench's JSONL output: a JSON
+// object a line for every test, among whatever else it writes to stdout
+// (an empty line at the end).
+func parseBatchedBench(out []byte) ([]batchedBenchResult, error) {
+	var rs []batchedBenchResult
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var r batchedBenchResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, fmt.Errorf("llama-batched-bench output line %q is not its JSONL (--output-format jsonl): %w", line, err)
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("llama-batched-bench output has no JSONL tests (--output-format jsonl)")
+	}
+	return rs, nil
+}
+
+// batchedBenchArgs are llama-batched-bench's arguments for runs
+// repetitions of the search of samples x sampleTokens tokens from a
+// promptTokens-token prompt: -npl repeats the sequences runs times, as
+// the tool runs every value of its lists (it has no repetition flag), so
+// that every repetition runs in one process on one loaded model, as
+// llama-bench's -r. The context holds every sequence's prompt and steps
+// (the tool skips, silently, a test that does not fit).
+func batchedBenchArgs(model string, threads, promptTokens, sampleTokens, samples, runs int) []string {
+	steps := sampleTokens - 1
+	pl := strings.TrimSuffix(strings.Repeat(strconv.Itoa(samples)+",", runs), ",")
+	return []string{"-m", model, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(samples * (promptTokens + steps)),
+		"-npp", strconv.Itoa(promptTokens), "-ntg", strconv.Itoa(steps), "-npl", pl, "-pps", "--output-format", "jsonl"}
+}
+
+// llamaBatchedBench runs bin on model at threads threads: runs
+// repetitions of the search workload (see batchedBenchArgs), its rates
+// mapped to pareto's as the comment above says.
+func llamaBatchedBench(ctx context.Context, bin, model string, threads, promptTokens, sampleTokens, samples, runs int) (*LlamaBatched, error) {
+	if sampleTokens < 2 {
+		return nil, fmt.Errorf("llama-batched-bench: a search of %d tokens a sample has no decode step to time (at least 2)", sampleTokens)
+	}
+	args := batchedBenchArgs(model, threads, promptTokens, sampleTokens, samples, runs)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	what := bin + " " + strings.Join(args, " ")
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", what, err, lastLines(stderr.String(), 3))
+	}
+	rs, err := parseBatchedBench(stdout.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	b, err := batchedFigures(rs, promptTokens, sampleTokens-1, samples, runs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (stderr: %s)", what, err, lastLines(stderr.String(), 3))
+	}
+	b.Bench, b.Build = bin, llamaBuild(ctx, bin)
+	return b, nil
+}
+
+// batchedFigures checks that rs are runs tests of the shape asked for,
+// and rates them as pareto's search.
+func batchedFigures(rs []batchedBenchResult, pp, tg, pl, runs int) (*LlamaBatched, error) {
+	if len(rs) != runs {
+		return nil, fmt.Errorf("%d tests in its output, want %d", len(rs), runs)
+	}
+	b := &LlamaBatched{Threads: rs[0].Threads, Prompt: pp, Steps: tg, Sequences: pl}
+	tokens := pl * (tg + 1)
+	var search, gen []sample
+	for _, r := range rs {
+		if r.PP != pp || r.TG != tg || r.PL != pl || r.Shared != 1 {
+			return nil, fmt.Errorf("a test of pp %d, tg %d, pl %d, shared prompt %d in its output, want %d, %d, %d, 1", r.PP, r.TG, r.PL, r.Shared, pp, tg, pl)
+		}
+		if r.TPP <= 0 || r.TTG <= 0 {
+			return nil, fmt.Errorf("a test timed t_pp %g s, t_tg %g s", r.TPP, r.TTG)
+		}
+		b.TPP, b.TTG = append(b.TPP, r.TPP), append(b.TTG, r.TTG)
+		search = append(search, sample{rate: float64(tokens) / (r.TPP + r.TTG), tokens: tokens})
+		gen = append(gen, sample{rate: float64(tokens) / r.TTG, tokens: tokens})
+	}
+	b.Search, b.SearchGenerating = figure(search), figure(gen)
+	return b, nil
+}
+
+// buildRE finds the build in a llama.cpp tool's --version: "version: 5163
+// (8cf427ff)", or in later builds "version: 0.5.0 (build 1, commit
+// 0ad4a86)".
+var buildRE = regexp.MustCompile(`version: (?:(\d+) \(([0-9a-f]+)\)|\S+ \(build (\d+), commit ([0-9a-f]+)\))`)
+
+// llamaBuild is the build number and commit bin --version names, as
+// llama-bench's JSON gives them ("5163 (8cf427ff)"), or "" where it
+// names none.
+func llamaBuild(ctx context.Context, bin string) string {
+	out, _ := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	return buildOf(string(out))
+}
+
+// buildOf is the build number and commit a --version output names, or "".
+func buildOf(version string) string {
+	m := buildRE.FindStringSubmatch(version)
+	switch {
+	case m == nil:
+		return ""
+	case m[1] != "":
+		return m[1] + " (" + m[2] + ")"
+	}
+	return m[3] + " (" + m[4] + ")"
 }

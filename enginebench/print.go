@@ -19,7 +19,16 @@ func (r *Report) Print(w io.Writer) error {
 		fmt.Fprintf(w, "against  ollama %s, model %s, runner CPU features: %s\n", r.Against, r.OllamaModel, r.OllamaCPU)
 	}
 	if lc := r.LlamaCpp; lc != nil {
-		fmt.Fprintf(w, "against  llama.cpp %s, build %s, %d threads\n", lc.Bench, lc.Build, lc.Threads)
+		if lc.Bench != "" {
+			fmt.Fprintf(w, "against  llama.cpp %s, build %s, %d threads\n", lc.Bench, lc.Build, lc.Threads)
+		}
+		if bb := lc.Batched; bb != nil {
+			build := bb.Build
+			if build == "" {
+				build = "unknown"
+			}
+			fmt.Fprintf(w, "against  llama.cpp %s (search rows), build %s, %d threads\n", bb.Bench, build, bb.Threads)
+		}
 	}
 	fmt.Fprintf(w, "machine  %s; medians of %d runs\n", r.Machine, r.Runs)
 	if r.Load != "" {
@@ -34,7 +43,7 @@ func (r *Report) Print(w io.Writer) error {
 	for _, f := range r.Floors {
 		floorOf[f.What] = f
 	}
-	if err := r.printWorkloads(w, tw, floorOf); err != nil {
+	if err := r.printWorkloads(w, tw); err != nil {
 		return err
 	}
 
@@ -96,8 +105,9 @@ func (r *Report) Print(w io.Writer) error {
 }
 
 // printWorkloads writes the workloads table, with llama.cpp's columns when
-// it was measured, and below it the tokens per run of every figure.
-func (r *Report) printWorkloads(w io.Writer, tw *tabwriter.Writer, floorOf map[string]Floor) error {
+// it was measured, each ratio followed by its floor, and below it the
+// tokens per run of every figure.
+func (r *Report) printWorkloads(w io.Writer, tw *tabwriter.Writer) error {
 	if len(r.Workloads) == 0 {
 		return nil
 	}
@@ -108,25 +118,29 @@ func (r *Report) printWorkloads(w io.Writer, tw *tabwriter.Writer, floorOf map[s
 		}
 		return fmt.Sprintf("%.1f", f.Median), fmt.Sprintf("%.2fx", ratio)
 	}
-	fmt.Fprintf(tw, "workload\tunit\t%10s\t%10s\t%8s\t", "pareto", "ollama", "ratio")
-	if llama {
-		fmt.Fprintf(tw, "%10s\t%8s\t", "llama.cpp", "ratio")
-	}
-	fmt.Fprintf(tw, "floor\t\n")
-	for _, wl := range r.Workloads {
-		ol, ratio := fig(wl.Ollama, wl.Ratio)
-		fmt.Fprintf(tw, "%s\t%s\t%10.1f\t%10s\t%8s\t", wl.Name, wl.Unit, wl.Pareto.Median, ol, ratio)
-		if llama {
-			lc, lratio := fig(wl.LlamaCpp, wl.LlamaRatio)
-			fmt.Fprintf(tw, "%10s\t%8s\t", lc, lratio)
-		}
-		fl, pass := "", ""
-		for what, f := range floorOf {
-			if strings.HasPrefix(what, wl.Name+" vs ") {
-				fl, pass = fmt.Sprintf(">= %.1fx", f.Min), passFail(f.Pass)
+	// floor is the floor of row's ratio against side (ollama, llama.cpp)
+	// and whether it is met, or "".
+	floor := func(row, side string) string {
+		for _, f := range r.Floors {
+			if strings.HasPrefix(f.What, row+" vs "+side) {
+				return fmt.Sprintf(">= %.1fx %s", f.Min, passFail(f.Pass))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", fl, pass)
+		return ""
+	}
+	fmt.Fprintf(tw, "workload\tunit\t%10s\t%10s\t%8s\tfloor\t", "pareto", "ollama", "ratio")
+	if llama {
+		fmt.Fprintf(tw, "%10s\t%8s\tfloor\t", "llama.cpp", "ratio")
+	}
+	fmt.Fprintln(tw)
+	for _, wl := range r.Workloads {
+		ol, ratio := fig(wl.Ollama, wl.Ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%10.1f\t%10s\t%8s\t%s\t", wl.Name, wl.Unit, wl.Pareto.Median, ol, ratio, floor(wl.Name, "ollama"))
+		if llama {
+			lc, lratio := fig(wl.LlamaCpp, wl.LlamaRatio)
+			fmt.Fprintf(tw, "%10s\t%8s\t%s\t", lc, lratio, floor(wl.Name, "llama.cpp"))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -41,12 +41,16 @@ takes another prompt. With --ollama-log (the server's log) the report says
 whether Ollama's runner has SIMD kernels: a plain "go install" of Ollama has
 none; build it with CGO_CFLAGS="-O3 -march=native" CGO_CXXFLAGS="-O3 -march=native".
 With --llama-bench, llama.cpp's llama-bench runs on the same file for a third
-column (prefill and decode). Prints medians of --runs runs, the tokens per run,
+column (prefill and decode); with --llama-batched-bench, llama.cpp's
+llama-batched-bench runs the search's sizes on it for that column's two search
+rows (with the prompt shared and prefilled once, and no sampling: it feeds
+random tokens, so its search is pure compute). Prints medians of --runs runs, the tokens per run,
 the ratios and the speed floors they must meet, and the GFLOP/s of the engine's
 matmul kernels on the model's shapes and at 512x512x512 (beside OpenBLAS sgemm
 in a build with -tags openblas). Exits non-zero when a floor is not met.`,
 		Example: `  pareto bench engine --against http://127.0.0.1:11434 --ollama-log ~/.ollama/serve.log
-  pareto bench engine --against http://127.0.0.1:11434 --random-params 1e8 --llama-bench ~/llama.cpp/build/bin/llama-bench
+  pareto bench engine --against http://127.0.0.1:11434 --random-params 1e8 --llama-bench ~/llama.cpp/build/bin/llama-bench \
+    --llama-batched-bench ~/llama.cpp/build/bin/llama-batched-bench
   pareto bench engine --model model.gguf --against http://127.0.0.1:11434 --ollama-model mymodel --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,7 +100,8 @@ in a build with -tags openblas). Exits non-zero when a floor is not met.`,
 	f.StringVar(&o.OllamaModel, "ollama-model", "", "the model's name in the Ollama server (empty: create it there from the file)")
 	f.StringVar(&o.OllamaLog, "ollama-log", "", "the Ollama server's log, read for whether its runner has SIMD kernels (empty: the report says it cannot tell)")
 	f.StringVar(&o.LlamaBench, "llama-bench", "", "llama.cpp's llama-bench binary, run on the same file for a llama.cpp column (empty: none)")
-	f.IntVar(&o.LlamaBenchThreads, "llama-bench-threads", 2, "llama-bench's threads (-t)")
+	f.StringVar(&o.LlamaBatchedBench, "llama-batched-bench", "", "llama.cpp's llama-batched-bench binary, run on the same file with the search's sizes for llama.cpp's figures of the search rows (empty: none)")
+	f.IntVar(&o.LlamaBenchThreads, "llama-bench-threads", 2, "threads (-t) of llama-bench and llama-batched-bench")
 	f.IntVar(&o.MinDecodeTokens, "min-decode-tokens", 0, "fewest tokens a run's decode must generate on every side, else it takes another prompt (0: half the decode's 128, at least 16)")
 	f.IntVar(&o.Runs, "runs", 5, "runs of every figure; medians are reported")
 	f.Float64Var(&randomParams, "random-params", 0, "measure a random llama of about this many parameters (e.g. 5e6, 1e8) instead of --model")

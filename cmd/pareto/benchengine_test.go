@@ -93,7 +93,8 @@ func TestBenchEngineFloorFails(t *testing.T) {
 
 // TestBenchEngineAnchors: --ollama-log reads the runner's CPU features
 // (and warns of a scalar build), --llama-bench adds a llama.cpp column
-// run at --llama-bench-threads.
+// run at --llama-bench-threads, and --llama-batched-bench its search rows,
+// each with its floor.
 func TestBenchEngineAnchors(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "ollama.log")
@@ -106,12 +107,21 @@ case "$*" in
 *) echo '[{"build_number":1,"build_commit":"c","n_threads":1,"n_prompt":0,"n_gen":128,"n_depth":200,"avg_ts":3,"samples_ts":[3]}]';;
 esac
 `), 0o755)
+	// A llama.cpp far faster than pareto: the search's 16 x 128 tokens in 1 ms.
+	batched := filepath.Join(dir, "llama-batched-bench")
+	os.WriteFile(batched, []byte(`#!/bin/sh
+[ "$1" = --version ] && { echo "version: 7000 (abc123)" >&2; exit 0; }
+echo "$@" >> `+filepath.Join(dir, "batched-args")+`
+echo '{"n_kv_max": 8192, "is_pp_shared": 1, "n_threads": 1, "pp": 200, "tg": 127, "pl": 16, "t_pp": 0.000500, "t_tg": 0.000500}'
+`), 0o755)
 	out, err := execute(t, "bench", "engine", "--random-params", "3e5", "--runs", "1", "--kernel-time", "0", "--against", fastOllama(t),
-		"--ollama-log", log, "--llama-bench", bench, "--llama-bench-threads", "1", "--min-decode-tokens", "8")
+		"--ollama-log", log, "--llama-bench", bench, "--llama-bench-threads", "1", "--min-decode-tokens", "8", "--llama-batched-bench", batched)
 	if err == nil || !strings.Contains(err.Error(), "floors not met") {
 		t.Fatalf("want a floor failure, got %v\n%s", err, out)
 	}
-	for _, want := range []string{"runner CPU features: none", "WARNING: Ollama's runner reports no SIMD", "against  llama.cpp " + bench + ", build 1 (c), 1 threads", "llama.cpp", "3.0", "7.0"} {
+	for _, want := range []string{"runner CPU features: none", "WARNING: Ollama's runner reports no SIMD", "against  llama.cpp " + bench + ", build 1 (c), 1 threads", "llama.cpp", "3.0", "7.0",
+		"against  llama.cpp " + batched + " (search rows), build 7000 (abc123), 1 threads", "2048000.0", "4096000.0", "It does not sample", ">= 1.5x FAIL",
+		"search vs llama.cpp (as is, prefill included)", "search, prefill excluded vs llama.cpp"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -119,5 +129,9 @@ esac
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
 	if !strings.Contains(string(args), "-t 1 -r 1 -o json -p 200 -n 0") || !strings.Contains(string(args), "-p 0 -n 128 -d 200") {
 		t.Errorf("llama-bench called with\n%s", args)
+	}
+	args, _ = os.ReadFile(filepath.Join(dir, "batched-args"))
+	if want := " -t 1 -c 5232 -npp 200 -ntg 127 -npl 16 -pps --output-format jsonl\n"; !strings.HasSuffix(string(args), want) {
+		t.Errorf("llama-batched-bench called with\n%s want\n%s", args, want)
 	}
 }
