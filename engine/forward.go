@@ -428,6 +428,9 @@ func (j *matmulJob) run(_, lo, hi int) {
 	if w.Kind != KindQ8_0 && j.b == 1 && vec.HasAVX512 {
 		lo = j.streams(lo, hi)
 	}
+	if j.q8q8 && j.b >= 4 && !q8q8PerPair {
+		lo = j.blockedQ8(lo, hi)
+	}
 	for r := lo; r < hi; r++ {
 		switch {
 		case j.q8q8:
@@ -447,6 +450,50 @@ func (j *matmulJob) run(_, lo, hi int) {
 			}
 		}
 	}
+}
+
+// q8q8PerPair makes matmulJob multiply Q8_0 activations one (weight row,
+// batch row) pair at a time, as before blockedQ8: only for benchmarks
+// comparing the two.
+var q8q8PerPair = false
+
+// blockedQ8 is blocked for ggml numerics' Q8_0 x Q8_0 products: rows [lo,
+// hi) four at a time against batch rows four at a time (dotQ8Q8x4x4, whose
+// every pair is dotQ8Q8Impl's to the bit, so results do not depend on the
+// batch), the batch's remaining rows one pair at a time; it returns the
+// first row it left for the plain loop. Each weight block is loaded once
+// per four batch rows instead of once per row.
+func (j *matmulJob) blockedQ8(lo, hi int) int {
+	w, n, R := j.w, j.w.Cols, j.w.Rows
+	nb := n / q8Block
+	end := lo + (hi-lo)&^3
+	var out [16]float32
+	// Batch rows go in blocks that stay in cache while the weight rows of
+	// this chunk stream past them; 64 rows of int8 quants are the bytes of
+	// blocked's 16 rows of floats.
+	const batchBlock = 64
+	for ib := 0; ib < j.b; ib += batchBlock {
+		ie := min(ib+batchBlock, j.b)
+		for r := lo; r < end; r += 4 {
+			q, d := w.Q[r*n:(r+4)*n], w.D[r*nb:(r+4)*nb]
+			i := ib
+			for ; i+3 < ie; i += 4 {
+				dotQ8Q8x4x4(q, d, j.xq[i*n:(i+4)*n], j.xd[i*nb:(i+4)*nb], &out)
+				for a := range 4 {
+					for c := range 4 {
+						j.y[(i+c)*R+r+a] = out[4*a+c]
+					}
+				}
+			}
+			for ; i < ie; i++ {
+				xq, xd := j.xq[i*n:(i+1)*n], j.xd[i*nb:(i+1)*nb]
+				for a := range 4 {
+					j.y[i*R+r+a] = dotQ8Q8Impl(q[a*n:(a+1)*n], d[a*nb:(a+1)*nb], xq, xd)
+				}
+			}
+		}
+	}
+	return end
 }
 
 // blocked computes rows [lo, hi) two at a time against batch rows four at

@@ -42,6 +42,21 @@ func dotQ8Q8(q []int8, d []float32, xq []int8, xd []float32) float32 {
 	return sum
 }
 
+// dotQ8Q8x4x4Go is the portable dotQ8Q8x4x4: out[4*a+c] = dotQ8Q8 of
+// weight row a and activation row c, for the four rows of q, d (nb =
+// len(d)/4 blocks each) and of xq, xd. (Without assembly dotQ8Q8Impl is
+// dotQ8Q8, so this is dotQ8Q8Impl's product there too.)
+func dotQ8Q8x4x4Go(q []int8, d []float32, xq []int8, xd []float32, out *[16]float32) {
+	nb := len(d) / 4
+	n := nb * q8Block
+	for a := range 4 {
+		qa, da := q[a*n:(a+1)*n], d[a*nb:(a+1)*nb]
+		for c := range 4 {
+			out[4*a+c] = dotQ8Q8(qa, da, xq[c*n:(c+1)*n], xd[c*nb:(c+1)*nb])
+		}
+	}
+}
+
 // rmsnorm writes x * 1/sqrt(mean(x^2)+eps) * w to out, as ggml_rms_norm
 // followed by ggml_mul: the sum of squares is accumulated in float64.
 func rmsnorm(out, x, w []float32, eps float32) {

@@ -23,6 +23,38 @@ func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 	return dotQ8Q8(q, d, xq, xd)
 }
 
+// hasVNNI reports whether dotQ8Q8x4x4 runs the AVX-512 kernel (BW, VL
+// and VNNI; 512-bit registers); otherwise it runs two AVX2 kernels of two
+// weight rows each.
+var hasVNNI = hasAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
+//go:noescape
+func dotQ8Q8x2x4AVX2(q *int8, d *float32, x *int8, xd *float32, nb int, out *[8]float32)
+
+//go:noescape
+func dotQ8Q8x4x4AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[16]float32)
+
+// dotQ8Q8x4x4 sets out[4*a+c] to dotQ8Q8Impl of weight row a and
+// activation row c, bit for bit, for the four Q8_0 rows of q, d (nb =
+// len(d)/4 blocks each, row after row) and the four of xq, xd (as many
+// blocks). Each weight block is loaded once for the four activation rows.
+func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float32) {
+	nb := len(d) / 4
+	if !hasAsm || nb == 0 {
+		dotQ8Q8x4x4Go(q, d, xq, xd, out)
+		return
+	}
+	n := nb * q8Block
+	_, _ = q[4*n-1], xq[4*n-1]
+	_ = xd[4*nb-1]
+	if hasVNNI {
+		dotQ8Q8x4x4AVX512(&q[0], &d[0], &xq[0], &xd[0], nb, out)
+		return
+	}
+	dotQ8Q8x2x4AVX2(&q[0], &d[0], &xq[0], &xd[0], nb, (*[8]float32)(out[:8]))
+	dotQ8Q8x2x4AVX2(&q[2*n], &d[2*nb], &xq[0], &xd[0], nb, (*[8]float32)(out[8:]))
+}
+
 // hasF16C reports whether f16 rounding uses the F16C instructions.
 var hasF16C = hasAsm && cpu.X86.HasF16C
 

@@ -43,6 +43,242 @@ qloop:
 	MOVSS X0, ret+40(FP)
 	RET
 
+// Q8PAIR adds one block of one (weight row, activation row) pair to acc
+// exactly as an iteration of dotQ8Q8AVX2 does: Y14 holds the activation
+// block, W addresses the weight block, AW holds its absolute values
+// (VPABSB gives VPSIGNB w, w's bytes), DW the weight scale in its low lane
+// and XD addresses the activation scale. Y8, Y9 are scratch.
+#define Q8PAIR(W, AW, DW, XD, acc) \
+	VPSIGNB      W, Y14, Y8 \
+	VPMADDUBSW   Y8, AW, Y8 \
+	VPMADDWD     Y15, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULSS       XD, DW, X9 \
+	VBROADCASTSS X9, Y9 \
+	VFMADD231PS  Y9, Y8, acc
+
+// Q8RED4 reduces the accumulators A0..A3 (ymm, with xmm halves X0..X3) of
+// one weight row as dotQ8Q8AVX2's ending reduces its one: the high half
+// added to the low, then lanes (0+1)+(2+3), done for four at once by three
+// VHADDPS, which form the same sums. It stores the four floats at off(AX);
+// T0, T1 are free xmm registers.
+#define Q8RED4(A0, A1, A2, A3, X0, X1, X2, X3, T0, T1, off) \
+	VEXTRACTF128 $1, A0, T0 \
+	VADDPS       T0, X0, X0 \
+	VEXTRACTF128 $1, A1, T1 \
+	VADDPS       T1, X1, X1 \
+	VEXTRACTF128 $1, A2, T0 \
+	VADDPS       T0, X2, X2 \
+	VEXTRACTF128 $1, A3, T1 \
+	VADDPS       T1, X3, X3 \
+	VHADDPS      X1, X0, X0 \
+	VHADDPS      X3, X2, X2 \
+	VHADDPS      X2, X0, X0 \
+	VMOVUPS      X0, off(AX)
+
+// func dotQ8Q8x2x4AVX2(q *int8, d *float32, x *int8, xd *float32, nb int, out *[8]float32)
+// out[4*a+c] = dotQ8Q8AVX2 of weight row a < 2 (quants q+a*32*nb, scales
+// d+a*nb) and activation row c < 4 (x+c*32*nb, xd+c*nb), nb >= 1 blocks,
+// each pair's sum formed by the very instructions, in the same order, as
+// dotQ8Q8AVX2's. Each weight block is loaded (and its absolute value
+// taken) once for four activation rows, each activation block once for two
+// weight rows. Y0-Y7 accumulate (Y0-Y3 row 0, Y4-Y7 row 1), Y12, Y13 hold
+// |w|, X10, X11 the weight scales, Y14 the activation block, Y15 the
+// int16 ones.
+TEXT ·dotQ8Q8x2x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ d+8(FP), R8
+	MOVQ x+16(FP), DI
+	MOVQ xd+24(FP), R9
+	MOVQ nb+32(FP), CX
+	MOVQ out+40(FP), AX
+	MOVQ CX, DX
+	SHLQ $5, DX             // row stride of quants
+	MOVQ CX, BX
+	SHLQ $2, BX             // row stride of scales, bytes
+	LEAQ (DI)(DX*2), R10
+	ADDQ DX, R10            // activation row 3
+	LEAQ (R9)(BX*2), R11
+	ADDQ BX, R11            // its scales
+	VXORPS   Y0, Y0, Y0
+	VXORPS   Y1, Y1, Y1
+	VXORPS   Y2, Y2, Y2
+	VXORPS   Y3, Y3, Y3
+	VXORPS   Y4, Y4, Y4
+	VXORPS   Y5, Y5, Y5
+	VXORPS   Y6, Y6, Y6
+	VXORPS   Y7, Y7, Y7
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+
+q2x4loop:
+	VPABSB (SI), Y12
+	VPABSB (SI)(DX*1), Y13
+	VMOVSS (R8), X10
+	VMOVSS (R8)(BX*1), X11
+	VMOVDQU (DI), Y14
+	Q8PAIR((SI), Y12, X10, (R9), Y0)
+	Q8PAIR((SI)(DX*1), Y13, X11, (R9), Y4)
+	VMOVDQU (DI)(DX*1), Y14
+	Q8PAIR((SI), Y12, X10, (R9)(BX*1), Y1)
+	Q8PAIR((SI)(DX*1), Y13, X11, (R9)(BX*1), Y5)
+	VMOVDQU (DI)(DX*2), Y14
+	Q8PAIR((SI), Y12, X10, (R9)(BX*2), Y2)
+	Q8PAIR((SI)(DX*1), Y13, X11, (R9)(BX*2), Y6)
+	VMOVDQU (R10), Y14
+	Q8PAIR((SI), Y12, X10, (R11), Y3)
+	Q8PAIR((SI)(DX*1), Y13, X11, (R11), Y7)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R10
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ $4, R11
+	DECQ CX
+	JNZ  q2x4loop
+
+	Q8RED4(Y0, Y1, Y2, Y3, X0, X1, X2, X3, X8, X9, 0)
+	Q8RED4(Y4, Y5, Y6, Y7, X4, X5, X6, X7, X8, X9, 16)
+	VZEROUPPER
+	RET
+
+// ZPAIR2 adds one block of two pairs, weight row a against activation rows
+// c and c+1 (the ymm halves), to acc as Q8PAIR adds one: Z0 holds the two
+// activation blocks, Z1 their negations, Z2 the two activation scales
+// broadcast (xd of c in the low 8 lanes, of c+1 in the high 8); AW holds
+// |w| twice, K the signs of w (twice), DW the weight scale broadcast.
+// VPBLENDMB forms x signed by w: -x where w < 0, as VPSIGNB (the negation
+// wrapping alike at -128), and x where w >= 0 (VPSIGNB's bytes but where w
+// = 0, whose products with |w| = 0 are 0 all the same). VPDPBUSD onto zero
+// then forms the int32 that VPMADDUBSW and VPMADDWD by ones form: each is
+// the exact sum of the four byte products, as VPMADDUBSW's pair sums
+// cannot saturate (its unsigned bytes are at most 128, its signed ones at
+// least -128). The scale product d*xd rounds once, broadcast or not, and
+// the FMA is Q8PAIR's. Z3-Z5 are scratch.
+#define ZPAIR2(AW, K, DW, acc) \
+	VPBLENDMB   Z1, Z0, K, Z3 \
+	VPXORD      Z4, Z4, Z4 \
+	VPDPBUSD    Z3, AW, Z4 \
+	VCVTDQ2PS   Z4, Z4 \
+	VMULPS      Z2, DW, Z5 \
+	VFMADD231PS Z5, Z4, acc
+
+// ZACT loads the blocks at XA and XB (of two activation rows) into the
+// halves of Z0, their negations into Z1 (Z15 is zero), and their scales at
+// DA and DB, each broadcast to its half, into Z2 (Y6 is scratch).
+#define ZACT(XA, XB, DA, DB) \
+	VMOVDQU       XA, Y0 \
+	VINSERTI64X4  $1, XB, Z0, Z0 \
+	VPSUBB        Z0, Z15, Z1 \
+	VBROADCASTSS  DA, Y2 \
+	VBROADCASTSS  DB, Y6 \
+	VINSERTF64X4  $1, Y6, Z2, Z2
+
+// ZRED4 reduces weight row a's accumulators (ZA: activations 0 | 1, ZB:
+// 2 | 3; YA, YB, XA, XB their low parts) as Q8RED4 does, storing four
+// floats at off(AX).
+#define ZRED4(ZA, ZB, YA, YB, XA, XB, off) \
+	VEXTRACTF64X4 $1, ZA, Y4 \
+	VEXTRACTF64X4 $1, ZB, Y5 \
+	VEXTRACTF32X4 $1, YA, X6 \
+	VADDPS        X6, XA, X0 \
+	VEXTRACTF128  $1, Y4, X7 \
+	VADDPS        X7, X4, X1 \
+	VEXTRACTF32X4 $1, YB, X6 \
+	VADDPS        X6, XB, X2 \
+	VEXTRACTF128  $1, Y5, X7 \
+	VADDPS        X7, X5, X3 \
+	VHADDPS       X1, X0, X0 \
+	VHADDPS       X3, X2, X2 \
+	VHADDPS       X2, X0, X0 \
+	VMOVUPS       X0, off(AX)
+
+// func dotQ8Q8x4x4AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[16]float32)
+// dotQ8Q8x2x4AVX2 for weight rows a < 4 with AVX-512 (BW, VL, VNNI), two
+// pairs to a 512-bit register: the low 8 lanes of each accumulator are
+// dotQ8Q8AVX2's 8 lanes for one activation row, the high 8 for the next,
+// each lane formed as there: the same exact int32 (see ZPAIR2), the same
+// conversion, the same scale product d*xd and the same FMA, blocks in
+// order, and the same reduction (ZRED4). Accumulators Z16-Z23 (weight row
+// a, activations 2p | 2p+1 in Z16+2a+p), |w| of the four weight rows
+// (broadcast to both halves) in Z24-Z27, their signs in K1-K4, their
+// scales broadcast in Z28-Z31, zero in Z15. A block of two pairs takes six
+// instructions (ZPAIR2) besides its share of the per-block loads, where
+// dotQ8Q8AVX2 takes eleven vector instructions for one.
+TEXT ·dotQ8Q8x4x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ d+8(FP), R8
+	MOVQ x+16(FP), DI
+	MOVQ xd+24(FP), R9
+	MOVQ nb+32(FP), CX
+	MOVQ out+40(FP), AX
+	MOVQ CX, DX
+	SHLQ $5, DX
+	MOVQ CX, BX
+	SHLQ $2, BX
+	LEAQ (SI)(DX*2), R12
+	ADDQ DX, R12            // weight row 3
+	LEAQ (R8)(BX*2), R13
+	ADDQ BX, R13            // its scales
+	LEAQ (DI)(DX*2), R10
+	ADDQ DX, R10            // activation row 3
+	LEAQ (R9)(BX*2), R11
+	ADDQ BX, R11            // its scales
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+z4x4loop:
+	VBROADCASTI64X4 (SI), Z8
+	VBROADCASTI64X4 (SI)(DX*1), Z9
+	VBROADCASTI64X4 (SI)(DX*2), Z10
+	VBROADCASTI64X4 (R12), Z11
+	VPABSB          Z8, Z24
+	VPABSB          Z9, Z25
+	VPABSB          Z10, Z26
+	VPABSB          Z11, Z27
+	VPMOVB2M        Z8, K1
+	VPMOVB2M        Z9, K2
+	VPMOVB2M        Z10, K3
+	VPMOVB2M        Z11, K4
+	VBROADCASTSS    (R8), Z28
+	VBROADCASTSS    (R8)(BX*1), Z29
+	VBROADCASTSS    (R8)(BX*2), Z30
+	VBROADCASTSS    (R13), Z31
+	ZACT((DI), (DI)(DX*1), (R9), (R9)(BX*1))
+	ZPAIR2(Z24, K1, Z28, Z16)
+	ZPAIR2(Z25, K2, Z29, Z18)
+	ZPAIR2(Z26, K3, Z30, Z20)
+	ZPAIR2(Z27, K4, Z31, Z22)
+	ZACT((DI)(DX*2), (R10), (R9)(BX*2), (R11))
+	ZPAIR2(Z24, K1, Z28, Z17)
+	ZPAIR2(Z25, K2, Z29, Z19)
+	ZPAIR2(Z26, K3, Z30, Z21)
+	ZPAIR2(Z27, K4, Z31, Z23)
+	ADDQ $32, SI
+	ADDQ $32, R12
+	ADDQ $32, DI
+	ADDQ $32, R10
+	ADDQ $4, R8
+	ADDQ $4, R13
+	ADDQ $4, R9
+	ADDQ $4, R11
+	DECQ CX
+	JNZ  z4x4loop
+
+	ZRED4(Z16, Z17, Y16, Y17, X16, X17, 0)
+	ZRED4(Z18, Z19, Y18, Y19, X18, X19, 16)
+	ZRED4(Z20, Z21, Y20, Y21, X20, X21, 32)
+	ZRED4(Z22, Z23, Y22, Y23, X22, X23, 48)
+	VZEROUPPER
+	RET
+
 // func roundF16F16C(x *float32, n int)
 // Rounds n floats (a positive multiple of 8) to the nearest f16 in place,
 // with the F16C conversions (round to nearest even).

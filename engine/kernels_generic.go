@@ -9,6 +9,14 @@ func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 	return dotQ8Q8(q, d, xq, xd)
 }
 
+// hasVNNI reports whether dotQ8Q8x4x4 runs the AVX-512 kernel (a
+// variable, as on amd64, for the tests that set it).
+var hasVNNI = false
+
+func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float32) {
+	dotQ8Q8x4x4Go(q, d, xq, xd, out)
+}
+
 func roundF16(x []float32) { roundF16Go(x) }
 
 func attnScores(out, q, k []float32, stride int, scale float32) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -200,6 +201,128 @@ func TestAttnKernelsMatchDotAxpy(t *testing.T) {
 				attnValues(out, w[cut:], v[cut*stride:], stride)
 				if !slices.Equal(out, ref) {
 					t.Fatalf("hd=%d n=%d cut %d: values %v, want %v", hd, n, cut, out, ref)
+				}
+			}
+		}
+	}
+}
+
+// randQ8Rows returns rows Q8_0 rows of nb blocks: quants over the whole
+// int8 range (-128 included, which no quantizer writes but the kernels
+// must still treat alike) and scales of mixed signs and magnitudes.
+func randQ8Rows(rows, nb int, seed uint64) ([]int8, []float32) {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	q := make([]int8, rows*nb*q8Block)
+	for i := range q {
+		switch rng.IntN(16) {
+		case 0:
+			q[i] = -128
+		case 1:
+			q[i] = 127
+		case 2:
+			q[i] = 0
+		default:
+			q[i] = int8(rng.IntN(256) - 128)
+		}
+	}
+	d := make([]float32, rows*nb)
+	for i := range d {
+		d[i] = float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(24)-16)))
+	}
+	return q, d
+}
+
+// TestDotQ8Q8x4x4MatchesPerPair: the batched Q8_0 x Q8_0 kernel (4 weight
+// rows against 4 activation rows) gives, for every pair, dotQ8Q8Impl's
+// float32 to the bit, with the AVX-512 VNNI kernel, the AVX2 kernel and
+// the portable fallback (which must match the portable dotQ8Q8).
+func TestDotQ8Q8x4x4MatchesPerPair(t *testing.T) {
+	vnni := hasVNNI
+	defer func() { hasVNNI = vnni }()
+	for _, nb := range []int{1, 2, 3, 7, 24, 64, 100} {
+		n := nb * q8Block
+		for seed := range uint64(4) {
+			q, d := randQ8Rows(4, nb, 2*seed+1)
+			xq, xd := randQ8Rows(4, nb, 2*seed+2)
+			if seed == 0 { // quantized data, as the forward pass makes it
+				quantizeQ8(randVec(4*n, 11), q, d)
+				quantizeQ8(randVec(4*n, 12), xq, xd)
+			}
+			var want, wantGo [16]float32
+			for a := range 4 {
+				for c := range 4 {
+					qa, da := q[a*n:(a+1)*n], d[a*nb:(a+1)*nb]
+					xc, xdc := xq[c*n:(c+1)*n], xd[c*nb:(c+1)*nb]
+					want[4*a+c] = dotQ8Q8Impl(qa, da, xc, xdc)
+					wantGo[4*a+c] = dotQ8Q8(qa, da, xc, xdc)
+				}
+			}
+			check := func(name string, got, want *[16]float32) {
+				t.Helper()
+				for k := range got {
+					if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+						t.Fatalf("nb=%d seed %d, %s: pair (w%d, x%d) = %v (%#08x), per pair %v (%#08x)",
+							nb, seed, name, k/4, k%4, got[k], math.Float32bits(got[k]), want[k], math.Float32bits(want[k]))
+					}
+				}
+			}
+			for _, v := range []bool{false, vnni} {
+				hasVNNI = v
+				var got [16]float32
+				dotQ8Q8x4x4(q, d, xq, xd, &got)
+				check(fmt.Sprintf("kernel (asm %v, vnni %v)", hasAsm, v), &got, &want)
+			}
+			var got [16]float32
+			dotQ8Q8x4x4Go(q, d, xq, xd, &got)
+			check("portable", &got, &wantGo)
+		}
+	}
+}
+
+// TestMatmulQ8Q8Blocked: the ggml-numerics Q8_0 matmul, whose batches of
+// 4 and more take the 4x4 kernel in cache blocks (remainder rows and batch
+// rows per pair), gives y[i][r] = dotQ8Q8Impl(row r, x[i]) to the bit, for
+// odd shapes split over a pool, with and without the VNNI kernel.
+func TestMatmulQ8Q8Blocked(t *testing.T) {
+	vnni := hasVNNI
+	defer func() { hasVNNI = vnni }()
+	p := newPool(3)
+	defer func() {
+		for _, ch := range p.work {
+			close(ch)
+		}
+	}()
+	for _, sh := range []struct{ rows, cols, b int }{
+		{37, 32, 3}, {37, 64, 4}, {38, 96, 9}, {41, 224, 21}, {66, 768, 17}, {13, 64, 70}, {64, 320, 200},
+	} {
+		rows, cols, b := sh.rows, sh.cols, sh.b
+		nb := cols / q8Block
+		q, d := randQ8Rows(rows, nb, 1)
+		w := &Mat{Rows: rows, Cols: cols, Kind: KindQ8_0, Q: q, D: d}
+		xq, xd := randQ8Rows(b, nb, 2)
+		want := make([]float32, b*rows)
+		for i := range b {
+			for r := range rows {
+				want[i*rows+r] = dotQ8Q8Impl(q[r*cols:(r+1)*cols], d[r*nb:(r+1)*nb], xq[i*cols:(i+1)*cols], xd[i*nb:(i+1)*nb])
+			}
+		}
+		y := make([]float32, b*rows)
+		for _, v := range []bool{false, vnni} {
+			hasVNNI = v
+			for _, workers := range []int{1, 3} {
+				clear(y)
+				j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: xq, xd: xd}
+				if workers == 1 {
+					j.run(0, 0, rows)
+				} else {
+					var wg group
+					p.do(&wg, rows, 4, j)
+				}
+				for k := range y {
+					if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
+						t.Fatalf("%dx%d, batch %d, vnni %v, %d workers: y[%d][%d] = %v, per pair %v",
+							rows, cols, b, v, workers, k/rows, k%rows, y[k], want[k])
+					}
 				}
 			}
 		}
