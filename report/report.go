@@ -232,7 +232,7 @@ func build(ctx context.Context, st Source, runIDs []string, budget Budget, combi
 			groups[key] = &Group{Model: r.Model, Dataset: r.Dataset}
 		}
 		series := r.Strategy
-		if cfg.Think != nil {
+		if cfg.Think != nil && cfg.Think.Label() != "" {
 			series += " " + cfg.Think.Label()
 		}
 		byGroup[key] = append(byGroup[key], loaded{
