@@ -32,9 +32,14 @@ const DefaultPRM = "pareto-synth-prm"
 // thoughts between <think> and </think> (configs/thinker.yaml).
 const DefaultThinker = "pareto-synth-thinker"
 
-// ThinkerCue is what follows the end of the thinker's thought before its
-// steps, as it was trained: budget forcing appends it after </think>.
-const ThinkerCue = "\n"
+// ThinkerInline says that the shipped thinker thinks inside its answer:
+// each step's working is a thought before the step's result, so budget
+// forcing counts all of an answer's thoughts (think.Forcer.Inline).
+const ThinkerInline = true
+
+// ThinkerCue is what follows the end of a thought of the thinker that a
+// budget cut, as it was trained: nothing, the step's result follows.
+const ThinkerCue = ""
 
 // Model describes one shipped model.
 type Model struct {

@@ -37,10 +37,11 @@ func TestShippedPRMMatchesOllama(t *testing.T) {
 
 // TestShippedThinkerMatchesOllama does the same for the shipped thinker:
 // Ollama reads its thought markers and its vocabulary without a space
-// prefix as pareto does, so the raw text, thought and steps, is the same,
-// and Ollama's completion tokens are pareto's visible and hidden ones.
+// prefix as pareto does, so the raw text, the steps and the working
+// thought inside each, is the same, and Ollama's completion tokens are
+// pareto's visible and hidden ones.
 func TestShippedThinkerMatchesOllama(t *testing.T) {
-	matchOllama(t, models.DefaultThinker, 5, 160, func(p synth.Problem) string { return synth.Prompt(p, true) })
+	matchOllama(t, models.DefaultThinker, 5, 320, func(p synth.Problem) string { return synth.Prompt(p, true) })
 }
 
 // matchOllama loads a shipped model in Ollama and in pareto's engine and

@@ -548,7 +548,7 @@ func TestQuietStarConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("configs/thinker-rl.yaml: %v", err)
 	}
-	if cfg.Data.Kind != KindQuietStar || cfg.Init != "pareto-synth-thinker" || cfg.Data.QuietStar.Thoughts != 4 {
+	if cfg.Data.Kind != KindQuietStar || cfg.Init != "models/pareto-synth-thinker-plan.gguf" || cfg.Data.QuietStar.Thoughts != 4 {
 		t.Fatalf("configs/thinker-rl.yaml: %+v", cfg.Data)
 	}
 	i := strings.Index(string(good), "  quiet_star:")

@@ -69,12 +69,10 @@ func suiteNames() []string {
 }
 
 // defaultThinkBudget is the reasoning arms' thought budget when no
-// --think-budget is given: room for the shipped thinker's longest plan
-// several times over, and for a short thought of a server's model.
+// --think-budget is given: room for all of the shipped thinker's working
+// on the synth test set (at most 135 tokens an answer), and for a short
+// thought of a server's model.
 const defaultThinkBudget = 256
-
-// thinkerBudget is the shipped thinker's (see runSuite).
-const thinkerBudget = 64
 
 // suiteFlags are bench's suite options.
 type suiteFlags struct {
@@ -88,7 +86,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 		" (paper: the study's comparison — majority voting over 16 samples, reasoning, REBASE at widths 3, 6 and 16, and REBASE + reasoning — with its settings as defaults: "+
 		"temperature 1.0, 384 tokens, REBASE softmax temperature 0.2, 96 tokens a step, 3 seeds; 128 GSM8K questions on a server, 200 synth problems (40 a level) on the embedded default; "+
 		"the table sets the published Mistral-7B figures beside yours)")
-	fl.StringVar(&f.reasoningModel, "reasoning-model", "", "the model of a suite's reasoning arms (default: "+models.DefaultThinker+" on the embedded engine, --model on a server); they think under --think-budget (default 256; 64 for the shipped thinker, whose context is 256 tokens) and the other --think-* flags")
+	fl.StringVar(&f.reasoningModel, "reasoning-model", "", "the model of a suite's reasoning arms (default: "+models.DefaultThinker+" on the embedded engine, --model on a server); they think under --think-budget (default 256; the shipped thinker's working takes at most 135 tokens on the synth test set) and the other --think-* flags")
 }
 
 // suiteRow is one setting's figures beside the study's, for --json.
@@ -157,11 +155,6 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 	}
 	if !set("think-budget") && !set("think-min") {
 		reason.think.settings.Budget = defaultThinkBudget
-		if reason.inProcess() && reason.embeddedModel() == models.DefaultThinker {
-			// Its plans take under 64 tokens, and its context of 256
-			// must hold the question, the thought and the steps.
-			reason.think.settings.Budget = thinkerBudget
-		}
 	}
 
 	d, qs, err := df.load()

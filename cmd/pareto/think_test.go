@@ -166,6 +166,7 @@ func TestThinkFlagsRefuseBadInput(t *testing.T) {
 		{"minimum beyond the budget", []string{"bench", "--think-budget", "4", "--think-min", "5"}, []string{"--think-min 5 exceeds --think-budget 4"}},
 		{"no end marker", []string{"run", "--think-budget", "4", "--think-close", ""}, []string{"--think-close"}},
 		{"a minimum inside the answer", []string{"run", "--think-inline", "--think-budget", "8", "--think-min", "4"}, []string{"--think-min 4 with --think-inline"}},
+		{"a minimum on the shipped thinker, which thinks inline", []string{"run", "--model", "pareto-synth-thinker", "--think-budget", "8", "--think-min", "4"}, []string{"--think-min 4 with --think-inline", "--think-inline=false"}},
 		{"inline with no start marker", []string{"run", "--think-inline", "--think-budget", "8", "--think-open", ""}, []string{"--think-open must not be empty with --think-inline"}},
 		{"budget on a chat server that cannot continue", append([]string{"run", "--chat", "--think-budget", "64"}, server...),
 			[]string{"--continue-final-message", "--chat=false", "Ollama", "127.0.0.1"}},

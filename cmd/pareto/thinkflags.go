@@ -19,12 +19,14 @@ type thinkFlags struct {
 	continueFinal bool
 	budgetSet     func() bool // whether --think-budget was given: 0 then means no thought
 	cueSet        func() bool // whether --think-cue was given
+	inlineSet     func() bool // whether --think-inline was given
 }
 
 func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	f.budgetSet = func() bool { return fl.Changed("think-budget") }
 	f.cueSet = func() bool { return fl.Changed("think-cue") }
+	f.inlineSet = func() bool { return fl.Changed("think-inline") }
 	fl.IntVar(&f.settings.Budget, "think-budget", 0, "budget forcing (s1): end the model's thought at T tokens and force the answer by appending the end-of-thinking marker (--think-close) and --think-cue; the answer then gets --max-tokens of its own (0 = no thought: the marker and the cue follow the prompt at once; unset = no budget)")
 	fl.IntVar(&f.settings.Min, "think-min", 0, "budget forcing: replace an end of thinking before M thought tokens with --think-wait, until M thought tokens have been generated (0 = none)")
 	fl.StringVar(&f.settings.Wait, "think-wait", think.DefaultWait, "what replaces an early end of thinking under --think-min (\\n is a newline)")
@@ -44,6 +46,16 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 	s := &f.settings
 	chat := bf.chat && !bf.inProcess()
 	s.NoThought = s.Budget == 0 && f.budgetSet != nil && f.budgetSet()
+	thinker := bf.inProcess() && bf.embeddedModel() == models.DefaultThinker
+	if thinker {
+		// How the shipped thinker was trained to think, unless told.
+		if f.cueSet == nil || !f.cueSet() {
+			s.Cue = models.ThinkerCue
+		}
+		if f.inlineSet == nil || !f.inlineSet() {
+			s.Inline = models.ThinkerInline
+		}
+	}
 	switch {
 	case s.At != "" && s.At != think.AtRoot && s.At != think.AtStep:
 		return fmt.Errorf("--think-at %q: want %s or %s", s.At, think.AtRoot, think.AtStep)
@@ -56,7 +68,11 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 	case s.Budget > 0 && s.Min > s.Budget:
 		return fmt.Errorf("--think-min %d exceeds --think-budget %d: the thought is ended at the budget", s.Min, s.Budget)
 	case s.Inline && s.Min > 0:
-		return fmt.Errorf("--think-min %d with --think-inline: a minimum is kept by writing --think-wait into one thought before the answer, not into thoughts inside it", s.Min)
+		why := ""
+		if thinker && (f.inlineSet == nil || !f.inlineSet()) {
+			why = fmt.Sprintf(" (%s thinks inline unless --think-inline=false)", models.DefaultThinker)
+		}
+		return fmt.Errorf("--think-min %d with --think-inline%s: a minimum is kept by writing --think-wait into one thought before the answer, not into thoughts inside it", s.Min, why)
 	case s.Inline && s.Forcing() && f.markers.Open == "":
 		return fmt.Errorf("--think-open must not be empty with --think-inline: it is how a thought inside the answer is seen to start")
 	case s.Forcing() && f.markers.Close == "":
@@ -77,9 +93,6 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 		return fmt.Errorf("--reasoning-effort is sent as the chat API's reasoning_effort: add --chat (the completions API and the embedded engine take none)")
 	}
 	s.Wait, s.Cue = escapes.Replace(s.Wait), escapes.Replace(s.Cue)
-	if bf.inProcess() && bf.embeddedModel() == models.DefaultThinker && (f.cueSet == nil || !f.cueSet()) {
-		s.Cue = models.ThinkerCue // the shipped thinker writes its steps right after its thought
-	}
 	m := think.Markers{Open: escapes.Replace(f.markers.Open), Close: escapes.Replace(f.markers.Close)}
 	f.markers, s.Markers = m, &m
 	return nil
