@@ -213,7 +213,10 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(rows)
 	}
 	how := cmp.Or(reason.think.settings.Label(), "no thought budget")
-	if reason.think.settings.At != think.AtStep {
+	switch st := reason.think.settings; {
+	case st.Inline:
+		how += ", REBASE's steps think inside themselves"
+	case st.At != think.AtStep:
 		how += ", REBASE thinks once then searches"
 	}
 	what := fmt.Sprintf("%d %s questions x %d seeds, temperature %g, at most %d tokens; reasoning: %s, %s",
