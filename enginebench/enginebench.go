@@ -720,8 +720,8 @@ func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
 		if bb != nil {
 			search = "it has no search workload: llama-batched-bench's stands in"
 		}
-		notes = append(notes, fmt.Sprintf("llama.cpp (llama-bench) ran after pareto's and ollama's runs, %d repetitions of its own, not interleaved with them; %s",
-			len(lc.Prefill.Runs), search))
+		notes = append(notes, fmt.Sprintf("llama.cpp (llama-bench) ran after pareto's and ollama's runs, %d repetitions of its own, not interleaved with them, with flash attention off and on, the faster kept (prefill: %s, decode: %s); %s",
+			len(lc.Prefill.Runs), lc.PrefillFlashAttn, lc.DecodeFlashAttn, search))
 		if lc.DecodeDepth != promptTokens {
 			notes = append(notes, fmt.Sprintf("llama.cpp's decode started from a context of %d tokens, not after the %d-token prompt as pareto's and ollama's (this llama-bench takes no -d)", lc.DecodeDepth, promptTokens))
 		}
@@ -729,8 +729,8 @@ func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
 	if bb != nil {
 		tokens := bb.Sequences * (bb.Steps + 1)
 		notes = append(notes,
-			fmt.Sprintf("llama.cpp's search rows are llama-batched-bench's (-npp %d -ntg %d -npl %d -pps), %d repetitions in one process, run after pareto's and ollama's runs, not interleaved with them. It does not sample: each step feeds every sequence a pseudo-random token (std::rand() %% n_vocab), not one drawn from its logits, so its search is pure compute, with the prompt shared: prefilled once and its KV copied to the %d sequences outside its timings",
-				bb.Prompt, bb.Steps, bb.Sequences, len(bb.TPP), bb.Sequences),
+			fmt.Sprintf("llama.cpp's search rows are llama-batched-bench's (-npp %d -ntg %d -npl %d -pps, flash attention %s: the faster of off and on), %d repetitions in one process, run after pareto's and ollama's runs, not interleaved with them. It does not sample: each step feeds every sequence a pseudo-random token (std::rand() %% n_vocab), not one drawn from its logits, so its search is pure compute, with the prompt shared: prefilled once and its KV copied to the %d sequences outside its timings",
+				bb.Prompt, bb.Steps, bb.Sequences, bb.FlashAttn, len(bb.TPP), bb.Sequences),
 			fmt.Sprintf("llama.cpp's search counts %d x %d = %d tokens as pareto's does, the first of each sequence from the prefill's logits and one a step after it (hence -ntg %d): %q over its prefill and steps (t_pp + t_tg), %q over its steps (t_tg)",
 				bb.Sequences, bb.Steps+1, tokens, bb.Steps, Search, SearchGenerating))
 	}

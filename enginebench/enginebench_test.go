@@ -627,10 +627,10 @@ func TestLlamaBench(t *testing.T) {
 			t.Fatal(err)
 		}
 		args, _ := os.ReadFile(argsFile)
-		wantArgs := "-m m.gguf -t 2 -r 3 -o json -p 200 -n 0\n-m m.gguf -t 2 -r 3 -o json -p 0 -n 128 -d 200\n"
+		wantArgs := "-m m.gguf -t 2 -r 3 -o json -p 200 -n 0 -fa 0,1\n-m m.gguf -t 2 -r 3 -o json -p 0 -n 128 -d 200 -fa 0,1\n"
 		depth := 200
 		if old {
-			wantArgs += "-m m.gguf -t 2 -r 3 -o json -p 0 -n 128\n"
+			wantArgs += "-m m.gguf -t 2 -r 3 -o json -p 0 -n 128 -fa 0,1\n"
 			depth = 0
 		}
 		if string(args) != wantArgs {

@@ -134,7 +134,9 @@ func TestLlamaBatchedBench(t *testing.T) {
 	}
 	args, _ := os.ReadFile(argsFile)
 	// The context holds 16 sequences of 200 + 127 tokens.
-	if want := "-m m.gguf -t 2 -c 5232 -npp 200 -ntg 127 -npl 16,16,16 -pps --output-format jsonl\n"; string(args) != want {
+	// Flash attention off, then on; the fake is faster neither way, so the
+	// first is kept.
+	if want := "-m m.gguf -t 2 -c 5232 -npp 200 -ntg 127 -npl 16,16,16 -pps --output-format jsonl -fa off\n-m m.gguf -t 2 -c 5232 -npp 200 -ntg 127 -npl 16,16,16 -pps --output-format jsonl -fa on\n"; string(args) != want || b.FlashAttn != "off" {
 		t.Errorf("called with\n%s want\n%s", args, want)
 	}
 	if b.Bench != bin || b.Build != "1 (0ad4a86)" || b.Threads != 2 || b.Steps != 127 || b.Sequences != 16 || b.Prompt != 200 ||
@@ -145,7 +147,7 @@ func TestLlamaBatchedBench(t *testing.T) {
 	// A failing binary: the error names the command and its last stderr lines.
 	failing := writeFile(t, "llama-batched-bench", "#!/bin/sh\necho 'line 1' >&2\necho 'line 2' >&2\necho 'llama_model_load: error loading model' >&2\necho 'main: error: unable to load model' >&2\nexit 1\n")
 	_, err = llamaBatchedBench(ctx, failing, "m.gguf", 2, 200, 128, 16, 3)
-	if err == nil || !strings.Contains(err.Error(), failing+" -m m.gguf -t 2 -c 5232 -npp 200 -ntg 127 -npl 16,16,16 -pps --output-format jsonl: exit status 1") ||
+	if err == nil || !strings.Contains(err.Error(), failing+" -m m.gguf -t 2 -c 5232 -npp 200 -ntg 127 -npl 16,16,16 -pps --output-format jsonl -fa off: exit status 1") ||
 		!strings.Contains(err.Error(), "line 2 | llama_model_load: error loading model | main: error: unable to load model") || strings.Contains(err.Error(), "line 1") {
 		t.Errorf("failing llama-batched-bench: %v", err)
 	}
@@ -213,7 +215,7 @@ func TestRunLlamaBatchedBench(t *testing.T) {
 		rep.Print(&out)
 		t.Logf("\n%s", out.String())
 		for _, want := range []string{"against  llama.cpp " + bb + " (search rows), build 1 (0ad4a86), 1 threads",
-			"-npp 20 -ntg 4 -npl 3 -pps), 2 repetitions in one process", "It does not sample", "pure compute, with the prompt shared",
+			"-npp 20 -ntg 4 -npl 3 -pps, flash attention off: the faster of off and on), 2 repetitions in one process", "It does not sample", "pure compute, with the prompt shared",
 			"3 x 5 = 15 tokens", ">= 1.5x", ">= 1.0x", "llama.cpp     ratio  floor"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("with llama-bench %v: printed report lacks %q", withBench, want)
@@ -232,7 +234,7 @@ func TestRunLlamaBatchedBench(t *testing.T) {
 		}
 	}
 	args, _ := os.ReadFile(argsFile)
-	if want := "-m " + model + " -t 1 -c 72 -npp 20 -ntg 4 -npl 3,3 -pps --output-format jsonl\n"; !strings.HasPrefix(string(args), want) {
+	if want := "-m " + model + " -t 1 -c 72 -npp 20 -ntg 4 -npl 3,3 -pps --output-format jsonl -fa off\n"; !strings.HasPrefix(string(args), want) {
 		t.Errorf("called with\n%s want\n%s", args, want)
 	}
 
@@ -304,5 +306,23 @@ func TestFloorsLlamaCpp(t *testing.T) {
 	none[0].LlamaCpp = &Figure{}
 	if fs := floors(&Report{Model: ModelInfo{Params: 2e6}, Workloads: none}); len(fs) != 2 {
 		t.Errorf("floors without llama.cpp figures: %+v", fs)
+	}
+}
+
+// llama-bench runs both flash-attention settings in one command; the
+// faster test of the kind asked for is kept, with its setting.
+func TestLlamaBenchKeepsTheFasterSetting(t *testing.T) {
+	bin := writeFile(t, "llama-bench", `#!/bin/sh
+echo '[{"build_commit":"c","build_number":1,"n_threads":2,"n_prompt":200,"n_gen":0,"n_depth":0,"flash_attn":0,"avg_ts":100,"samples_ts":[100]},
+{"build_commit":"c","build_number":1,"n_threads":2,"n_prompt":200,"n_gen":0,"n_depth":0,"flash_attn":1,"avg_ts":300,"samples_ts":[300]},
+{"build_commit":"c","build_number":1,"n_threads":2,"n_prompt":0,"n_gen":128,"n_depth":200,"flash_attn":0,"avg_ts":90,"samples_ts":[90]},
+{"build_commit":"c","build_number":1,"n_threads":2,"n_prompt":0,"n_gen":128,"n_depth":200,"flash_attn":1,"avg_ts":40,"samples_ts":[40]}]'
+`)
+	lc, err := llamaBench(context.Background(), bin, "m.gguf", 2, 200, 128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.Prefill.Median != 300 || lc.PrefillFlashAttn != "1" || lc.Decode.Median != 90 || lc.DecodeFlashAttn != "0" {
+		t.Errorf("prefill %g (flash attention %s), decode %g (%s); want 300 (1) and 90 (0)", lc.Prefill.Median, lc.PrefillFlashAttn, lc.Decode.Median, lc.DecodeFlashAttn)
 	}
 }

@@ -131,7 +131,7 @@ echo '{"n_kv_max": 8192, "is_pp_shared": 1, "n_threads": 1, "pp": 200, "tg": 127
 		t.Errorf("llama-bench called with\n%s", args)
 	}
 	args, _ = os.ReadFile(filepath.Join(dir, "batched-args"))
-	if want := " -t 1 -c 5232 -npp 200 -ntg 127 -npl 16 -pps --output-format jsonl\n"; !strings.HasSuffix(string(args), want) {
+	if want := " -t 1 -c 5232 -npp 200 -ntg 127 -npl 16 -pps --output-format jsonl -fa on\n"; !strings.HasSuffix(string(args), want) {
 		t.Errorf("llama-batched-bench called with\n%s want\n%s", args, want)
 	}
 }
