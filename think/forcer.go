@@ -31,8 +31,10 @@ const maxEmptyRounds = 8
 // been generated, an early end (the marker, or the end of sequence) is
 // replaced by Wait and the thought goes on with what is left of the
 // budget; once the budget is spent, or the thought ends after Min tokens,
-// the marker and the answer cue are appended and a last call writes the
-// answer with the request's own MaxTokens and Stop.
+// the marker and the answer cue are appended and the answer is written
+// with the request's own MaxTokens and Stop. A thought the model opens in
+// its answer is closed at once (where Open is known), so the sample's
+// hidden tokens stay within the budget.
 //
 // The thought's generated tokens are the completion's HiddenTokens and the
 // answer's its CompletionTokens; every other figure (calls, prompt tokens,
@@ -229,13 +231,20 @@ func (f *Forcer) Think(ctx context.Context, req pareto.Request) (string, pareto.
 }
 
 // chain makes one sample: the thought, call by call, then the answer.
+// Where the thought's Open is known, the answer is written by answer: a
+// thought the model opens in its answer is closed at once, so the budget
+// holds for all the hidden tokens of the sample.
 func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
 	m := f.Markers.OrDefault()
 	thought, used, thinking, err := f.thought(ctx, req, seed)
 	if err != nil {
 		return pareto.Completion{}, err
 	}
-	call := f.request(req, seed, m.Open+thought+m.Close+f.Cue)
+	prefix := m.Open + thought + m.Close + f.Cue
+	if m.Open != "" {
+		return f.answer(ctx, req, seed, answerState{text: prefix, thoughts: []string{thought}, used: used, thinking: thinking, closed: true})
+	}
+	call := f.request(req, seed, prefix)
 	c, err := one(ctx, f.Inner, call)
 	if err != nil {
 		return pareto.Completion{}, err
@@ -254,8 +263,9 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 	used.TTFT = 0
 	used.Add(u)
 	if c.Reasoning != "" {
-		// The model thought again after the forced end: that is hidden
-		// compute too, beyond the budget, and is counted as such.
+		// The model thought again after the forced end and its Open is not
+		// known, so it could not be stopped: that is hidden compute too,
+		// beyond the budget, and is counted as such.
 		thought += "\n" + c.Reasoning
 	}
 	return pareto.Completion{
@@ -265,23 +275,41 @@ func (f *Forcer) chain(ctx context.Context, req pareto.Request, seed *int64) (pa
 }
 
 // inline makes one sample of a model that thinks inside its answer (see
-// Forcer.Inline): answer calls stopped at the model's Open, thought calls
-// stopped at its Close, in turn, each continuing all the text before it.
-// Text is the answer's parts joined, Reasoning the thoughts one per line;
-// the thoughts' generated tokens are hidden, the answer's visible, and the
-// answer's parts together get the request's MaxTokens.
+// Forcer.Inline): answer from the prompt on.
 func (f *Forcer) inline(ctx context.Context, req pareto.Request, seed *int64) (pareto.Completion, error) {
+	return f.answer(ctx, req, seed, answerState{})
+}
+
+// answerState is where a sample's answer starts: the text after the prompt
+// so far (markers included), the thoughts and usage so far, the hidden
+// tokens spent and the time they took; closed closes every thought the
+// answer opens at once (the thought before the answer had the budget).
+type answerState struct {
+	text     string
+	thoughts []string
+	used     pareto.Usage
+	spent    int
+	thinking time.Duration
+	closed   bool
+}
+
+// answer writes a sample's answer after st.text: answer calls stopped at
+// the model's Open, thought calls stopped at its Close, in turn, each
+// continuing all the text before it. Text is the answer's parts joined,
+// Reasoning the thoughts one per line; the thoughts' generated tokens are
+// hidden, the answer's visible, and the answer's parts together get the
+// request's MaxTokens.
+func (f *Forcer) answer(ctx context.Context, req pareto.Request, seed *int64, st answerState) (pareto.Completion, error) {
 	m := f.Markers.OrDefault()
 	var (
-		text, visible string // after the prompt: everything, and the answer's parts
-		thoughts      []string
-		used          pareto.Usage
-		last          pareto.Completion
-		logprobs      []pareto.TokenLogprob
-		spent, shown  int // hidden and visible tokens generated
-		empty         int // rounds in a row that generated nothing
+		visible  string // the answer's parts
+		last     pareto.Completion
+		logprobs []pareto.TokenLogprob
+		shown    int // visible tokens generated
+		empty    int // rounds in a row that generated nothing
 	)
-	for {
+	text, thoughts, used, spent := st.text, st.thoughts, st.used, st.spent
+	for first := true; ; first = false {
 		call := f.request(req, seed, text)
 		call.Stop = append(slices.Clip(req.Stop), m.Open)
 		if req.MaxTokens > 0 {
@@ -298,21 +326,32 @@ func (f *Forcer) inline(ctx context.Context, req pareto.Request, seed *int64) (p
 		if c.Usage.Unreported > 0 {
 			return pareto.Completion{}, errors.New("think: the backend reported no token usage for an answer; a budget cannot be kept without token counts")
 		}
-		if shown > 0 || spent > 0 {
+		if c.Text == "" && c.Reasoning != "" && c.Stop != m.Open {
+			// A server whose reasoning parser did not see the thought end
+			// in what it generated calls the whole answer reasoning; after
+			// the end marker it is the answer.
+			c.Text, c.Reasoning = c.Reasoning, ""
+		}
+		if !first {
 			c.Usage.TTFT = 0 // the first token came in an earlier call
+		} else if used.TTFT = 0; c.Usage.TTFT > 0 {
+			c.Usage.TTFT += st.thinking // the first visible token comes after the thought
 		}
 		// An answer call starts outside a thought and stops where the
-		// model opens one: all it generated is the answer's, the marker
-		// that opens the thought too (a backend counts the marker as
-		// hidden, and may read a stray end marker as the end of a thought
-		// the prompt opened; neither is a thought the Forcer let run). So
-		// the hidden tokens are the thought calls' alone, within budget.
+		// model opens one: all it generated is the answer's, as s1 counts
+		// what follows a forced end of thinking. That holds for the marker
+		// that opens the next thought (a backend counts it as hidden) and
+		// for text a backend splits off as a thought (a model that goes
+		// on with a cut thought and writes the end marker itself): that
+		// text stays in Reasoning to be read, its tokens are the answer's.
+		// So the hidden tokens are the thoughts the Forcer let run, within
+		// the budget.
 		c.Usage.CompletionTokens += c.Usage.HiddenTokens
 		c.Usage.HiddenTokens = 0
 		used.Add(c.Usage)
 		shown += c.Usage.CompletionTokens
 		opened := c.Stop == m.Open
-		closeAtOnce := f.NoThought || (f.Budget > 0 && spent >= f.Budget)
+		closeAtOnce := st.closed || f.NoThought || (f.Budget > 0 && spent >= f.Budget)
 		if c.Reasoning != "" {
 			thoughts = append(thoughts, c.Reasoning) // thought the backend saw and split off
 		}

@@ -78,7 +78,7 @@ func (m *model) Generate(ctx context.Context, req pareto.Request) ([]pareto.Comp
 	switch {
 	case m.inline && finish == "stop" && len(req.Stop) > 0 && rng.IntN(4) > 0:
 		c.Stop = req.Stop[len(req.Stop)-1-rng.IntN(len(req.Stop))/2]
-	case !m.inline && finish == "stop" && len(req.Stop) > 0 && rng.IntN(2) == 0:
+	case !m.inline && finish == "stop" && len(req.Stop) > 0 && req.Stop[0] != Default.Open && rng.IntN(2) == 0:
 		c.Stop = req.Stop[0]
 	}
 	if m.inline && c.Stop == Default.Open && n > 0 {
@@ -198,7 +198,8 @@ func TestForcerProperties(t *testing.T) {
 			if want := req.Prompt + "<think>" + thought + "</think>\nFinal Answer:"; a.Prompt != want {
 				t.Fatalf("%s: sample %d answer prompt %q, want %q", name, i, a.Prompt, want)
 			}
-			if a.MaxTokens != maxTokens || !slices.Equal(a.Stop, req.Stop) {
+			// The answer stops where the model would open a thought, too.
+			if a.MaxTokens != maxTokens || !slices.Equal(a.Stop, append(slices.Clip(req.Stop), Default.Open)) {
 				t.Fatalf("%s: sample %d answer call: max tokens %d, stop %q", name, i, a.MaxTokens, a.Stop)
 			}
 			if u.Calls != len(chain) {
@@ -295,7 +296,8 @@ func (s *scripted) Generate(ctx context.Context, req pareto.Request) ([]pareto.C
 }
 
 // An answer a server's reasoning parser took for reasoning (it did not see
-// the forced marker) is the answer; a real second thought stays hidden.
+// the forced marker) is the answer; a second thought it split off stays
+// readable in Reasoning, its tokens counted as the answer's.
 func TestForcerAnswerPhase(t *testing.T) {
 	s := &scripted{writes: []int{4}, answer: pareto.Completion{Reasoning: "42", FinishReason: "stop",
 		Usage: pareto.Usage{Calls: 1, PromptTokens: 9, HiddenTokens: 2}}}
@@ -312,7 +314,9 @@ func TestForcerAnswerPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := out[0]; c.Text != "42" || c.Usage.CompletionTokens != 2 || c.Usage.HiddenTokens != 5 || c.Reasoning != "xxxx\nhm" {
+	// A thought a backend splits off after the forced end stays readable;
+	// its tokens are the answer's, so the budget holds.
+	if c := out[0]; c.Text != "42" || c.Usage.CompletionTokens != 3 || c.Usage.HiddenTokens != 4 || c.Reasoning != "xxxx\nhm" {
 		t.Errorf("second thought: text %q, reasoning %q, %d visible and %d hidden tokens", c.Text, c.Reasoning, c.Usage.CompletionTokens, c.Usage.HiddenTokens)
 	}
 }
@@ -551,5 +555,32 @@ func TestForcerInlineProperties(t *testing.T) {
 			all.CachedTokens != sum.CachedTokens || all.PrefillFLOPs != sum.PrefillFLOPs || all.DecodeFLOPs != sum.DecodeFLOPs || all.Latency != sum.Latency {
 			t.Fatalf("%s: the completions are charged %+v, the calls cost %+v", name, sum, all)
 		}
+	}
+}
+
+// A model that opens a second thought in its answer after the forced end
+// has it closed at once: its hidden tokens stay those of the budgeted
+// thought, and the opening marker is an answer token.
+func TestForcerClosesThoughtsInTheAnswer(t *testing.T) {
+	var prompts []string
+	g := generatorFunc(func(_ context.Context, req pareto.Request) ([]pareto.Completion, error) {
+		prompts = append(prompts, req.Prompt)
+		switch {
+		case slices.Equal(req.Stop, []string{"</think>"}): // the thought: cut at the budget
+			return []pareto.Completion{{Text: "abcd", FinishReason: "length", Usage: pareto.Usage{Calls: 1, CompletionTokens: req.MaxTokens}}}, nil
+		case !strings.HasSuffix(req.Prompt, "<think></think>"): // opens another thought
+			return []pareto.Completion{{Text: "x = ", FinishReason: "stop", Stop: "<think>", Usage: pareto.Usage{Calls: 1, CompletionTokens: 2, HiddenTokens: 1}}}, nil
+		default:
+			return []pareto.Completion{{Text: "4", FinishReason: "stop", Usage: pareto.Usage{Calls: 1, CompletionTokens: 1}}}, nil
+		}
+	})
+	out, err := (&Forcer{Inner: g, Budget: 4, Cue: "\n"}).Generate(context.Background(), pareto.Request{Prompt: "Q "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out[0]
+	want := []string{"Q <think>", "Q <think>abcd</think>\n", "Q <think>abcd</think>\nx = <think></think>"}
+	if !slices.Equal(prompts, want) || c.Text != "x = 4" || c.Usage.HiddenTokens != 4 || c.Usage.CompletionTokens != 4 || c.Reasoning != "abcd" {
+		t.Errorf("prompts %q (want %q), text %q, %d hidden and %d visible tokens, reasoning %q", prompts, want, c.Text, c.Usage.HiddenTokens, c.Usage.CompletionTokens, c.Reasoning)
 	}
 }
