@@ -147,12 +147,7 @@ func TestForcerProperties(t *testing.T) {
 		}
 		wait := cmpOr(f.Wait, DefaultWait)
 		chains := m.chains()
-		var all, sum pareto.Usage
-		for _, c := range m.calls {
-			all.Add(c.out.Usage)
-		}
 		for i, c := range out {
-			sum.Add(c.Usage)
 			chain := chains[seed+int64(i)]
 			if len(chain) < 2 {
 				t.Fatalf("%s: sample %d made %d calls, want a thought and an answer", name, i, len(chain))
@@ -206,13 +201,26 @@ func TestForcerProperties(t *testing.T) {
 				t.Fatalf("%s: sample %d charged %d calls, made %d", name, i, u.Calls, len(chain))
 			}
 		}
-		// Every figure but TTFT (the time to the first visible token) sums
-		// exactly over the calls.
-		all.TTFT, sum.TTFT = 0, 0
-		if generated(all) != generated(sum) || all.Calls != sum.Calls || all.PromptTokens != sum.PromptTokens ||
-			all.CachedTokens != sum.CachedTokens || all.PrefillFLOPs != sum.PrefillFLOPs || all.DecodeFLOPs != sum.DecodeFLOPs || all.Latency != sum.Latency {
-			t.Fatalf("%s: the completions are charged %+v, the calls cost %+v", name, sum, all)
-		}
+		checkCharged(t, name, m, out)
+	}
+}
+
+// checkCharged fails unless the completions are charged exactly what the
+// model's calls cost: every figure but TTFT (the time to the first visible
+// token), summed.
+func checkCharged(t *testing.T, name string, m *model, out []pareto.Completion) {
+	t.Helper()
+	var all, sum pareto.Usage
+	for _, c := range m.calls {
+		all.Add(c.out.Usage)
+	}
+	for _, c := range out {
+		sum.Add(c.Usage)
+	}
+	all.TTFT, sum.TTFT = 0, 0
+	if generated(all) != generated(sum) || all.Calls != sum.Calls || all.PromptTokens != sum.PromptTokens ||
+		all.CachedTokens != sum.CachedTokens || all.PrefillFLOPs != sum.PrefillFLOPs || all.DecodeFLOPs != sum.DecodeFLOPs || all.Latency != sum.Latency {
+		t.Fatalf("%s: the completions are charged %+v, the calls cost %+v", name, sum, all)
 	}
 }
 
@@ -489,12 +497,7 @@ func TestForcerInlineProperties(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		chains := m.chains()
-		var all, sum pareto.Usage
-		for _, c := range m.calls {
-			all.Add(c.out.Usage)
-		}
 		for i, c := range out {
-			sum.Add(c.Usage)
 			text, visible, hidden, shown := "", "", 0, 0
 			var thoughts []string
 			for k, cl := range chains[seed+int64(i)] {
@@ -550,11 +553,7 @@ func TestForcerInlineProperties(t *testing.T) {
 				t.Fatalf("%s: sample %d charged %d calls, made %d", name, i, u.Calls, len(chains[seed+int64(i)]))
 			}
 		}
-		all.TTFT, sum.TTFT = 0, 0
-		if generated(all) != generated(sum) || all.Calls != sum.Calls || all.PromptTokens != sum.PromptTokens ||
-			all.CachedTokens != sum.CachedTokens || all.PrefillFLOPs != sum.PrefillFLOPs || all.DecodeFLOPs != sum.DecodeFLOPs || all.Latency != sum.Latency {
-			t.Fatalf("%s: the completions are charged %+v, the calls cost %+v", name, sum, all)
-		}
+		checkCharged(t, name, m, out)
 	}
 }
 
