@@ -136,15 +136,17 @@ func BenchmarkSearch(b *testing.B) {
 // BenchmarkMatMulQ8Batch is the Q8_0 matmul of ggml numerics (activations
 // quantized to Q8_0 first, quantization timed too) on the 100M random
 // model's feed-forward shapes (768 -> 2048 as Gate and Up, 2048 -> 768 as
-// Down), for the rows of a search step (16) and of a prompt (200), in
-// GFLOP/s. Kernels: vnni is the 4x4 AVX-512 (BW, VL, VNNI) kernel (where the
-// CPU has it), avx2 the same blocking on two 2x4 AVX2 kernels, pair the
-// per-pair dotQ8Q8Impl loop that they replaced.
+// Down), for the rows of decoding one sequence (1), of a search step (16)
+// and of a prompt (200), in GFLOP/s. Kernels: vnni is the 4x4 AVX-512 (BW,
+// VL, VNNI) kernel (where the CPU has it), at batch 1 the 8x1 one
+// (dotQ8Q8Rows), avx2 the 4x4 blocking on two 2x4 AVX2 kernels (not at
+// batch 1, which has no AVX2 kernel), pair the per-pair dotQ8Q8Impl loop
+// that they replaced.
 func BenchmarkMatMulQ8Batch(b *testing.B) {
 	for _, sh := range []struct{ rows, cols int }{{2048, 768}, {768, 2048}} {
-		for _, batch := range []int{16, 200} {
+		for _, batch := range []int{1, 16, 200} {
 			for _, kernel := range []string{"vnni", "avx2", "pair"} {
-				if kernel == "vnni" && !hasVNNI {
+				if kernel == "vnni" && !hasVNNI || kernel == "avx2" && batch == 1 {
 					continue
 				}
 				b.Run(fmt.Sprintf("%dx%d/b%d/%s", sh.rows, sh.cols, batch, kernel), func(b *testing.B) {

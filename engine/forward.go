@@ -456,6 +456,23 @@ func (j *matmulJob) run(_, lo, hi int) {
 	if j.q8q8 && j.b >= 4 && !q8q8PerPair {
 		lo = j.blockedQ8(lo, hi)
 	}
+	if j.q8q8 && j.b < 4 && hasVNNI && !q8q8PerPair {
+		// Decoding: each batch row against the rows eight at a time
+		// (dotQ8Q8Rows, every row dotQ8Q8Impl's to the bit). With two or
+		// three batch rows the weight rows go in blocks of 64, each read
+		// from memory once and from cache for the next batch row.
+		step := hi - lo
+		if j.b > 1 {
+			step = 64
+		}
+		for r := lo; r < hi; r += step {
+			e := min(r+step, hi)
+			for i := range j.b {
+				dotQ8Q8Rows(w.Q[r*n:e*n], w.D[r*nb:e*nb], j.xq[i*n:(i+1)*n], j.xd[i*nb:(i+1)*nb], j.y[i*w.Rows+r:i*w.Rows+e])
+			}
+		}
+		lo = hi
+	}
 	for r := lo; r < hi; r++ {
 		switch {
 		case j.q8q8:

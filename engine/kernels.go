@@ -57,6 +57,16 @@ func dotQ8Q8x4x4Go(q []int8, d []float32, xq []int8, xd []float32, out *[16]floa
 	}
 }
 
+// dotQ8Q8RowsGo sets y[r] to dotQ8Q8Impl of weight row r of q, d and the
+// activation row xq, xd (len(xd) blocks), pair by pair.
+func dotQ8Q8RowsGo(q []int8, d []float32, xq []int8, xd []float32, y []float32) {
+	nb := len(xd)
+	n := nb * q8Block
+	for r := range y {
+		y[r] = dotQ8Q8Impl(q[r*n:(r+1)*n], d[r*nb:(r+1)*nb], xq[:n], xd)
+	}
+}
+
 // rmsnorm writes x * 1/sqrt(mean(x^2)+eps) * w to out, as ggml_rms_norm
 // followed by ggml_mul: the sum of squares is accumulated in float64.
 func rmsnorm(out, x, w []float32, eps float32) {

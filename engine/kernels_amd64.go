@@ -3,6 +3,9 @@
 package engine
 
 import (
+	"bytes"
+	"unsafe"
+
 	"golang.org/x/sys/cpu"
 
 	"github.com/pareto-llm/pareto/internal/vec"
@@ -53,6 +56,36 @@ func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float3
 	}
 	dotQ8Q8x2x4AVX2(&q[0], &d[0], &xq[0], &xd[0], nb, (*[8]float32)(out[:8]))
 	dotQ8Q8x2x4AVX2(&q[2*n], &d[2*nb], &xq[0], &xd[0], nb, (*[8]float32)(out[8:]))
+}
+
+//go:noescape
+func dotQ8Q8x8x1AVX512(q *int8, d *float32, x *int8, xd *float32, nb, rows int, y *float32)
+
+// dotQ8Q8Rows sets y[r] to dotQ8Q8Impl of weight row r and the activation
+// row xq, xd, bit for bit, for the len(y) Q8_0 rows of q, d (len(xd)
+// blocks each, row after row): batch-1 decoding's product. With AVX-512
+// VNNI the rows go eight (then four) at a time through one kernel call,
+// each activation block loaded once for eight rows, the last len(y)%4 pair
+// by pair; an activation row holding a -128 (which quantizeQ8 never
+// writes, and where the kernel's exact integer dot would part from
+// dotQ8Q8AVX2's wrapped one) goes pair by pair whole. It returns how many
+// rows the kernel took.
+func dotQ8Q8Rows(q []int8, d []float32, xq []int8, xd []float32, y []float32) int {
+	nb, rows := len(xd), len(y)
+	n := nb * q8Block
+	k := 0
+	if hasVNNI && nb > 0 && rows >= 4 && !hasInt8Min(xq[:n]) {
+		k = rows &^ 3
+		_, _ = q[k*n-1], d[k*nb-1]
+		dotQ8Q8x8x1AVX512(&q[0], &d[0], &xq[0], &xd[0], nb, k, &y[0])
+	}
+	dotQ8Q8RowsGo(q[k*n:], d[k*nb:], xq, xd, y[k:])
+	return k
+}
+
+// hasInt8Min reports whether a quant of q is -128.
+func hasInt8Min(q []int8) bool {
+	return len(q) > 0 && bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q)), 0x80) >= 0
 }
 
 // hasF16C reports whether f16 rounding uses the F16C instructions.

@@ -279,6 +279,164 @@ z4x4loop:
 	VZEROUPPER
 	RET
 
+// ZX1 loads the activation block at (DI) into both halves of Z0, its
+// scale at (R9) broadcast into Z2, and into Z1 -128 times the sum of each
+// group of four of its bytes (Z14 holds 0x80 bytes; Z3 is scratch):
+// VPDPBUSD of the bytes 128 and x onto zero, negated.
+#define ZX1 \
+	VBROADCASTI64X4 (DI), Z0 \
+	VPXORD          Z3, Z3, Z3 \
+	VPDPBUSD        Z0, Z14, Z3 \
+	VPSUBD          Z3, Z15, Z1 \
+	VBROADCASTSS    (R9), Z2
+
+// ZROW2 adds one block of two weight rows (quants at WA, WB; scales at DA,
+// DB) against the activation block of ZX1 to acc, the first row in its low
+// 8 lanes, the second in its high 8, each as Q8PAIR adds one block to
+// dotQ8Q8AVX2's 8 lanes. The weights XOR 0x80 are w+128 as unsigned bytes,
+// so VPDPBUSD of them and x onto Z1 forms, in each int32 lane, the sum of
+// (w+128)*x over four bytes minus 128 times the sum of x: exactly the sum
+// of w*x, which is the int32 of VPMADDUBSW and VPMADDWD by ones over VPSIGNB
+// as dotQ8Q8AVX2 forms it, for every w, -128 included, as long as no x is
+// -128 (there VPSIGNB's negation wraps; dotQ8Q8Rows keeps such activation
+// rows away). No sum can overflow: VPDPBUSD's products are at most 255*127
+// in size. Then the same conversion, the same scale product d*xd (VMULPS
+// rounds each lane as VMULSS) and the same FMA. YW..YT name scratch
+// registers (ZW, ZI, ZS full width).
+#define ZROW2(WA, WB, DA, DB, YW, ZW, ZI, YS, ZS, YT, acc) \
+	VMOVDQU64     WA, YW \
+	VINSERTI64X4  $1, WB, ZW, ZW \
+	VPXORD        Z14, ZW, ZW \
+	VMOVDQA64     Z1, ZI \
+	VPDPBUSD      Z0, ZW, ZI \
+	VCVTDQ2PS     ZI, ZI \
+	VBROADCASTSS  DA, YS \
+	VBROADCASTSS  DB, YT \
+	VINSERTF64X4  $1, YT, ZS, ZS \
+	VMULPS        Z2, ZS, ZS \
+	VFMADD231PS   ZS, ZI, acc
+
+// func dotQ8Q8x8x1AVX512(q *int8, d *float32, x *int8, xd *float32, nb, rows int, y *float32)
+// y[r] = dotQ8Q8AVX2 of weight row r < rows (quants q+r*32*nb, scales
+// d+r*nb) and the one activation row x, xd, for nb >= 1 blocks and rows a
+// positive multiple of 4, provided no byte of x is -128 (see ZROW2). Rows
+// go eight at a time (then four), two to a 512-bit accumulator (Z16-Z19:
+// rows 2p | 2p+1 in Z16+p), the low and high 8 lanes each dotQ8Q8AVX2's 8
+// lanes for its row: the same exact int32 (see ZROW2), the same
+// conversion, scale product and FMA, blocks in order, and the same
+// reduction (ZRED4). Each activation block is loaded once per eight
+// weight rows; a block of two rows takes seven vector instructions that
+// compute (ZROW2, besides its loads and one register copy) where
+// dotQ8Q8AVX2 takes eight for one, and the four accumulators' FMAs are
+// independent where dotQ8Q8AVX2's wait on each other.
+// Decoding streams the weights from memory, and eight short streams (a
+// row of 768 quants is 12 cache lines, its scales 1.5) train the hardware
+// prefetchers worse than dotQ8Q8AVX2's one long one: without help this
+// kernel read memory slower than the per-pair loop. So each block step
+// also prefetches 256 bytes of the next eight rows' quants and 32 of their
+// scales, the whole of both over the eight rows' nb steps (none past the
+// rows given: the last eight prefetch themselves).
+// Registers: SI, R10, R11 address the quants of rows 0, 3, 6 of the eight
+// (DX the row stride), R8, R12, R13 their scales (BX the stride), DI, R9
+// the activation block and scale, AX, CX the prefetches; Z14 holds 0x80
+// bytes, Z15 zero. The argument slots hold the rest: x+16 the end of the
+// activation row, rows+40 the rows left, y+48 where their results go.
+TEXT ·dotQ8Q8x8x1AVX512(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), SI
+	MOVQ d+8(FP), R8
+	MOVQ x+16(FP), DI
+	MOVQ xd+24(FP), R9
+	MOVQ nb+32(FP), DX
+	MOVQ DX, BX
+	SHLQ $5, DX             // row stride of quants
+	SHLQ $2, BX             // row stride of scales, bytes
+	LEAQ (DI)(DX*1), CX
+	MOVQ CX, x+16(FP)       // the end of the activation row
+	MOVL $0x80808080, CX
+	VMOVD        CX, X14
+	VPBROADCASTD X14, Z14
+	VPXORD       Z15, Z15, Z15
+
+z8x1group:
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10            // row 3
+	LEAQ (R10)(DX*2), R11
+	ADDQ DX, R11            // row 6
+	LEAQ (R8)(BX*2), R12
+	ADDQ BX, R12            // their scales
+	LEAQ (R12)(BX*2), R13
+	ADDQ BX, R13
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	CMPQ rows+40(FP), $8
+	JLT  z4x1
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	LEAQ (R11)(DX*2), AX    // the next eight rows' quants
+	LEAQ (R13)(BX*2), CX    // and scales
+	CMPQ rows+40(FP), $16
+	JGE  z8x1loop
+	MOVQ SI, AX             // the last eight: these (in cache by then)
+	MOVQ R8, CX
+
+z8x1loop:
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	PREFETCHT0 (CX)
+	ADDQ $256, AX
+	ADDQ $32, CX
+	ZX1
+	ZROW2((SI), (SI)(DX*1), (R8), (R8)(BX*1), Y20, Z20, Z24, Y28, Z28, Y8, Z16)
+	ZROW2((SI)(DX*2), (R10), (R8)(BX*2), (R12), Y21, Z21, Z25, Y29, Z29, Y9, Z17)
+	ZROW2((R10)(DX*1), (R10)(DX*2), (R12)(BX*1), (R12)(BX*2), Y22, Z22, Z26, Y30, Z30, Y10, Z18)
+	ZROW2((R11), (R11)(DX*1), (R13), (R13)(BX*1), Y23, Z23, Z27, Y31, Z31, Y11, Z19)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $4, R8
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $32, DI
+	ADDQ $4, R9
+	CMPQ DI, x+16(FP)
+	JNE  z8x1loop
+
+	MOVQ y+48(FP), AX
+	ZRED4(Z16, Z17, Y16, Y17, X16, X17, 0)
+	ZRED4(Z18, Z19, Y18, Y19, X18, X19, 16)
+	ADDQ $32, y+48(FP)
+	SUBQ DX, DI             // back to the first activation block
+	SUBQ BX, R9
+	LEAQ (R11)(DX*1), SI    // the next eight rows: R11 is now at row 7
+	LEAQ (R13)(BX*1), R8
+	SUBQ $8, rows+40(FP)
+	JNZ  z8x1group
+	VZEROUPPER
+	RET
+
+z4x1:                           // four rows left: the first two pairs alone
+	MOVQ nb+32(FP), CX
+
+z4x1loop:
+	ZX1
+	ZROW2((SI), (SI)(DX*1), (R8), (R8)(BX*1), Y20, Z20, Z24, Y28, Z28, Y8, Z16)
+	ZROW2((SI)(DX*2), (R10), (R8)(BX*2), (R12), Y21, Z21, Z25, Y29, Z29, Y9, Z17)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $4, R8
+	ADDQ $4, R12
+	ADDQ $32, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ  z4x1loop
+
+	MOVQ y+48(FP), AX
+	ZRED4(Z16, Z17, Y16, Y17, X16, X17, 0)
+	VZEROUPPER
+	RET
+
 // func roundF16F16C(x *float32, n int)
 // Rounds n floats (a positive multiple of 8) to the nearest f16 in place,
 // with the F16C conversions (round to nearest even).

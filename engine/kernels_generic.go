@@ -17,6 +17,14 @@ func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float3
 	dotQ8Q8x4x4Go(q, d, xq, xd, out)
 }
 
+// dotQ8Q8Rows sets y[r] to dotQ8Q8Impl of weight row r and the activation
+// row xq, xd, for the len(y) rows of q, d; it returns how many rows a
+// kernel took (none without assembly).
+func dotQ8Q8Rows(q []int8, d []float32, xq []int8, xd []float32, y []float32) int {
+	dotQ8Q8RowsGo(q, d, xq, xd, y)
+	return 0
+}
+
 func roundF16(x []float32) { roundF16Go(x) }
 
 func attnScores(out, q, k []float32, stride int, scale float32) {

@@ -328,3 +328,127 @@ func TestMatmulQ8Q8Blocked(t *testing.T) {
 		}
 	}
 }
+
+// noInt8Min replaces every -128 of q by a random value in [-127, 127]:
+// activations as quantizeQ8 writes them (it never writes -128), which the
+// batch-1 VNNI kernel takes; rows holding -128 go pair by pair.
+func noInt8Min(q []int8, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	for i, v := range q {
+		if v == -128 {
+			q[i] = int8(rng.IntN(255) - 127)
+		}
+	}
+}
+
+// TestDotQ8Q8RowsMatchesPerPair: the batch-1 Q8_0 x Q8_0 kernel (weight
+// rows eight, then four, at a time against one activation row, the rest
+// pair by pair) gives every row dotQ8Q8Impl's float32 to the bit, with the
+// AVX-512 VNNI kernel and without, for weights over the whole int8 range
+// (-128 included) and activations without -128 (which take the kernel)
+// and with it (which must not).
+func TestDotQ8Q8RowsMatchesPerPair(t *testing.T) {
+	vnni := hasVNNI
+	defer func() { hasVNNI = vnni }()
+	for _, nb := range []int{1, 2, 3, 7, 24, 64, 100} {
+		n := nb * q8Block
+		for seed := range uint64(4) {
+			for _, rows := range []int{1, 3, 4, 5, 8, 12, 13, 16, 23, 37} {
+				q, d := randQ8Rows(rows, nb, 3*seed+1)
+				xq, xd := randQ8Rows(1, nb, 3*seed+2)
+				if seed == 0 { // quantized data, as the forward pass makes it
+					quantizeQ8(randVec(rows*n, 11), q, d)
+					quantizeQ8(randVec(n, 12), xq, xd)
+				}
+				for _, min128 := range []bool{false, true} {
+					x := slices.Clone(xq)
+					if !min128 {
+						noInt8Min(x, seed)
+					} else if seed == 0 {
+						continue // quantized activations hold no -128
+					} else {
+						x[nb*q8Block/2] = -128
+					}
+					want := make([]float32, rows)
+					for r := range rows {
+						want[r] = dotQ8Q8Impl(q[r*n:(r+1)*n], d[r*nb:(r+1)*nb], x, xd)
+					}
+					for _, v := range []bool{false, vnni} {
+						hasVNNI = v
+						got := make([]float32, rows)
+						k := dotQ8Q8Rows(q, d, x, xd, got)
+						if wantK := rows &^ 3; v && !min128 && k != wantK {
+							t.Fatalf("nb=%d rows=%d: the kernel took %d rows, want %d", nb, rows, k, wantK)
+						} else if (!v || min128) && k != 0 {
+							t.Fatalf("nb=%d rows=%d, vnni %v, -128 %v: the kernel took %d rows, want 0", nb, rows, v, min128, k)
+						}
+						for r := range got {
+							if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+								t.Fatalf("nb=%d seed %d rows=%d, vnni %v, -128 %v: row %d = %v (%#08x), per pair %v (%#08x)",
+									nb, seed, rows, v, min128, r, got[r], math.Float32bits(got[r]), want[r], math.Float32bits(want[r]))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMatmulQ8Q8Batch1: the ggml-numerics Q8_0 matmul of one to three
+// batch rows (decoding), which takes the batch-1 kernel row block by row
+// block, gives y[i][r] = dotQ8Q8Impl(row r, x[i]) to the bit, for odd
+// shapes, serially and split over a pool, with and without the VNNI
+// kernel; activations with a -128 (no kernel) included.
+func TestMatmulQ8Q8Batch1(t *testing.T) {
+	vnni := hasVNNI
+	defer func() { hasVNNI = vnni }()
+	p := newPool(3)
+	defer func() {
+		for _, ch := range p.work {
+			close(ch)
+		}
+	}()
+	for _, sh := range []struct{ rows, cols, b int }{
+		{37, 32, 1}, {37, 64, 2}, {38, 96, 3}, {41, 224, 1}, {131, 768, 1}, {133, 768, 2}, {203, 320, 3}, {13, 64, 1}, {7, 2048, 1},
+	} {
+		rows, cols, b := sh.rows, sh.cols, sh.b
+		nb := cols / q8Block
+		q, d := randQ8Rows(rows, nb, 1)
+		w := &Mat{Rows: rows, Cols: cols, Kind: KindQ8_0, Q: q, D: d}
+		xq, xd := randQ8Rows(b, nb, 2)
+		for _, min128 := range []bool{false, true} {
+			x := slices.Clone(xq)
+			noInt8Min(x, 5)
+			if min128 {
+				x[(b-1)*cols+cols/3] = -128 // in the last batch row only
+			}
+			want := make([]float32, b*rows)
+			for i := range b {
+				for r := range rows {
+					want[i*rows+r] = dotQ8Q8Impl(q[r*cols:(r+1)*cols], d[r*nb:(r+1)*nb], x[i*cols:(i+1)*cols], xd[i*nb:(i+1)*nb])
+				}
+			}
+			y := make([]float32, b*rows)
+			for _, v := range []bool{false, vnni} {
+				hasVNNI = v
+				for _, workers := range []int{1, 3} {
+					clear(y)
+					j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: x, xd: xd}
+					if workers == 1 {
+						j.run(0, 0, rows)
+					} else {
+						var wg group
+						p.do(&wg, rows, 4, j)
+					}
+					for k := range y {
+						if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
+							t.Fatalf("%dx%d, batch %d, vnni %v, -128 %v, %d workers: y[%d][%d] = %v, per pair %v",
+								rows, cols, b, v, min128, workers, k/rows, k%rows, y[k], want[k])
+						}
+					}
+				}
+			}
+		}
+	}
+}
