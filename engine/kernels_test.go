@@ -300,29 +300,38 @@ func TestMatmulQ8Q8Blocked(t *testing.T) {
 		q, d := randQ8Rows(rows, nb, 1)
 		w := &Mat{Rows: rows, Cols: cols, Kind: KindQ8_0, Q: q, D: d}
 		xq, xd := randQ8Rows(b, nb, 2)
-		want := make([]float32, b*rows)
-		for i := range b {
-			for r := range rows {
-				want[i*rows+r] = dotQ8Q8Impl(q[r*cols:(r+1)*cols], d[r*nb:(r+1)*nb], xq[i*cols:(i+1)*cols], xd[i*nb:(i+1)*nb])
-			}
+		matchesPerPair(t, p, vnni, w, xq, xd, b, fmt.Sprintf("%dx%d, batch %d", rows, cols, b))
+	}
+}
+
+// matchesPerPair runs w x over a batch of b quantized rows (xq, xd) through
+// matmulJob, serially and on p, without and (where the CPU has it,
+// vnni) with the VNNI kernels, and fails unless every y[i][r] is
+// dotQ8Q8Impl(row r, x[i]) to the bit.
+func matchesPerPair(t *testing.T, p *pool, vnni bool, w *Mat, xq []int8, xd []float32, b int, name string) {
+	t.Helper()
+	rows, cols, nb := w.Rows, w.Cols, w.Cols/q8Block
+	want := make([]float32, b*rows)
+	for i := range b {
+		for r := range rows {
+			want[i*rows+r] = dotQ8Q8Impl(w.Q[r*cols:(r+1)*cols], w.D[r*nb:(r+1)*nb], xq[i*cols:(i+1)*cols], xd[i*nb:(i+1)*nb])
 		}
-		y := make([]float32, b*rows)
-		for _, v := range []bool{false, vnni} {
-			hasVNNI = v
-			for _, workers := range []int{1, 3} {
-				clear(y)
-				j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: xq, xd: xd}
-				if workers == 1 {
-					j.run(0, 0, rows)
-				} else {
-					var wg group
-					p.do(&wg, rows, 4, j)
-				}
-				for k := range y {
-					if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
-						t.Fatalf("%dx%d, batch %d, vnni %v, %d workers: y[%d][%d] = %v, per pair %v",
-							rows, cols, b, v, workers, k/rows, k%rows, y[k], want[k])
-					}
+	}
+	y := make([]float32, b*rows)
+	for _, v := range []bool{false, vnni} {
+		hasVNNI = v
+		for _, workers := range []int{1, 3} {
+			clear(y)
+			j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: xq, xd: xd}
+			if workers == 1 {
+				j.run(0, 0, rows)
+			} else {
+				var wg group
+				p.do(&wg, rows, 4, j)
+			}
+			for k := range y {
+				if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
+					t.Fatalf("%s, vnni %v, %d workers: y[%d][%d] = %v, per pair %v", name, v, workers, k/rows, k%rows, y[k], want[k])
 				}
 			}
 		}
@@ -423,32 +432,7 @@ func TestMatmulQ8Q8Batch1(t *testing.T) {
 			if min128 {
 				x[(b-1)*cols+cols/3] = -128 // in the last batch row only
 			}
-			want := make([]float32, b*rows)
-			for i := range b {
-				for r := range rows {
-					want[i*rows+r] = dotQ8Q8Impl(q[r*cols:(r+1)*cols], d[r*nb:(r+1)*nb], x[i*cols:(i+1)*cols], xd[i*nb:(i+1)*nb])
-				}
-			}
-			y := make([]float32, b*rows)
-			for _, v := range []bool{false, vnni} {
-				hasVNNI = v
-				for _, workers := range []int{1, 3} {
-					clear(y)
-					j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: x, xd: xd}
-					if workers == 1 {
-						j.run(0, 0, rows)
-					} else {
-						var wg group
-						p.do(&wg, rows, 4, j)
-					}
-					for k := range y {
-						if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
-							t.Fatalf("%dx%d, batch %d, vnni %v, -128 %v, %d workers: y[%d][%d] = %v, per pair %v",
-								rows, cols, b, v, min128, workers, k/rows, k%rows, y[k], want[k])
-						}
-					}
-				}
-			}
+			matchesPerPair(t, p, vnni, w, x, xd, b, fmt.Sprintf("%dx%d, batch %d, -128 %v", rows, cols, b, min128))
 		}
 	}
 }
