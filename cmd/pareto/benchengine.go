@@ -23,6 +23,7 @@ func newBenchEngineCmd() *cobra.Command {
 		o            enginebench.Options
 		model        string
 		randomParams float64
+		randomType   string
 		jsonOut      bool
 		kernelTime   time.Duration
 	)
@@ -64,11 +65,16 @@ in a build with -tags openblas). Exits non-zero when a floor is not met.`,
 					return fmt.Errorf("bench engine: %w", err)
 				}
 				defer os.RemoveAll(dir)
-				cfg, err := enginebench.RandomConfig(randomParams, gguf.TypeF32)
+				types := map[string]gguf.Type{"f32": gguf.TypeF32, "f16": gguf.TypeF16, "q8_0": gguf.TypeQ8_0}
+				typ, ok := types[strings.ToLower(randomType)]
+				if !ok {
+					return fmt.Errorf("bench engine: --random-type %q: want f32, f16 or q8_0", randomType)
+				}
+				cfg, err := enginebench.RandomConfig(randomParams, typ)
 				if err != nil {
 					return fmt.Errorf("bench engine: %w", err)
 				}
-				o.ModelPath = filepath.Join(dir, fmt.Sprintf("random-%s.gguf", strings.ReplaceAll(fmt.Sprintf("%g", randomParams), "+", "")))
+				o.ModelPath = filepath.Join(dir, fmt.Sprintf("random-%s-%s.gguf", strings.ReplaceAll(fmt.Sprintf("%g", randomParams), "+", ""), strings.ToLower(randomType)))
 				slog.Info("writing a random model", "params", enginebench.ConfigParams(cfg), "d_model", cfg.DModel, "layers", cfg.Layers, "path", o.ModelPath)
 				if err := randmodel.Write(o.ModelPath, cfg); err != nil {
 					return fmt.Errorf("bench engine: %w", err)
@@ -105,6 +111,7 @@ in a build with -tags openblas). Exits non-zero when a floor is not met.`,
 	f.IntVar(&o.MinDecodeTokens, "min-decode-tokens", 0, "fewest tokens a run's decode must generate on every side, else it takes another prompt (0: half the decode's 128, at least 16)")
 	f.IntVar(&o.Runs, "runs", 5, "runs of every figure; medians are reported")
 	f.Float64Var(&randomParams, "random-params", 0, "measure a random llama of about this many parameters (e.g. 5e6, 1e8) instead of --model")
+	f.StringVar(&randomType, "random-type", "f32", "the random llama's large matrices: f32, f16 or q8_0 (with --random-params)")
 	f.DurationVar(&kernelTime, "kernel-time", 200*time.Millisecond, "length of one timed run of each matmul kernel (0 skips the kernels)")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	return cmd

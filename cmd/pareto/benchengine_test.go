@@ -23,6 +23,10 @@ func TestBenchEngineFlags(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "random model of 1 parameters") {
 		t.Fatalf("--random-params 1: %v", err)
 	}
+	_, err = execute(t, "bench", "engine", "--random-params", "3e5", "--random-type", "q4_k")
+	if err == nil || !strings.Contains(err.Error(), `--random-type "q4_k"`) {
+		t.Fatalf("--random-type q4_k: %v", err)
+	}
 	_, err = execute(t, "bench", "engine", "--model", "no-such-model")
 	if err == nil || !strings.Contains(err.Error(), "no-such-model") {
 		t.Fatalf("unknown model: %v", err)
@@ -44,6 +48,21 @@ func TestBenchEngineAlone(t *testing.T) {
 	}
 	if rep.Model.Params < 2e5 || rep.Model.Params > 5e5 {
 		t.Fatalf("random model of %d parameters for --random-params 3e5", rep.Model.Params)
+	}
+}
+
+// --random-type q8_0 measures a random model with Q8_0 matrices.
+func TestBenchEngineRandomQ8(t *testing.T) {
+	out, err := execute(t, "bench", "engine", "--random-params", "3e5", "--random-type", "q8_0", "--runs", "1", "--kernel-time", "0", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep enginebench.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if rep.Model.Weights != "Q8_0" || rep.Workloads[0].Pareto.Median <= 0 {
+		t.Fatalf("model %+v, workloads %+v", rep.Model, rep.Workloads)
 	}
 }
 
