@@ -145,6 +145,7 @@ type runState struct {
 	multi      bool  // the rows are of more than one sequence
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
+	xqFor      quantKey // the activations xq holds (see matmulAgain)
 	mm         matmulJob
 	at         attnJob
 }
@@ -284,8 +285,8 @@ func (m *Model) forward(st *runState) (float64, error) {
 			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.AttnNorm, c.RMSEps)
 		}
 		flops += m.matmul(st, ly.Wq, st.xb, st.q, B)
-		flops += m.matmul(st, ly.Wk, st.xb, st.k, B)
-		flops += m.matmul(st, ly.Wv, st.xb, st.v, B)
+		flops += m.matmulAgain(st, ly.Wk, st.xb, st.k, B)
+		flops += m.matmulAgain(st, ly.Wv, st.xb, st.v, B)
 		for i, r := range st.rows {
 			q, k, v := st.q[i*QD:(i+1)*QD], st.k[i*KVD:(i+1)*KVD], st.v[i*KVD:(i+1)*KVD]
 			addBias(q, ly.Bq)
@@ -326,7 +327,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.FFNNorm, c.RMSEps)
 		}
 		flops += m.matmul(st, ly.Gate, st.xb, st.hb, B)
-		flops += m.matmul(st, ly.Up, st.xb, st.hb2, B)
+		flops += m.matmulAgain(st, ly.Up, st.xb, st.hb2, B)
 		swiglu(st.hb[:B*c.FFN], st.hb2[:B*c.FFN])
 		flops += m.matmul(st, ly.Down, st.hb, st.xb2, B)
 		for i := range st.x[:B*D] {
@@ -370,16 +371,41 @@ func addBias(x, b []float32) {
 // matmul computes y[i] = w x[i] for the first b rows of x, splitting w's
 // rows over the worker pool, and returns the FLOPs (2 per multiply-add).
 func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
+	return m.matmulOf(st, w, x, y, b, false)
+}
+
+// matmulAgain is matmul for an x unchanged since the last matmul: the
+// Q8_0 quantization of x that call made, if it made one, serves this one
+// too (q, k and v read one normed input, as gate and up do; quantizing it
+// again was 8 % of a Q8_0 decode step).
+func (m *Model) matmulAgain(st *runState, w *Mat, x, y []float32, b int) float64 {
+	return m.matmulOf(st, w, x, y, b, true)
+}
+
+// quantKey names the activations st.xq holds.
+type quantKey struct {
+	x       *float32
+	b, cols int
+}
+
+func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool) float64 {
 	st.mm = matmulJob{w: w, x: x, y: y, b: b, wide: st.multi && vec.HasAVX512 && w.Cols >= minAVX512Cols}
+	if !again {
+		st.xqFor = quantKey{}
+	}
 	switch {
 	case m.GGMLNumerics && w.Kind == KindQ8_0:
-		st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w.Cols}
-		if b*w.Cols < minParallelQuant {
-			st.quant.run(0, 0, b)
-		} else {
-			// A batch's rows are quantized apart, in parallel: at batch
-			// 200 one core took a third of the matmul's time doing it.
-			workers().do(&st.grp, b, 1, &st.quant)
+		if key := (quantKey{&x[0], b, w.Cols}); st.xqFor != key {
+			st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w.Cols}
+			if b*w.Cols < minParallelQuant {
+				st.quant.run(0, 0, b)
+			} else {
+				// A batch's rows are quantized apart, in parallel: at
+				// batch 200 one core took a third of the matmul's time
+				// doing it.
+				workers().do(&st.grp, b, 1, &st.quant)
+			}
+			st.xqFor = key
 		}
 		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
 	case m.GGMLNumerics && w.Kind == KindF16:
