@@ -145,7 +145,7 @@ func runSuite(cmd *cobra.Command, sf *suiteFlags, bf *backendFlags, df *datasetF
 	// the reasoning model.
 	search := *bf
 	search.think.settings = think.Settings{Show: bf.think.settings.Show}
-	search.think.budgetSet = nil
+	search.think.given = nil // none of the reasoning flags is theirs
 	reason := *bf
 	switch {
 	case sf.reasoningModel != "":

@@ -17,16 +17,17 @@ type thinkFlags struct {
 	settings      think.Settings
 	markers       think.Markers
 	continueFinal bool
-	budgetSet     func() bool // whether --think-budget was given: 0 then means no thought
-	cueSet        func() bool // whether --think-cue was given
-	inlineSet     func() bool // whether --think-inline was given
+	// given reports whether a flag was given (nil: none was); a
+	// --think-budget of 0 given means no thought.
+	given func(flag string) bool
 }
+
+// set reports whether flag was given.
+func (f *thinkFlags) set(flag string) bool { return f.given != nil && f.given(flag) }
 
 func (f *thinkFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	f.budgetSet = func() bool { return fl.Changed("think-budget") }
-	f.cueSet = func() bool { return fl.Changed("think-cue") }
-	f.inlineSet = func() bool { return fl.Changed("think-inline") }
+	f.given = fl.Changed
 	fl.IntVar(&f.settings.Budget, "think-budget", 0, "budget forcing (s1): end the model's thought at T tokens and force the answer by appending the end-of-thinking marker (--think-close) and --think-cue; the answer then gets --max-tokens of its own (0 = no thought: the marker and the cue follow the prompt at once; unset = no budget)")
 	fl.IntVar(&f.settings.Min, "think-min", 0, "budget forcing: replace an end of thinking before M thought tokens with --think-wait, until M thought tokens have been generated (0 = none)")
 	fl.StringVar(&f.settings.Wait, "think-wait", think.DefaultWait, "what replaces an early end of thinking under --think-min (\\n is a newline)")
@@ -45,14 +46,14 @@ func (f *thinkFlags) register(cmd *cobra.Command) {
 func (f *thinkFlags) check(bf *backendFlags) error {
 	s := &f.settings
 	chat := bf.chat && !bf.inProcess()
-	s.NoThought = s.Budget == 0 && f.budgetSet != nil && f.budgetSet()
+	s.NoThought = s.Budget == 0 && f.set("think-budget")
 	thinker := bf.inProcess() && bf.embeddedModel() == models.DefaultThinker
 	if thinker {
 		// How the shipped thinker was trained to think, unless told.
-		if f.cueSet == nil || !f.cueSet() {
+		if !f.set("think-cue") {
 			s.Cue = models.ThinkerCue
 		}
-		if f.inlineSet == nil || !f.inlineSet() {
+		if !f.set("think-inline") {
 			s.Inline = models.ThinkerInline
 		}
 	}
@@ -69,7 +70,7 @@ func (f *thinkFlags) check(bf *backendFlags) error {
 		return fmt.Errorf("--think-min %d exceeds --think-budget %d: the thought is ended at the budget", s.Min, s.Budget)
 	case s.Inline && s.Min > 0:
 		why := ""
-		if thinker && (f.inlineSet == nil || !f.inlineSet()) {
+		if thinker && !f.set("think-inline") {
 			why = fmt.Sprintf(" (%s thinks inline unless --think-inline=false)", models.DefaultThinker)
 		}
 		return fmt.Errorf("--think-min %d with --think-inline%s: a minimum is kept by writing --think-wait into one thought before the answer, not into thoughts inside it", s.Min, why)
