@@ -362,7 +362,7 @@ func (f *Forcer) answer(ctx context.Context, req pareto.Request, seed *int64, st
 		if !opened {
 			break // the answer ended: at the end of sequence, its cap, or a stop of the request
 		}
-		gen := c.Usage.CompletionTokens + c.Usage.HiddenTokens
+		gen := c.Usage.CompletionTokens // all of the call's, hidden ones moved above
 		text += m.Open
 		thought := ""
 		if !closeAtOnce {

@@ -151,8 +151,9 @@ func (s Settings) forcer(g pareto.Generator, chat bool) *Forcer {
 
 // Thinker returns what makes a tree search think once at its root (see
 // Settings.At), or nil when the settings force no thought or a search
-// thinks at every step (AtStep, or Inline). g is the generator Wrap wraps; the search's steps
-// go to it with the settings' effort and Show, unforced.
+// thinks at every step (AtStep, or Inline). g is the generator Wrap
+// wraps; the search's steps go to it with the settings' effort and Show,
+// unforced.
 func (s Settings) Thinker(g pareto.Generator, chat bool) *Root {
 	if !s.Forcing() || s.At == AtStep || s.Inline {
 		return nil
