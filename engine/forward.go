@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/pareto-llm/pareto/internal/vec"
 )
@@ -145,7 +146,7 @@ type runState struct {
 	multi      bool  // the rows are of more than one sequence
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
-	xqFor      quantKey // the activations xq holds (see matmulAgain)
+	xqFor      quantKey // the activations xq or xr holds (see matmulAgain)
 	mm         matmulJob
 	at         attnJob
 }
@@ -375,17 +376,18 @@ func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
 }
 
 // matmulAgain is matmul for an x unchanged since the last matmul: the
-// Q8_0 quantization of x that call made, if it made one, serves this one
-// too (q, k and v read one normed input, as gate and up do; quantizing it
-// again was 8 % of a Q8_0 decode step).
+// Q8_0 quantization (or f16 rounding) of x that call made, if it made
+// one, serves this one too (q, k and v read one normed input, as gate and
+// up do; quantizing it again was 8 % of a Q8_0 decode step).
 func (m *Model) matmulAgain(st *runState, w *Mat, x, y []float32, b int) float64 {
 	return m.matmulOf(st, w, x, y, b, true)
 }
 
-// quantKey names the activations st.xq holds.
+// quantKey names the activations st.xq (Q8_0) or st.xr (F16) holds.
 type quantKey struct {
 	x       *float32
 	b, cols int
+	kind    Kind
 }
 
 func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool) float64 {
@@ -393,9 +395,10 @@ func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool
 	if !again {
 		st.xqFor = quantKey{}
 	}
+	key := quantKey{unsafe.SliceData(x), b, w.Cols, w.Kind}
 	switch {
 	case m.GGMLNumerics && w.Kind == KindQ8_0:
-		if key := (quantKey{&x[0], b, w.Cols}); st.xqFor != key {
+		if st.xqFor != key {
 			st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w.Cols}
 			if b*w.Cols < minParallelQuant {
 				st.quant.run(0, 0, b)
@@ -409,8 +412,11 @@ func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool
 		}
 		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
 	case m.GGMLNumerics && w.Kind == KindF16:
-		copy(st.xr, x[:b*w.Cols])
-		roundF16(st.xr[:b*w.Cols])
+		if st.xqFor != key {
+			copy(st.xr, x[:b*w.Cols])
+			roundF16(st.xr[:b*w.Cols])
+			st.xqFor = key
+		}
 		st.mm.x = st.xr
 	}
 	if w.Rows*w.Cols*b < minParallel {
