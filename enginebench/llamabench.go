@@ -118,14 +118,12 @@ func isDecode(r llamaBenchResult) bool  { return r.NGen > 0 && r.NPrompt == 0 }
 // runLlamaBench runs one llama-bench command and returns the fastest of
 // its tests that are (by want) the one asked for: one a setting.
 func runLlamaBench(ctx context.Context, bin string, args []string, want func(llamaBenchResult) bool) (llamaBenchResult, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	what := "llama-bench " + strings.Join(args, " ")
-	if err := cmd.Run(); err != nil {
-		return llamaBenchResult{}, fmt.Errorf("%s: %w: %s", what, err, lastLines(stderr.String(), 3))
+	stdout, _, err := runTool(ctx, what, bin, args)
+	if err != nil {
+		return llamaBenchResult{}, err
 	}
-	rs, err := parseLlamaBench(stdout.Bytes())
+	rs, err := parseLlamaBench(stdout)
 	if err != nil {
 		return llamaBenchResult{}, fmt.Errorf("%s: %w", what, err)
 	}
@@ -139,6 +137,19 @@ func runLlamaBench(ctx context.Context, bin string, args []string, want func(lla
 		return llamaBenchResult{}, fmt.Errorf("%s: its output has not the test asked for: %+v", what, rs)
 	}
 	return rs[best], nil
+}
+
+// runTool runs a llama.cpp tool, bin with args, and returns its stdout
+// and stderr; a failed run's error starts with what (the command as the
+// caller names it) and ends with the last lines of its stderr.
+func runTool(ctx context.Context, what, bin string, args []string) (stdout []byte, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, "", fmt.Errorf("%s: %w: %s", what, err, lastLines(errOut.String(), 3))
+	}
+	return out.Bytes(), errOut.String(), nil
 }
 
 // lastLines is the last n lines of s, joined with " | ", for an error.
@@ -264,20 +275,18 @@ func llamaBatchedBench(ctx context.Context, bin, model string, threads, promptTo
 // -fa: on or off).
 func llamaBatchedBenchFA(ctx context.Context, bin, model, fa string, threads, promptTokens, sampleTokens, samples, runs int) (*LlamaBatched, error) {
 	args := append(batchedBenchArgs(model, threads, promptTokens, sampleTokens, samples, runs), "-fa", fa)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	what := bin + " " + strings.Join(args, " ")
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", what, err, lastLines(stderr.String(), 3))
+	stdout, stderr, err := runTool(ctx, what, bin, args)
+	if err != nil {
+		return nil, err
 	}
-	rs, err := parseBatchedBench(stdout.Bytes())
+	rs, err := parseBatchedBench(stdout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	b, err := batchedFigures(rs, promptTokens, sampleTokens-1, samples, runs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (stderr: %s)", what, err, lastLines(stderr.String(), 3))
+		return nil, fmt.Errorf("%s: %w (stderr: %s)", what, err, lastLines(stderr, 3))
 	}
 	b.FlashAttn = fa
 	return b, nil
