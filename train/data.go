@@ -55,6 +55,11 @@ func (s *SynthSource) draw(i uint64, purpose uint64) uint64 {
 	return mix(mix(uint64(s.cfg.Seed)^purpose*0x632BE59BD9B4E019) ^ i)
 }
 
+// uniform is draw as a float64 in [0, 1), of its top 53 bits.
+func (s *SynthSource) uniform(i uint64, purpose uint64) float64 {
+	return float64(s.draw(i, purpose)>>11) / (1 << 53)
+}
+
 // Example returns the tokens of example i and the index of its first
 // completion token.
 func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
@@ -63,7 +68,7 @@ func (s *SynthSource) Example(i uint64) ([]int32, int, error) {
 	levels := s.cfg.Levels
 	level := levels[s.draw(pi, 1)%uint64(len(levels))]
 	p := synth.Generate(synth.TrainSeed(int64(s.draw(pi, 2)>>1)), level)
-	direct := float64(s.draw(i, 3)>>11)/(1<<53) < s.cfg.DirectFraction
+	direct := s.uniform(i, 3) < s.cfg.DirectFraction
 	prompt := synth.Prompt(p, !direct)
 	var completion string
 	switch {
@@ -119,7 +124,7 @@ func (s *SynthSource) thought(p synth.Problem, i, pi, k, j uint64) string {
 	}
 	pl := pls[int(j)%len(pls)]
 	plan := strings.Join(pl.Plan, "\n")
-	if float64(s.draw(i, 5)>>11)/(1<<53) < s.cfg.ThinkCut {
+	if s.uniform(i, 5) < s.cfg.ThinkCut {
 		// Cut at a uniform point, back to the end of a word: a budget
 		// stops a thought between tokens, and a word is about one token.
 		cut := int(s.draw(i, 6) % uint64(len(plan)+1))
@@ -230,7 +235,7 @@ func (s *SynthSource) working(p synth.Problem, i, pi, k, j uint64) string {
 		lines[n] = synth.ScratchStep(l, open, close)
 	}
 	out := strings.Join(lines, "\n")
-	if float64(s.draw(i, 5)>>11)/(1<<53) >= s.cfg.ThinkCut {
+	if s.uniform(i, 5) >= s.cfg.ThinkCut {
 		return out
 	}
 	// Columns are separated by "," inside thoughts; keep the first cut of
