@@ -143,7 +143,6 @@ type runState struct {
 	cos, sin   []float32 // rot/2
 	scores     [][]float32
 	rows       []row
-	multi      bool  // the rows are of more than one sequence
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
 	xqFor      quantKey // the activations xq or xr holds (see matmulAgain)
@@ -257,16 +256,6 @@ func (m *Model) forward(st *runState) (float64, error) {
 	D, QD, KVD, HD := c.DModel, c.QDim(), c.KVDim(), c.HeadDim
 	var flops float64
 
-	// A batch of several sequences (search, batched scoring) may take the
-	// AVX-512 kernel; one sequence's tokens keep the kernel whose sums
-	// keep greedy decoding in step with ggml's (see blocked4).
-	st.multi = false
-	for _, r := range st.rows {
-		if r.seq != st.rows[0].seq {
-			st.multi = true
-			break
-		}
-	}
 	for i, r := range st.rows {
 		if r.token < 0 || r.token >= c.Vocab {
 			return 0, fmt.Errorf("engine: token %d out of vocabulary [0,%d)", r.token, c.Vocab)
@@ -391,7 +380,7 @@ type quantKey struct {
 }
 
 func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool) float64 {
-	st.mm = matmulJob{w: w, x: x, y: y, b: b, wide: st.multi && vec.HasAVX512 && w.Cols >= minAVX512Cols}
+	st.mm = matmulJob{w: w, x: x, y: y, b: b, wide: vec.HasAVX512 && w.Cols > 0 && w.Cols%16 == 0}
 	if !again {
 		st.xqFor = quantKey{}
 	}
@@ -448,8 +437,7 @@ func (q *quantJob) run(_, lo, hi int) {
 
 // MatMul sets y[i] = w x[i] for the b rows of x (b x w.Cols, row-major)
 // into y (b x w.Rows) with the kernels and worker pool of the forward pass,
-// in float32 numerics, as for a batch of several sequences (the fastest
-// kernels), and returns the FLOPs. It exists so that the speed
+// in float32 numerics, and returns the FLOPs. It exists so that the speed
 // of the kernels can be measured on the model's own shapes. It panics when
 // x or y is too short.
 func MatMul(w *Mat, x, y []float32, b int) float64 {
@@ -457,7 +445,7 @@ func MatMul(w *Mat, x, y []float32, b int) float64 {
 		panic(fmt.Sprintf("engine: MatMul: %dx%d matrix, batch %d: x has %d floats, y %d", w.Rows, w.Cols, b, len(x), len(y)))
 	}
 	var m Model
-	return m.matmul(&runState{multi: true}, w, x, y, b)
+	return m.matmul(&runState{}, w, x, y, b)
 }
 
 // matmulJob is y = w x over a batch; each weight row is read once and
@@ -469,20 +457,21 @@ type matmulJob struct {
 	q8q8 bool
 	xq   []int8
 	xd   []float32
-	wide bool // take blocked4
+	// wide: the products are summed in tinyBLAS's order (blocked4,
+	// streams, vec.Dot16), on AVX-512 with columns a multiple of 16.
+	wide bool
 }
 
 func (j *matmulJob) run(_, lo, hi int) {
 	w, n := j.w, j.w.Cols
 	nb := n / q8Block
-	if w.Kind != KindQ8_0 && j.b >= 4 {
-		if j.wide {
-			lo = j.blocked4(lo, hi)
-		} else {
-			lo = j.blocked(lo, hi)
-		}
+	switch {
+	case w.Kind != KindQ8_0 && j.b >= 2 && j.wide:
+		lo = j.blocked4(lo, hi)
+	case w.Kind != KindQ8_0 && j.b >= 4:
+		lo = j.blocked(lo, hi)
 	}
-	if w.Kind != KindQ8_0 && j.b == 1 && vec.HasAVX512 {
+	if w.Kind != KindQ8_0 && j.b == 1 && j.wide {
 		lo = j.streams(lo, hi)
 	}
 	if j.q8q8 && j.b >= 4 && !q8q8PerPair {
@@ -516,6 +505,11 @@ func (j *matmulJob) run(_, lo, hi int) {
 			q, d := w.Q[r*n:(r+1)*n], w.D[r*nb:(r+1)*nb]
 			for i := range j.b {
 				j.y[i*w.Rows+r] = dotQ8F32(q, d, j.x[i*n:(i+1)*n])
+			}
+		case j.wide: // the rows blocked4 or streams left, summed as theirs
+			wr := w.F[r*n : (r+1)*n]
+			for i := range j.b {
+				j.y[i*w.Rows+r] = vec.Dot16(wr, j.x[i*n:(i+1)*n])
 			}
 		default:
 			wr := w.F[r*n : (r+1)*n]
@@ -606,7 +600,8 @@ func (j *matmulJob) blocked(lo, hi int) int {
 // for the plain loop. Decoding one sequence reads every weight once, so
 // memory bounds it; four streams of rows far apart keep more loads in
 // flight than one (1.2x the bytes per second of one stream on this
-// machine's memory), and vec.Dot4x1 sums each row exactly as vec.Dot.
+// machine's memory), and vec.Dot4x1 sums each row exactly as blocked4
+// does, so a token decoded alone gets the values it would get in a batch.
 func (j *matmulJob) streams(lo, hi int) int {
 	w, n := j.w, j.w.Cols
 	q := (hi - lo) / 4
@@ -626,24 +621,20 @@ func (j *matmulJob) streams(lo, hi int) int {
 	return lo + 4*q
 }
 
-// minAVX512Cols is the narrowest matrix blocked4 takes: below it the
-// 16-lane kernel's few iterations save little over blocked.
-const minAVX512Cols = 64
-
 // blocked4 is blocked with the AVX-512 kernel: rows [lo, hi) four at a
-// time against batch rows four at a time (its remainder two at a time, then
-// one), returning the first row it left for the plain loop. It is 1.4x
-// blocked's speed, but its 16-lane sums round differently: on random
-// models, whose logits are near ties, a prompt prefilled with it continued
-// differently from a SIMD-built Ollama's greedy decoding after about 40
-// tokens (1 of 20 prompts), where blocked's prefill kept all 20 in step.
-// So only batches of several sequences take it, where no single-sequence
-// parity is at stake.
+// time against batch rows four at a time (the last one to three batch
+// rows padded to four), returning the first row it left for the plain
+// loop. Every product is summed as ggml's tinyBLAS sums it (see
+// vec.Dot4x4), which is what ggml multiplies every batch of two or more
+// rows with on an AVX-512 CPU: a prompt's prefill gives the same values
+// as a SIMD-built Ollama's, to the bit, whatever the batch. (blocked's
+// 8-lane sums, which prefill took before, kept greedy decoding in step
+// with Ollama on 20 of 20 prompts by being close; an earlier reduction
+// order of this kernel lost 1 of 20.)
 func (j *matmulJob) blocked4(lo, hi int) int {
 	w, n, R := j.w, j.w.Cols, j.w.Rows
 	end := lo + (hi-lo)&^3
 	var out [16]float32
-	var out8 [8]float32
 	var wr, xr [4][]float32
 	var pf [2][]float32
 	const batchBlock = 16
@@ -679,12 +670,18 @@ func (j *matmulJob) blocked4(lo, hi int) int {
 					}
 				}
 			}
-			for ; i < ie; i++ {
-				xi := j.x[i*n : (i+1)*n]
-				vec.Dot2x4(wr[0], wr[1], xi, xi, xi, xi, &out8)
-				j.y[i*R+r], j.y[i*R+r+1] = out8[0], out8[4]
-				vec.Dot2x4(wr[2], wr[3], xi, xi, xi, xi, &out8)
-				j.y[i*R+r+2], j.y[i*R+r+3] = out8[0], out8[4]
+			if i < ie {
+				// One to three rows left: the kernel on them, the last
+				// repeated, so they are summed as the others.
+				for k := range 4 {
+					xr[k] = j.x[min(i+k, ie-1)*n : (min(i+k, ie-1)+1)*n]
+				}
+				vec.Dot4x4(&wr, &xr, &out, nil)
+				for a := range 4 {
+					for c := range ie - i {
+						j.y[(i+c)*R+r+a] = out[4*a+c]
+					}
+				}
 			}
 		}
 	}

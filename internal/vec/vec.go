@@ -54,24 +54,38 @@ func Dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 
 // Dot4x4 sets out[4*i+j] to the dot product of w[i] with x[j], for four
 // rows of w and four of x, all as long as w[0]: with 16-lane registers,
-// each load feeds four products (see HasAVX512). When pf is not nil, the
-// kernel also brings its two rows (each at least as long as w[0], rounded
-// down to 16) from memory into cache as it goes: a caller streaming a
-// matrix passes the rows it multiplies next, so their loads overlap this
-// call's arithmetic instead of stalling the next call.
+// each load feeds four products (see HasAVX512). Each product is summed as
+// ggml's tinyBLAS (llamafile sgemm) sums a prompt's products on a CPU with
+// AVX-512: sixteen lanes over the elements in order, one fused
+// multiply-add each, then the lanes as _mm512_reduce_add_ps adds them,
+// then the elements past the last multiple of 16 one by one (Dot16Go).
+// When pf is not nil, the kernel also brings its two rows (each at least
+// as long as w[0], rounded down to 16) from memory into cache as it goes:
+// a caller streaming a matrix passes the rows it multiplies next, so their
+// loads overlap this call's arithmetic instead of stalling the next call.
 func Dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) { dot4x4(w, x, out, pf) }
 
-// Dot4x1 sets out[k] to Dot(w[k], x) for four rows w[k], each at least
+// Dot4x1 sets out[k] to Dot16(w[k], x) for four rows w[k], each at least
 // as long as x, to the bit. Where the rows lie far apart in memory, as the
 // rows of four parts of a matrix do, reading them together keeps four
 // streams in flight, which moves more bytes per core than one stream: a
 // matrix-vector product that memory bounds goes faster.
 func Dot4x1(w *[4][]float32, x []float32, out *[4]float32) { dot4x1(w, x, out) }
 
+// Dot16 is the dot product of a and b[:len(a)] summed in Dot4x4's order
+// (see Dot16Go), to the bit: a product summed alone equals the same
+// product summed in a block of four.
+func Dot16(a, b []float32) float32 {
+	w := [4][]float32{a, a, a, a} // three copies from cache, for one kernel
+	var out [4]float32
+	dot4x1(&w, b[:len(a)], &out)
+	return out[0]
+}
+
 // Dot4x1Go is the portable Dot4x1.
 func Dot4x1Go(w *[4][]float32, x []float32, out *[4]float32) {
 	for k := range 4 {
-		out[k] = Dot(w[k][:len(x)], x)
+		out[k] = Dot16Go(w[k][:len(x)], x)
 	}
 }
 
@@ -79,9 +93,46 @@ func Dot4x1Go(w *[4][]float32, x []float32, out *[4]float32) {
 func Dot4x4Go(w, x *[4][]float32, out *[16]float32) {
 	for i := range 4 {
 		for j := range 4 {
-			out[4*i+j] = DotGo(w[i], x[j][:len(w[i])])
+			out[4*i+j] = Dot16Go(w[i], x[j][:len(w[i])])
 		}
 	}
+}
+
+// Dot16Go is the dot product of a and b[:len(a)] in the order of Dot4x4:
+// sixteen partial sums over the elements in order, then summed as
+// _mm512_reduce_add_ps does (lane i with lane i+8, then with i+4, then
+// with i+2, then the last two), then the elements past the last multiple
+// of 16. (Go may or may not fuse its multiplies and adds; the assembly
+// always does, so the two can part in the last bit.)
+func Dot16Go(a, b []float32) float32 {
+	var s [16]float32
+	n := len(a) &^ 15
+	for i := 0; i < n; i += 16 {
+		a16, b16 := a[i:i+16:i+16], b[i:i+16:i+16]
+		for l := range 16 {
+			s[l] += a16[l] * b16[l]
+		}
+	}
+	sum := Reduce16(&s)
+	for i := n; i < len(a); i++ {
+		sum += a[i] * b[i]
+	}
+	return sum
+}
+
+// Reduce16 sums sixteen lanes as _mm512_reduce_add_ps does in GCC and
+// Clang: halves, then quarters, then the pairs (0, 2) and (1, 3), then the
+// last two.
+func Reduce16(s *[16]float32) float32 {
+	var y [8]float32
+	for i := range 8 {
+		y[i] = s[i] + s[i+8]
+	}
+	var t [4]float32
+	for i := range 4 {
+		t[i] = y[i] + y[i+4]
+	}
+	return (t[0] + t[2]) + (t[1] + t[3])
 }
 
 // Axpy adds a·x[:len(y)] to y.

@@ -34,15 +34,11 @@ func dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) {
 		}
 	}
 	dot4x4AVX512(&wp, &xp, n16, out, &pp)
-	if n16 < n {
-		var tw, tx [4][]float32
-		for i := range 4 {
-			tw[i], tx[i] = w[i][n16:], x[i][n16:n]
-		}
-		var tail [16]float32
-		Dot4x4Go(&tw, &tx, &tail)
-		for i := range out {
-			out[i] += tail[i]
+	for i := range 4 {
+		for j := range 4 {
+			for k := n16; k < n; k++ {
+				out[4*i+j] += w[i][k] * x[j][k]
+			}
 		}
 	}
 }
@@ -55,7 +51,8 @@ func dot4x1AVX512(w *[4]*float32, x *float32, n int, out *[4]float32)
 
 func dot4x1(w *[4][]float32, x []float32, out *[4]float32) {
 	n := len(x)
-	if !HasAVX512 || n == 0 || n%8 != 0 {
+	n16 := n &^ 15
+	if !HasAVX512 || n16 == 0 {
 		Dot4x1Go(w, x, out)
 		return
 	}
@@ -64,7 +61,12 @@ func dot4x1(w *[4][]float32, x []float32, out *[4]float32) {
 		_ = w[k][n-1]
 		wp[k] = &w[k][0]
 	}
-	dot4x1AVX512(&wp, &x[0], n, out)
+	dot4x1AVX512(&wp, &x[0], n16, out)
+	for k := range 4 {
+		for i := n16; i < n; i++ {
+			out[k] += w[k][i] * x[i]
+		}
+	}
 }
 
 //go:noescape

@@ -234,10 +234,12 @@ oloop:
 	RET
 
 // RED4 sums each of the 16-lane accumulators Za..Zd (dots of one weight
-// row with four activation rows) and stores the four sums at off(AX):
-// halves added, then two rounds of pairwise adds across the four, then
-// the 128-bit halves. Clobbers Y16.
-#define RED4(Za, Zb, Zc, Zd, Ya, Yb, Yc, Yd, Xa, Xb, off) \
+// row with four activation rows) and stores the four sums at off(AX), in
+// the order of _mm512_reduce_add_ps as GCC and Clang expand it, which is
+// how ggml's tinyBLAS (llamafile sgemm) finishes each product of a prompt:
+// lane i plus lane i+8, then i plus i+4, then i plus i+2, then the last
+// two. Clobbers X16-X20 (Y16).
+#define RED4(Za, Zb, Zc, Zd, Ya, Yb, Yc, Yd, Xa, Xb, Xc, Xd, off) \
 	VEXTRACTF64X4 $1, Za, Y16 \
 	VADDPS        Y16, Ya, Ya \
 	VEXTRACTF64X4 $1, Zb, Y16 \
@@ -246,12 +248,24 @@ oloop:
 	VADDPS        Y16, Yc, Yc \
 	VEXTRACTF64X4 $1, Zd, Y16 \
 	VADDPS        Y16, Yd, Yd \
-	VHADDPS       Yb, Ya, Ya \
-	VHADDPS       Yd, Yc, Yc \
-	VHADDPS       Yc, Ya, Ya \
-	VEXTRACTF128  $1, Ya, Xb \
-	VADDPS        Xb, Xa, Xa \
-	VMOVUPS       Xa, off(AX)
+	VEXTRACTF32X4 $1, Ya, X16 \
+	VADDPS        X16, Xa, Xa \
+	VEXTRACTF32X4 $1, Yb, X16 \
+	VADDPS        X16, Xb, Xb \
+	VEXTRACTF32X4 $1, Yc, X16 \
+	VADDPS        X16, Xc, Xc \
+	VEXTRACTF32X4 $1, Yd, X16 \
+	VADDPS        X16, Xd, Xd \
+	VUNPCKLPS     Xb, Xa, X16 \
+	VUNPCKHPS     Xb, Xa, X17 \
+	VADDPS        X17, X16, X16 \
+	VUNPCKLPS     Xd, Xc, X18 \
+	VUNPCKHPS     Xd, Xc, X17 \
+	VADDPS        X17, X18, X18 \
+	VMOVLHPS      X18, X16, X19 \
+	VMOVHLPS      X16, X18, X20 \
+	VADDPS        X20, X19, X19 \
+	VMOVUPS       X19, off(AX)
 
 // func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
 // out[4*i+j] = w[i] . x[j] over n elements; n is a positive multiple of
@@ -324,32 +338,20 @@ loop4x4:
 	CMPQ        BX, CX
 	JL          loop4x4
 
-	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, 0)
-	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, 16)
-	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, 32)
-	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, 48)
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3, 0)
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7, 16)
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11, 32)
+	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15, 48)
 	VZEROUPPER
 	RET
 
-// ROWRED sums row k's four accumulators A0..A3 (ymm) as dotAVX2's reduce
-// does, and stores the float32 at off(AX); T is a free xmm register.
-#define ROWRED(A0, A1, A2, A3, X0, T, off) \
-	VADDPS       A1, A0, A0 \
-	VADDPS       A3, A2, A2 \
-	VADDPS       A2, A0, A0 \
-	VEXTRACTF128 $1, A0, T \
-	VADDPS       T, X0, X0 \
-	VHADDPS      X0, X0, X0 \
-	VHADDPS      X0, X0, X0 \
-	VMOVSS       X0, off(AX)
-
 // func dot4x1AVX512(w *[4]*float32, x *float32, n int, out *[4]float32)
-// out[k] = w[k] . x over n elements, n a positive multiple of 8, each
-// summed exactly as dotAVX2 sums it (four 8-lane accumulators over blocks
-// of 32, then blocks of 8 into the first, the same reduction), so the
-// results are Dot's to the bit. Reading four rows at once keeps four
-// streams of weights in flight, which moves more bytes from memory per
-// core than one. The x blocks live in Y16-Y19 (AVX-512VL registers).
+// out[k] = w[k] . x over n elements, n a positive multiple of 16, each
+// summed in Dot4x4's order (one 16-lane accumulator a row, then RED4), so
+// that a token's products are the same decoded alone as in a batch.
+// Reading four rows at once keeps four streams of weights in flight, which
+// moves more bytes from memory per core than one; two blocks of 16 an
+// iteration, each row's second FMA waiting on its first.
 TEXT ·dot4x1AVX512(SB), NOSPLIT, $0-32
 	MOVQ w+0(FP), AX
 	MOVQ 0(AX), SI
@@ -362,65 +364,38 @@ TEXT ·dot4x1AVX512(SB), NOSPLIT, $0-32
 	XORQ BX, BX
 	MOVQ CX, DX
 	ANDQ $-32, DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
 	CMPQ DX, $0
-	JE   rows8
+	JE   rows16
 
 rows32:
-	VMOVUPS     (R10)(BX*4), Y16
-	VMOVUPS     32(R10)(BX*4), Y17
-	VMOVUPS     64(R10)(BX*4), Y18
-	VMOVUPS     96(R10)(BX*4), Y19
-	VFMADD231PS (SI)(BX*4), Y16, Y0
-	VFMADD231PS 32(SI)(BX*4), Y17, Y1
-	VFMADD231PS 64(SI)(BX*4), Y18, Y2
-	VFMADD231PS 96(SI)(BX*4), Y19, Y3
-	VFMADD231PS (DI)(BX*4), Y16, Y4
-	VFMADD231PS 32(DI)(BX*4), Y17, Y5
-	VFMADD231PS 64(DI)(BX*4), Y18, Y6
-	VFMADD231PS 96(DI)(BX*4), Y19, Y7
-	VFMADD231PS (R8)(BX*4), Y16, Y8
-	VFMADD231PS 32(R8)(BX*4), Y17, Y9
-	VFMADD231PS 64(R8)(BX*4), Y18, Y10
-	VFMADD231PS 96(R8)(BX*4), Y19, Y11
-	VFMADD231PS (R9)(BX*4), Y16, Y12
-	VFMADD231PS 32(R9)(BX*4), Y17, Y13
-	VFMADD231PS 64(R9)(BX*4), Y18, Y14
-	VFMADD231PS 96(R9)(BX*4), Y19, Y15
+	VMOVUPS     (R10)(BX*4), Z16
+	VMOVUPS     64(R10)(BX*4), Z17
+	VFMADD231PS (SI)(BX*4), Z16, Z0
+	VFMADD231PS (DI)(BX*4), Z16, Z1
+	VFMADD231PS (R8)(BX*4), Z16, Z2
+	VFMADD231PS (R9)(BX*4), Z16, Z3
+	VFMADD231PS 64(SI)(BX*4), Z17, Z0
+	VFMADD231PS 64(DI)(BX*4), Z17, Z1
+	VFMADD231PS 64(R8)(BX*4), Z17, Z2
+	VFMADD231PS 64(R9)(BX*4), Z17, Z3
 	ADDQ        $32, BX
 	CMPQ        BX, DX
 	JL          rows32
 
-rows8:
+rows16:
 	CMPQ        BX, CX
 	JGE         rowsreduce
-	VMOVUPS     (R10)(BX*4), Y16
-	VFMADD231PS (SI)(BX*4), Y16, Y0
-	VFMADD231PS (DI)(BX*4), Y16, Y4
-	VFMADD231PS (R8)(BX*4), Y16, Y8
-	VFMADD231PS (R9)(BX*4), Y16, Y12
-	ADDQ        $8, BX
-	JMP         rows8
+	VMOVUPS     (R10)(BX*4), Z16
+	VFMADD231PS (SI)(BX*4), Z16, Z0
+	VFMADD231PS (DI)(BX*4), Z16, Z1
+	VFMADD231PS (R8)(BX*4), Z16, Z2
+	VFMADD231PS (R9)(BX*4), Z16, Z3
 
 rowsreduce:
-	ROWRED(Y0, Y1, Y2, Y3, X0, X1, 0)
-	ROWRED(Y4, Y5, Y6, Y7, X4, X5, 4)
-	ROWRED(Y8, Y9, Y10, Y11, X8, X9, 8)
-	ROWRED(Y12, Y13, Y14, Y15, X12, X13, 12)
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3, 0)
 	VZEROUPPER
 	RET

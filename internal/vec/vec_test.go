@@ -163,10 +163,11 @@ func BenchmarkDot4x4(b *testing.B) {
 	b.ReportMetric(32*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// TestDot4x1IsDot checks the four-row kernel against Dot to the bit:
-// decoding's greedy parity with ggml rests on Dot's order of sums.
-func TestDot4x1IsDot(t *testing.T) {
-	for _, n := range []int{1, 7, 8, 16, 24, 32, 40, 56, 64, 72, 100, 768, 2048} {
+// TestDot4x1SumsAsDot4x4 checks the four-row matrix-vector kernel and
+// Dot16 against Dot4x4 to the bit, tails included: a token's products
+// must not depend on whether it was decoded alone or in a batch.
+func TestDot4x1SumsAsDot4x4(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 16, 24, 32, 40, 48, 56, 64, 72, 100, 768, 2048} {
 		var w [4][]float32
 		for k := range 4 {
 			w[k] = randVec(n+5, uint64(30*n+k)) // rows may be longer than x
@@ -174,9 +175,16 @@ func TestDot4x1IsDot(t *testing.T) {
 		x := randVec(n, uint64(30*n+9))
 		var out [4]float32
 		Dot4x1(&w, x, &out)
+		wn := [4][]float32{w[0][:n], w[1][:n], w[2][:n], w[3][:n]}
+		xs := [4][]float32{x, x, x, x}
+		var block [16]float32
+		Dot4x4(&wn, &xs, &block, nil)
 		for k := range 4 {
-			if want := Dot(w[k][:n], x); math.Float32bits(out[k]) != math.Float32bits(want) {
-				t.Fatalf("n=%d: row %d: Dot4x1 %v, Dot %v", n, k, out[k], want)
+			if want := block[4*k]; math.Float32bits(out[k]) != math.Float32bits(want) {
+				t.Fatalf("n=%d: row %d: Dot4x1 %v, Dot4x4 %v", n, k, out[k], want)
+			}
+			if got := Dot16(w[k][:n], x); math.Float32bits(got) != math.Float32bits(out[k]) {
+				t.Fatalf("n=%d: row %d: Dot16 %v, Dot4x1 %v", n, k, got, out[k])
 			}
 		}
 	}
@@ -210,4 +218,58 @@ func BenchmarkDot4x1(b *testing.B) {
 		Dot4x1(&w, x, &out)
 	}
 	b.ReportMetric(8*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestDot4x4SumsAsTinyBLAS checks Dot4x4's order of sums to the bit: with
+// x all ones every fused multiply-add is a plain float32 add, so lanes
+// of values far apart in magnitude give a sum that only the one order
+// reproduces (tinyBLAS's, on which prefill's parity with ggml rests).
+func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
+	for _, n := range []int{16, 32, 48, 768} {
+		var w, x [4][]float32
+		for i := range 4 {
+			rng := rand.New(rand.NewPCG(uint64(n), uint64(i)))
+			w[i] = make([]float32, n)
+			for k := range w[i] {
+				// Magnitudes from 1e-4 to 1e4, either sign.
+				w[i][k] = float32(math.Pow(10, 8*rng.Float64()-4)) * float32(1-2*rng.IntN(2))
+			}
+			x[i] = make([]float32, n)
+			for k := range x[i] {
+				x[i][k] = 1
+			}
+		}
+		var out [16]float32
+		Dot4x4(&w, &x, &out, nil)
+		for i := range 4 {
+			var s [16]float32
+			for k := 0; k < n; k += 16 {
+				for l := range 16 {
+					s[l] += w[i][k+l]
+				}
+			}
+			want := Reduce16(&s)
+			for j := range 4 {
+				if got := out[4*i+j]; math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("n=%d: out[%d][%d] = %v, want %v (tinyBLAS's order)", n, i, j, got, want)
+				}
+			}
+		}
+		// Another order of the lanes gives another sum, so the check can fail.
+		if n == 768 {
+			var s [16]float32
+			for k := 0; k < n; k += 16 {
+				for l := range 16 {
+					s[l] += w[0][k+l]
+				}
+			}
+			var seq float32
+			for _, v := range s {
+				seq += v
+			}
+			if seq == Reduce16(&s) {
+				t.Fatalf("lanes %v sum alike in order and in tinyBLAS's order: the test cannot tell them apart", s)
+			}
+		}
+	}
 }
