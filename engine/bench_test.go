@@ -47,9 +47,13 @@ func benchModel(b *testing.B, name string) *Model {
 	case "rand5M": // 4.7M parameters
 		m, err = newRandom(Config{Arch: ArchLlama, Vocab: 512, DModel: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64,
 			FFN: 704, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1})
-	case "rand100M": // 96.7M parameters
+	case "rand100M", "rand100Mq8": // 96.7M parameters
+		kind := KindF32
+		if name == "rand100Mq8" {
+			kind = KindQ8_0
+		}
 		m, err = newRandom(Config{Arch: ArchLlama, Vocab: 8000, DModel: 768, Layers: 13, Heads: 12, KVHeads: 6, HeadDim: 64,
-			FFN: 2048, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1})
+			FFN: 2048, Context: 2048, RopeBase: 10000, RMSEps: 1e-5}, randomOptions{Seed: 1, Kind: kind})
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -98,7 +102,7 @@ func BenchmarkDecodeBatch1(b *testing.B) {
 // 16 samples (temperature 0.8, top-k 40, top-p 0.9) of 128 tokens decoded
 // together, in generated tokens per second of wall time, prefill included.
 func BenchmarkSearch(b *testing.B) {
-	for _, name := range benchModelNames {
+	for _, name := range append(benchModelNames, "rand100Mq8") {
 		b.Run(name, func(b *testing.B) {
 			m := benchModel(b, name)
 			seqs := make([]*Seq, benchSamples)
@@ -129,6 +133,25 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*benchTokens*benchSamples)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkPrefill is the prefill of a 200-token prompt into a new
+// sequence, in prompt tokens per second.
+func BenchmarkPrefill(b *testing.B) {
+	for _, name := range append(benchModelNames, "rand100Mq8") {
+		b.Run(name, func(b *testing.B) {
+			m := benchModel(b, name)
+			prompt := randTokens(benchPrompt, m.Config.Vocab, 1)
+			for b.Loop() {
+				s := m.NewSeq()
+				if _, err := m.Prefill(s, prompt); err != nil {
+					b.Fatal(err)
+				}
+				s.Release()
+			}
+			b.ReportMetric(float64(b.N*benchPrompt)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
 }

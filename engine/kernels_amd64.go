@@ -185,3 +185,11 @@ func swiglu(h, u []float32) {
 		copy(h[n8:], bh[:t])
 	}
 }
+
+// hasQuantAsm reports whether quantizeQ8 runs quantizeQ8AVX512.
+var hasQuantAsm = hasF16C && cpu.X86.HasAVX512F
+
+// quantizeQ8AVX512 is quantizeQ8 of nb >= 1 blocks.
+//
+//go:noescape
+func quantizeQ8AVX512(x *float32, q *int8, d *float32, nb int)

@@ -648,3 +648,57 @@ v8loop:
 vdone:
 	VZEROUPPER
 	RET
+
+// func quantizeQ8AVX512(x *float32, q *int8, d *float32, nb int)
+// Per block of 32 floats: amax = max |x| (lanes folded in halves; max is
+// exact in any order), d = amax/127 rounded to f16 (round to nearest
+// even, as ggml's F16C conversion), id = 127/amax (0 when amax is 0), q =
+// x*id converted to int32 rounding to nearest even (MXCSR's default, as
+// ggml's _mm256_round_ps then _mm256_cvtps_epi32), narrowed to bytes (no
+// quant lies beyond 127).
+TEXT ·quantizeQ8AVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x42fe0000, AX // 127.0
+	VMOVD AX, X30
+	VXORPS X9, X9, X9
+
+qloop:
+	VMOVUPS       (SI), Z0
+	VMOVUPS       64(SI), Z1
+	VPANDD        Z31, Z0, Z2
+	VPANDD        Z31, Z1, Z3
+	VMAXPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $1, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x4e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0xb1, X2, X3
+	VMAXPS        X3, X2, X2
+	VDIVSS        X30, X2, X4
+	VCVTPS2PH     $0, X4, X4
+	VCVTPH2PS     X4, X4
+	VMOVSS        X4, (DX)
+	VDIVSS        X2, X30, X6
+	VCMPSS        $4, X9, X2, X8 // all ones where amax != 0
+	VANDPS        X8, X6, X7
+	VBROADCASTSS  X7, Z6
+	VMULPS        Z6, Z0, Z0
+	VMULPS        Z6, Z1, Z1
+	VCVTPS2DQ     Z0, Z0
+	VCVTPS2DQ     Z1, Z1
+	VPMOVSDB      Z0, (DI)
+	VPMOVSDB      Z1, 16(DI)
+	ADDQ          $128, SI
+	ADDQ          $32, DI
+	ADDQ          $4, DX
+	DECQ          CX
+	JNZ           qloop
+	VZEROUPPER
+	RET

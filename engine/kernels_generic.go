@@ -36,3 +36,8 @@ func attnValues(out, w, v []float32, stride int) { attnValuesGo(out, w, v, strid
 func expSub(x []float32, m float32) { expSubGo(x, m) }
 
 func swiglu(h, u []float32) { swigluGo(h, u) }
+
+// hasQuantAsm reports whether quantizeQ8 runs an assembly kernel.
+const hasQuantAsm = false
+
+func quantizeQ8AVX512(x *float32, q *int8, d *float32, nb int) { panic("unreachable") }

@@ -461,3 +461,54 @@ func TestMatmulQ8Q8Batch1(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8MatchesReference checks the fast rounding against
+// math.RoundToEven, on values whose scaled quants fall on and near every
+// half-integer tie, and a block of zeros.
+func TestQuantizeQ8MatchesReference(t *testing.T) {
+	x := randVec(64*q8Block, 21)
+	for b := 0; b < 16; b++ { // blocks whose quants are exact ties k+0.5
+		for i := range q8Block {
+			x[b*q8Block+i] = float32(i%16*16+b) + 0.5 - 127
+		}
+		x[b*q8Block] = 127 // amax 127: id = 1, ties stay ties
+	}
+	for i := range q8Block {
+		x[20*q8Block+i] = 0
+	}
+	rq, rd := make([]int8, len(x)), make([]float32, len(x)/q8Block)
+	quantizeQ8Ref(x, rq, rd)
+	for _, k := range []struct {
+		name string
+		f    func([]float32, []int8, []float32)
+	}{{"quantizeQ8", quantizeQ8}, {"quantizeQ8Go", quantizeQ8Go}} {
+		q, d := make([]int8, len(x)), make([]float32, len(x)/q8Block)
+		k.f(x, q, d)
+		for i := range q {
+			if q[i] != rq[i] {
+				t.Fatalf("%s: x[%d] = %v: quant %d, reference %d", k.name, i, x[i], q[i], rq[i])
+			}
+		}
+		for b := range d {
+			if math.Float32bits(d[b]) != math.Float32bits(rd[b]) {
+				t.Fatalf("%s: block %d: scale %v, reference %v", k.name, b, d[b], rd[b])
+			}
+		}
+	}
+}
+
+func BenchmarkQuantizeQ8(b *testing.B) {
+	x := randVec(200*768, 1)
+	q, d := make([]int8, len(x)), make([]float32, len(x)/q8Block)
+	for _, k := range []struct {
+		name string
+		f    func([]float32, []int8, []float32)
+	}{{"asm", quantizeQ8}, {"go", quantizeQ8Go}, {"ref", quantizeQ8Ref}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				k.f(x, q, d)
+			}
+			b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
+		})
+	}
+}

@@ -79,8 +79,49 @@ func (m *Mat) Bytes() int {
 }
 
 // quantizeQ8 converts a row-major float32 matrix to Q8_0 the way ggml does:
-// per block of 32, d = amax/127 stored as f16, q = round(x*127/amax).
+// per block of 32, d = amax/127 stored as f16, q = round(x*127/amax) to
+// nearest even (quantizeQ8Ref, written plainly), with AVX-512 where the
+// CPU has it. In the portable one, adding and subtracting
+// 1.5*2^23 rounds a float32 of magnitude below 2^22 to the nearest even
+// integer, which is all the rounding needs, as |x*127/amax| <= 127. A
+// prompt's activations are quantized before every Q8_0 product: at 200
+// rows of 768, 18 us in assembly, 390 us portable, 670 us the reference
+// (BenchmarkQuantizeQ8).
 func quantizeQ8(x []float32, q []int8, d []float32) {
+	if nb := len(x) / q8Block; hasQuantAsm && nb > 0 {
+		_, _ = q[nb*q8Block-1], d[nb-1]
+		quantizeQ8AVX512(&x[0], &q[0], &d[0], nb)
+		return
+	}
+	quantizeQ8Go(x, q, d)
+}
+
+// quantizeQ8Go is the portable quantizeQ8.
+func quantizeQ8Go(x []float32, q []int8, d []float32) {
+	const magic = 0x1.8p23
+	for b := 0; b < len(x)/q8Block; b++ {
+		blk := x[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		var amax float32
+		for _, v := range blk {
+			if a := abs32(v); a > amax {
+				amax = a
+			}
+		}
+		var id float32
+		if amax != 0 {
+			id = 127 / amax
+		}
+		d[b] = f16ToF32(f32ToF16(amax / 127))
+		qb := q[b*q8Block : (b+1)*q8Block : (b+1)*q8Block]
+		for i, v := range blk {
+			r := v*id + magic
+			qb[i] = int8(r - magic)
+		}
+	}
+}
+
+// quantizeQ8Ref is quantizeQ8 as ggml's reference writes it, for tests.
+func quantizeQ8Ref(x []float32, q []int8, d []float32) {
 	for b := 0; b < len(x)/q8Block; b++ {
 		blk := x[b*q8Block : (b+1)*q8Block]
 		var amax float32
