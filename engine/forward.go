@@ -165,7 +165,7 @@ func (m *Model) newState(b int) *runState {
 		rows: make([]row, 0, b),
 	}
 	for range workers().n {
-		st.scores = append(st.scores, make([]float32, c.Context))
+		st.scores = append(st.scores, make([]float32, 4*c.Context)) // four rows' (see attnJob.four)
 	}
 	return st
 }
@@ -304,9 +304,9 @@ func (m *Model) forward(st *runState) (float64, error) {
 		}
 		st.at = attnJob{m: m, st: st, layer: l}
 		if attnWork < minParallel {
-			st.at.run(0, 0, B*c.Heads)
+			st.at.run(0, 0, st.at.items())
 		} else {
-			workers().do(&st.grp, B*c.Heads, 1, &st.at)
+			workers().do(&st.grp, st.at.items(), 1, &st.at)
 		}
 		flops += m.matmul(st, ly.Wo, st.att, st.xb2, B)
 		for i := range st.x[:B*D] {
@@ -695,48 +695,160 @@ type attnJob struct {
 	layer int
 }
 
+// grouped reports whether attention takes the rows four at a time (see
+// four): with AVX-512 and heads a multiple of 16 wide, every score is then
+// summed in vec.Dot16's order, alone or in a group, and not in flash
+// attention's own order.
+func (j *attnJob) grouped() bool {
+	return vec.HasAVX512 && j.m.Config.HeadDim%16 == 0 && !(j.m.GGMLNumerics && j.m.FlashAttention)
+}
+
+// items is the number of work items: (row, head) pairs, or (group of four
+// rows, head) when grouped.
+func (j *attnJob) items() int {
+	B, H := len(j.st.rows), j.m.Config.Heads
+	if j.grouped() {
+		return (B + 3) / 4 * H
+	}
+	return B * H
+}
+
 func (j *attnJob) run(worker, lo, hi int) {
-	c := j.m.Config
-	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
-	group := c.Heads / c.KVHeads
-	scale := float32(1 / math.Sqrt(float64(HD)))
-	scores := j.st.scores[worker]
+	H := j.m.Config.Heads
+	if !j.grouped() {
+		for it := lo; it < hi; it++ {
+			j.one(worker, it/H, it%H)
+		}
+		return
+	}
+	B := len(j.st.rows)
 	for it := lo; it < hi; it++ {
-		i, h := it/c.Heads, it%c.Heads
-		r := j.st.rows[i]
-		kvh := h / group // query head h reads kv head h/group, as llama.cpp broadcasts
-		q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
-		n := r.pos + 1
-		out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
-		// The head's keys in a block start at koff, its values at voff;
-		// positions follow at stride KVD. Blocks are walked in position
-		// order, so every sum over positions runs in the same order as
-		// over one contiguous cache.
-		p := r.seq.pool
-		koff := j.layer*p.size*KVD + kvh*HD
-		voff := p.half() + koff
-		if j.m.GGMLNumerics && j.m.FlashAttention {
-			f := newFlash(out)
-			for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
-				kv := r.seq.blocks[b].kv
-				f.add(out, q, kv[koff:], kv[voff:], min(p.size, n-t0), KVD, scale)
-			}
-			f.finish(out)
+		i0, h := 4*(it/H), it%H
+		if i0+4 <= B {
+			j.four(worker, i0, h)
 			continue
 		}
-		sc := scores[:n]
+		for i := i0; i < B; i++ {
+			j.one(worker, i, h)
+		}
+	}
+}
+
+// one is head h of row i's attention over its sequence's cache.
+func (j *attnJob) one(worker, i, h int) {
+	c := j.m.Config
+	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
+	scale := float32(1 / math.Sqrt(float64(HD)))
+	r := j.st.rows[i]
+	kvh := h / (c.Heads / c.KVHeads) // query head h reads kv head h/group, as llama.cpp broadcasts
+	q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
+	n := r.pos + 1
+	out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
+	// The head's keys in a block start at koff, its values at voff;
+	// positions follow at stride KVD. Blocks are walked in position
+	// order, so every sum over positions runs in the same order as
+	// over one contiguous cache.
+	p := r.seq.pool
+	koff := j.layer*p.size*KVD + kvh*HD
+	voff := p.half() + koff
+	if j.m.GGMLNumerics && j.m.FlashAttention {
+		f := newFlash(out)
 		for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
-			t1 := min(t0+p.size, n)
+			kv := r.seq.blocks[b].kv
+			f.add(out, q, kv[koff:], kv[voff:], min(p.size, n-t0), KVD, scale)
+		}
+		f.finish(out)
+		return
+	}
+	sc := j.st.scores[worker][:n]
+	grouped := j.grouped()
+	for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+		t1 := min(t0+p.size, n)
+		if grouped {
+			vec.Dot1xN(q, r.seq.blocks[b].kv[koff:], KVD, scale, sc[t0:t1])
+		} else {
 			attnScores(sc[t0:t1], q, r.seq.blocks[b].kv[koff:], KVD, scale)
 		}
-		softmax(sc)
-		if j.m.GGMLNumerics {
-			roundF16(sc)
+	}
+	softmax(sc)
+	if j.m.GGMLNumerics {
+		roundF16(sc)
+	}
+	clear(out)
+	for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+		t1 := min(t0+p.size, n)
+		attnValues(out, sc[t0:t1], r.seq.blocks[b].kv[voff:], KVD)
+	}
+}
+
+// four is head h of rows i0..i0+3's attention, each row's values the
+// same, to the bit, as one gives it. The cache blocks the four rows share
+// (a prompt's rows in prefill; samples forked from one prefix in a search
+// step), over the positions all four attend to, are read once for the
+// four: their scores through vec.Dot4xN, their values through
+// vec.Axpy4xN. The rest goes row by row, in position order after them.
+func (j *attnJob) four(worker, i0, h int) {
+	c := j.m.Config
+	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
+	scale := float32(1 / math.Sqrt(float64(HD)))
+	kvh := h / (c.Heads / c.KVHeads)
+	rows := j.st.rows[i0 : i0+4]
+	p := rows[0].seq.pool
+	koff := j.layer*p.size*KVD + kvh*HD
+	voff := p.half() + koff
+	var q, sc, out [4][]float32
+	n := [4]int{}
+	minN := c.Context
+	for k, r := range rows {
+		i := i0 + k
+		q[k] = j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
+		out[k] = j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
+		n[k] = r.pos + 1
+		sc[k] = j.st.scores[worker][k*c.Context : k*c.Context+n[k]]
+		minN = min(minN, n[k])
+	}
+	// shared is the end of the positions the four rows read from the same
+	// blocks.
+	shared := 0
+	for b := 0; shared < minN; b++ {
+		blk := rows[0].seq.blocks[b]
+		if rows[1].seq.blocks[b] != blk || rows[2].seq.blocks[b] != blk || rows[3].seq.blocks[b] != blk {
+			break
 		}
-		clear(out)
-		for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
-			t1 := min(t0+p.size, n)
-			attnValues(out, sc[t0:t1], r.seq.blocks[b].kv[voff:], KVD)
+		shared = min(shared+p.size, minN)
+	}
+	var part [4][]float32
+	for b, t0 := 0, 0; t0 < shared; b, t0 = b+1, t0+p.size {
+		t1 := min(t0+p.size, shared)
+		for k := range 4 {
+			part[k] = sc[k][t0:t1]
+		}
+		vec.Dot4xN(&q, rows[0].seq.blocks[b].kv[koff:], KVD, t1-t0, scale, &part)
+	}
+	for k, r := range rows {
+		for b, t0 := shared/p.size, shared; t0 < n[k]; b, t0 = b+1, (b+1)*p.size {
+			t1 := min((b+1)*p.size, n[k])
+			skip := (t0 - b*p.size) * KVD // the block's first positions went with the shared ones
+			vec.Dot1xN(q[k], r.seq.blocks[b].kv[koff+skip:], KVD, scale, sc[k][t0:t1])
+		}
+		softmax(sc[k])
+		if j.m.GGMLNumerics {
+			roundF16(sc[k])
+		}
+		clear(out[k])
+	}
+	for b, t0 := 0, 0; t0 < shared; b, t0 = b+1, t0+p.size {
+		t1 := min(t0+p.size, shared)
+		for k := range 4 {
+			part[k] = sc[k][t0:t1]
+		}
+		vec.Axpy4xN(&out, &part, rows[0].seq.blocks[b].kv[voff:], KVD, t1-t0)
+	}
+	for k, r := range rows {
+		for b, t0 := shared/p.size, shared; t0 < n[k]; b, t0 = b+1, (b+1)*p.size {
+			t1 := min((b+1)*p.size, n[k])
+			skip := (t0 - b*p.size) * KVD
+			attnValues(out[k], sc[k][t0:t1], r.seq.blocks[b].kv[voff+skip:], KVD)
 		}
 	}
 }

@@ -287,3 +287,58 @@ func TestFlashAttend(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedAttentionAlikeAlone checks that attention over rows taken
+// four at a time (prefill's rows of one sequence; samples forked from one
+// prefix, stepped together) gives every row the logits it gets alone, to
+// the bit, with blocks that end inside the shared positions and rows of
+// different lengths in one group.
+func TestGroupedAttentionAlikeAlone(t *testing.T) {
+	c := Config{Arch: ArchLlama, Vocab: 11, DModel: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
+		FFN: 64, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
+	m, err := newRandom(c, randomOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.blockSize = 5
+	if !(&attnJob{m: m}).grouped() {
+		t.Skip("grouped attention needs AVX-512; this CPU has none")
+	}
+	prompt := randTokens(23, c.Vocab, 3)
+	// The prompt at once (groups of four rows), then token by token.
+	whole := m.NewSeq()
+	if _, err := m.Prefill(whole, prompt); err != nil {
+		t.Fatal(err)
+	}
+	step := m.NewSeq()
+	for _, tok := range prompt {
+		if _, err := m.Step([]*Seq{step}, []int{tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(whole.Logits(), step.Logits()) {
+		t.Fatalf("prompt prefilled at once: logits %v; token by token: %v", whole.Logits(), step.Logits())
+	}
+	// Six samples forked from the prompt, stepped together and alone.
+	together, alone := make([]*Seq, 6), make([]*Seq, 6)
+	for i := range together {
+		together[i], alone[i] = whole.Fork(), whole.Fork()
+	}
+	for s := range 9 {
+		toks := make([]int, len(together))
+		for i := range toks {
+			toks[i] = (i*3 + s*7) % c.Vocab
+		}
+		if _, err := m.Step(together, toks); err != nil {
+			t.Fatal(err)
+		}
+		for i := range alone {
+			if _, err := m.Step(alone[i:i+1], toks[i:i+1]); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(together[i].Logits(), alone[i].Logits()) {
+				t.Fatalf("step %d, sample %d: logits stepped with the others %v, alone %v", s, i, together[i].Logits(), alone[i].Logits())
+			}
+		}
+	}
+}

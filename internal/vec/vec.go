@@ -82,6 +82,52 @@ func Dot16(a, b []float32) float32 {
 	return out[0]
 }
 
+// Dot4xN sets out[j][t] to Dot16(x[j], k[t*stride:t*stride+len(x[0])])
+// * scale for j < 4 and t < n, to the bit: four vectors of the same
+// length against n rows at a stride, as four rows' queries of one
+// attention head meet the keys they share. Each row is read once for the
+// four vectors.
+func Dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
+	dot4xN(x, k, stride, n, scale, out)
+}
+
+// Dot1xN sets out[t] to Dot16(x, k[t*stride:t*stride+len(x)]) * scale for
+// t < len(out), to the bit: Dot4xN for one vector.
+func Dot1xN(x, k []float32, stride int, scale float32, out []float32) { dot1xN(x, k, stride, scale, out) }
+
+// Axpy4xN adds to out[j] (all as long as out[0]) the sum over t < n of
+// w[j][t] * v[t*stride:t*stride+len(out[0])] for j < 4, each element in t
+// order with one fused multiply-add a step, as Axpy after Axpy would (to
+// the bit where those fuse): four rows' weighted sums of the same values,
+// each value read once for the four.
+func Axpy4xN(out, w *[4][]float32, v []float32, stride, n int) { axpy4xN(out, w, v, stride, n) }
+
+// Dot4xNGo is the portable Dot4xN.
+func Dot4xNGo(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
+	for j := range 4 {
+		Dot1xNGo(x[j], k, stride, scale, out[j][:n])
+	}
+}
+
+// Dot1xNGo is the portable Dot1xN.
+func Dot1xNGo(x, k []float32, stride int, scale float32, out []float32) {
+	hd := len(x)
+	for t := range out {
+		out[t] = Dot16(x, k[t*stride:t*stride+hd]) * scale
+	}
+}
+
+// Axpy4xNGo is the portable Axpy4xN (through Axpy, which is assembly
+// where the CPU has it, so that the two sum alike).
+func Axpy4xNGo(out, w *[4][]float32, v []float32, stride, n int) {
+	m := len(out[0])
+	for j := range 4 {
+		for t := range n {
+			Axpy(out[j][:m], w[j][t], v[t*stride:t*stride+m])
+		}
+	}
+}
+
 // Dot4x1Go is the portable Dot4x1.
 func Dot4x1Go(w *[4][]float32, x []float32, out *[4]float32) {
 	for k := range 4 {

@@ -129,3 +129,85 @@ func axpy(y []float32, a float32, x []float32) {
 		AxpyGo(y[n8:], a, x[n8:len(y)])
 	}
 }
+
+//go:noescape
+func dot4xNAVX512(x *[4]*float32, k *float32, stride, hd, n int, scale float32, out *float32, ostride int)
+
+//go:noescape
+func dot1xNAVX512(x, k *float32, stride, hd, n int, scale float32, out *float32)
+
+//go:noescape
+func axpy4x64AVX512(out *[4]*float32, w *[4]*float32, v *float32, stride, n int)
+
+// dot4xN runs the kernel on the rows four at a time, into a scratch block
+// of four output rows (the kernel writes them at one stride), and the
+// last n%4 rows through Dot16.
+func dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
+	hd := len(x[0])
+	n4 := n &^ 3
+	if !HasAVX512 || hd == 0 || hd%16 != 0 || n4 == 0 {
+		Dot4xNGo(x, k, stride, n, scale, out)
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	var xp [4]*float32
+	for j := range 4 {
+		_, _ = x[j][hd-1], out[j][n-1]
+		xp[j] = &x[j][0]
+	}
+	var buf [4 * 64]float32
+	for t0 := 0; t0 < n4; t0 += 64 {
+		m := min(64, n4-t0)
+		dot4xNAVX512(&xp, &k[t0*stride], stride, hd, m, scale, &buf[0], 64)
+		for j := range 4 {
+			copy(out[j][t0:t0+m], buf[j*64:j*64+m])
+		}
+	}
+	for j := range 4 {
+		for t := n4; t < n; t++ {
+			out[j][t] = Dot16(x[j], k[t*stride:t*stride+hd]) * scale
+		}
+	}
+}
+
+func dot1xN(x, k []float32, stride int, scale float32, out []float32) {
+	hd, n := len(x), len(out)
+	n4 := n &^ 3
+	if !HasAVX512 || hd == 0 || hd%16 != 0 || n4 == 0 {
+		Dot1xNGo(x, k, stride, scale, out)
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	dot1xNAVX512(&x[0], &k[0], stride, hd, n4, scale, &out[0])
+	for t := n4; t < n; t++ {
+		out[t] = Dot16(x, k[t*stride:t*stride+hd]) * scale
+	}
+}
+
+// axpy4xN runs the kernel on each 64 columns; columns past the last 64
+// go through Axpy, row by row (each element's sum is the same either way).
+func axpy4xN(out, w *[4][]float32, v []float32, stride, n int) {
+	m := len(out[0])
+	m64 := m &^ 63
+	if !HasAVX512 || n == 0 || m64 == 0 {
+		Axpy4xNGo(out, w, v, stride, n)
+		return
+	}
+	_ = v[(n-1)*stride+m-1]
+	var wp [4]*float32
+	for j := range 4 {
+		_, _ = w[j][n-1], out[j][m-1]
+		wp[j] = &w[j][0]
+	}
+	for c := 0; c < m64; c += 64 {
+		op := [4]*float32{&out[0][c], &out[1][c], &out[2][c], &out[3][c]}
+		axpy4x64AVX512(&op, &wp, &v[c], stride, n)
+	}
+	if m64 < m {
+		for j := range 4 {
+			for t := range n {
+				Axpy(out[j][m64:m], w[j][t], v[t*stride+m64:t*stride+m])
+			}
+		}
+	}
+}

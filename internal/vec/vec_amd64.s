@@ -233,13 +233,13 @@ oloop:
 	VZEROUPPER
 	RET
 
-// RED4 sums each of the 16-lane accumulators Za..Zd (dots of one weight
-// row with four activation rows) and stores the four sums at off(AX), in
+// RED4 sums each of the 16-lane accumulators Za..Zd and leaves the four
+// sums in X19 (lane k the sum of the k-th accumulator), in
 // the order of _mm512_reduce_add_ps as GCC and Clang expand it, which is
 // how ggml's tinyBLAS (llamafile sgemm) finishes each product of a prompt:
 // lane i plus lane i+8, then i plus i+4, then i plus i+2, then the last
 // two. Clobbers X16-X20 (Y16).
-#define RED4(Za, Zb, Zc, Zd, Ya, Yb, Yc, Yd, Xa, Xb, Xc, Xd, off) \
+#define RED4(Za, Zb, Zc, Zd, Ya, Yb, Yc, Yd, Xa, Xb, Xc, Xd) \
 	VEXTRACTF64X4 $1, Za, Y16 \
 	VADDPS        Y16, Ya, Ya \
 	VEXTRACTF64X4 $1, Zb, Y16 \
@@ -264,8 +264,7 @@ oloop:
 	VADDPS        X17, X18, X18 \
 	VMOVLHPS      X18, X16, X19 \
 	VMOVHLPS      X16, X18, X20 \
-	VADDPS        X20, X19, X19 \
-	VMOVUPS       X19, off(AX)
+	VADDPS        X20, X19, X19
 
 // func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
 // out[4*i+j] = w[i] . x[j] over n elements; n is a positive multiple of
@@ -338,10 +337,14 @@ loop4x4:
 	CMPQ        BX, CX
 	JL          loop4x4
 
-	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3, 0)
-	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7, 16)
-	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11, 32)
-	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15, 48)
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
+	VMOVUPS X19, 0(AX)
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7)
+	VMOVUPS X19, 16(AX)
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11)
+	VMOVUPS X19, 32(AX)
+	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15)
+	VMOVUPS X19, 48(AX)
 	VZEROUPPER
 	RET
 
@@ -396,6 +399,242 @@ rows16:
 	VFMADD231PS (R9)(BX*4), Z16, Z3
 
 rowsreduce:
-	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3, 0)
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
+	VMOVUPS X19, 0(AX)
+	VZEROUPPER
+	RET
+
+// func dot4xNAVX512(x *[4]*float32, k *float32, stride, hd, n int, scale float32, out *float32, ostride int)
+// out[j*ostride+t] = (x[j] . k[t*stride:][:hd]) * scale for j < 4, t < n:
+// four vectors against n rows at a stride (an attention head's queries of
+// four rows against the keys they share), hd a positive multiple of 16, n
+// a positive multiple of 4. Each product is summed in Dot4x4's order (one
+// 16-lane accumulator, RED4), then scaled: the same as Dot16 times scale.
+// Rows go four at a time: accumulator Z(4j+i) holds vector j with row i,
+// so RED4 of Z(4j)..Z(4j+3) gives vector j's four products in order.
+// Registers: R8-R11 the vectors, SI R12 R13 R14 the four rows, DX the
+// row stride, AX the offset within them, BX hd, CX the groups of four
+// rows left, DI the output, R15 its row stride (bytes), Z24 the scale.
+TEXT ·dot4xNAVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ k+8(FP), SI
+	MOVQ stride+16(FP), DX
+	SHLQ $2, DX
+	MOVQ hd+24(FP), BX
+	SHLQ $2, BX
+	MOVQ n+32(FP), CX
+	SHRQ $2, CX
+	VBROADCASTSS scale+40(FP), Z24
+	MOVQ out+48(FP), DI
+	MOVQ ostride+56(FP), R15
+	SHLQ $2, R15
+
+n4group:
+	LEAQ (SI)(DX*1), R12
+	LEAQ (SI)(DX*2), R13
+	LEAQ (R12)(DX*2), R14
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+
+n4chunk:
+	VMOVUPS     (SI)(AX*1), Z16
+	VMOVUPS     (R12)(AX*1), Z17
+	VMOVUPS     (R13)(AX*1), Z18
+	VMOVUPS     (R14)(AX*1), Z19
+	VMOVUPS     (R8)(AX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VMOVUPS     (R9)(AX*1), Z21
+	VFMADD231PS Z16, Z21, Z4
+	VFMADD231PS Z17, Z21, Z5
+	VFMADD231PS Z18, Z21, Z6
+	VFMADD231PS Z19, Z21, Z7
+	VMOVUPS     (R10)(AX*1), Z22
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z18, Z22, Z10
+	VFMADD231PS Z19, Z22, Z11
+	VMOVUPS     (R11)(AX*1), Z23
+	VFMADD231PS Z16, Z23, Z12
+	VFMADD231PS Z17, Z23, Z13
+	VFMADD231PS Z18, Z23, Z14
+	VFMADD231PS Z19, Z23, Z15
+	ADDQ        $64, AX
+	CMPQ        AX, BX
+	JL          n4chunk
+
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
+	VMULPS  X24, X19, X19
+	VMOVUPS X19, (DI)
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7)
+	VMULPS  X24, X19, X19
+	VMOVUPS X19, (DI)(R15*1)
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11)
+	VMULPS  X24, X19, X19
+	VMOVUPS X19, (DI)(R15*2)
+	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15)
+	VMULPS  X24, X19, X19
+	LEAQ    (DI)(R15*2), AX
+	ADDQ    R15, AX
+	VMOVUPS X19, (AX)
+	LEAQ    (SI)(DX*4), SI
+	ADDQ    $16, DI
+	DECQ    CX
+	JNZ     n4group
+	VZEROUPPER
+	RET
+
+// func dot1xNAVX512(x, k *float32, stride, hd, n int, scale float32, out *float32)
+// dot4xNAVX512 for one vector: out[t] = (x . k[t*stride:][:hd]) * scale,
+// rows four at a time (Z0-Z3, RED4), hd a positive multiple of 16, n of 4.
+TEXT ·dot1xNAVX512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R8
+	MOVQ k+8(FP), SI
+	MOVQ stride+16(FP), DX
+	SHLQ $2, DX
+	MOVQ hd+24(FP), BX
+	SHLQ $2, BX
+	MOVQ n+32(FP), CX
+	SHRQ $2, CX
+	VBROADCASTSS scale+40(FP), Z24
+	MOVQ out+48(FP), DI
+
+n1group:
+	LEAQ (SI)(DX*1), R12
+	LEAQ (SI)(DX*2), R13
+	LEAQ (R12)(DX*2), R14
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+n1chunk:
+	VMOVUPS     (R8)(AX*1), Z20
+	VFMADD231PS (SI)(AX*1), Z20, Z0
+	VFMADD231PS (R12)(AX*1), Z20, Z1
+	VFMADD231PS (R13)(AX*1), Z20, Z2
+	VFMADD231PS (R14)(AX*1), Z20, Z3
+	ADDQ        $64, AX
+	CMPQ        AX, BX
+	JL          n1chunk
+
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
+	VMULPS  X24, X19, X19
+	VMOVUPS X19, (DI)
+	LEAQ    (SI)(DX*4), SI
+	ADDQ    $16, DI
+	DECQ    CX
+	JNZ     n1group
+	VZEROUPPER
+	RET
+
+// func axpy4x64AVX512(out *[4]*float32, w *[4]*float32, v *float32, stride, n int)
+// out[j][:64] += sum over t < n of w[j][t] * v[t*stride:][:64], for j < 4
+// and n >= 1: four weighted sums over the same rows (an attention head's
+// values, shared by four rows). Each element accumulates in t order with
+// one FMA per step from its value in out, exactly as Axpy after Axpy
+// would, the rows read once for the four. Z0-Z15 hold out (Z(4j+c) the
+// c-th 16 floats of out[j]), Z16-Z19 a row, Z20-Z23 the four weights.
+TEXT ·axpy4x64AVX512(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ w+8(FP), AX
+	MOVQ 0(AX), R12
+	MOVQ 8(AX), R13
+	MOVQ 16(AX), R14
+	MOVQ 24(AX), R15
+	MOVQ v+16(FP), SI
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+	MOVQ n+32(FP), CX
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	VMOVUPS 128(R8), Z2
+	VMOVUPS 192(R8), Z3
+	VMOVUPS (R9), Z4
+	VMOVUPS 64(R9), Z5
+	VMOVUPS 128(R9), Z6
+	VMOVUPS 192(R9), Z7
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	VMOVUPS 128(R10), Z10
+	VMOVUPS 192(R10), Z11
+	VMOVUPS (R11), Z12
+	VMOVUPS 64(R11), Z13
+	VMOVUPS 128(R11), Z14
+	VMOVUPS 192(R11), Z15
+	XORQ BX, BX
+
+a4row:
+	VMOVUPS      (SI), Z16
+	VMOVUPS      64(SI), Z17
+	VMOVUPS      128(SI), Z18
+	VMOVUPS      192(SI), Z19
+	VBROADCASTSS (R12)(BX*4), Z20
+	VBROADCASTSS (R13)(BX*4), Z21
+	VBROADCASTSS (R14)(BX*4), Z22
+	VBROADCASTSS (R15)(BX*4), Z23
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z18, Z21, Z6
+	VFMADD231PS  Z19, Z21, Z7
+	VFMADD231PS  Z16, Z22, Z8
+	VFMADD231PS  Z17, Z22, Z9
+	VFMADD231PS  Z18, Z22, Z10
+	VFMADD231PS  Z19, Z22, Z11
+	VFMADD231PS  Z16, Z23, Z12
+	VFMADD231PS  Z17, Z23, Z13
+	VFMADD231PS  Z18, Z23, Z14
+	VFMADD231PS  Z19, Z23, Z15
+	ADDQ         DX, SI
+	INCQ         BX
+	CMPQ         BX, CX
+	JL           a4row
+
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z1, 64(R8)
+	VMOVUPS Z2, 128(R8)
+	VMOVUPS Z3, 192(R8)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, (R10)
+	VMOVUPS Z9, 64(R10)
+	VMOVUPS Z10, 128(R10)
+	VMOVUPS Z11, 192(R10)
+	VMOVUPS Z12, (R11)
+	VMOVUPS Z13, 64(R11)
+	VMOVUPS Z14, 128(R11)
+	VMOVUPS Z15, 192(R11)
 	VZEROUPPER
 	RET

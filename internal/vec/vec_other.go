@@ -23,3 +23,13 @@ const HasAVX512 = false
 func dot4x4(w, x *[4][]float32, out *[16]float32, _ *[2][]float32) { Dot4x4Go(w, x, out) }
 
 func dot4x1(w *[4][]float32, x []float32, out *[4]float32) { Dot4x1Go(w, x, out) }
+
+func dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
+	Dot4xNGo(x, k, stride, n, scale, out)
+}
+
+func dot1xN(x, k []float32, stride int, scale float32, out []float32) {
+	Dot1xNGo(x, k, stride, scale, out)
+}
+
+func axpy4xN(out, w *[4][]float32, v []float32, stride, n int) { Axpy4xNGo(out, w, v, stride, n) }

@@ -273,3 +273,59 @@ func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
 		}
 	}
 }
+
+// TestDot4xNIsDot16 checks the shared-rows kernels against Dot16 to the
+// bit: attention scores must be the same whether a row's keys were met
+// alone or beside other rows'.
+func TestDot4xNIsDot16(t *testing.T) {
+	for _, hd := range []int{16, 40, 64, 128} {
+		for _, n := range []int{1, 3, 4, 7, 64, 67, 130} {
+			stride := hd + 24
+			k := randVec(n*stride, uint64(hd+n))
+			var x, out [4][]float32
+			for j := range 4 {
+				x[j] = randVec(hd, uint64(100*j+hd))
+				out[j] = make([]float32, n)
+			}
+			Dot4xN(&x, k, stride, n, 0.125, &out)
+			one := make([]float32, n)
+			for j := range 4 {
+				Dot1xN(x[j], k, stride, 0.125, one)
+				for tt := range n {
+					want := Dot16(x[j], k[tt*stride:tt*stride+hd]) * 0.125
+					if math.Float32bits(out[j][tt]) != math.Float32bits(want) || math.Float32bits(one[tt]) != math.Float32bits(want) {
+						t.Fatalf("hd %d, n %d: vector %d, row %d: Dot4xN %v, Dot1xN %v, Dot16 %v", hd, n, j, tt, out[j][tt], one[tt], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAxpy4xNIsAxpy checks the four-row weighted sum against Axpy after
+// Axpy, to the bit, with columns past the last 64.
+func TestAxpy4xNIsAxpy(t *testing.T) {
+	for _, m := range []int{8, 64, 72, 128} {
+		for _, n := range []int{1, 5, 33} {
+			stride := m + 8
+			v := randVec(n*stride, uint64(m+n))
+			var out, w, want [4][]float32
+			for j := range 4 {
+				out[j] = randVec(m, uint64(7*j+m))
+				want[j] = append([]float32(nil), out[j]...)
+				w[j] = randVec(n, uint64(9*j+n))
+			}
+			Axpy4xN(&out, &w, v, stride, n)
+			for j := range 4 {
+				for tt := range n {
+					Axpy(want[j], w[j][tt], v[tt*stride:tt*stride+m])
+				}
+				for d := range m {
+					if math.Float32bits(out[j][d]) != math.Float32bits(want[j][d]) {
+						t.Fatalf("m %d, n %d: row %d, element %d: %v, Axpy after Axpy %v", m, n, j, d, out[j][d], want[j][d])
+					}
+				}
+			}
+		}
+	}
+}
