@@ -93,7 +93,9 @@ func Dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4]
 
 // Dot1xN sets out[t] to Dot16(x, k[t*stride:t*stride+len(x)]) * scale for
 // t < len(out), to the bit: Dot4xN for one vector.
-func Dot1xN(x, k []float32, stride int, scale float32, out []float32) { dot1xN(x, k, stride, scale, out) }
+func Dot1xN(x, k []float32, stride int, scale float32, out []float32) {
+	dot1xN(x, k, stride, scale, out)
+}
 
 // Axpy4xN adds to out[j] (all as long as out[0]) the sum over t < n of
 // w[j][t] * v[t*stride:t*stride+len(out[0])] for j < 4, each element in t
