@@ -160,21 +160,23 @@ func BenchmarkPrefill(b *testing.B) {
 // quantized to Q8_0 first, quantization timed too) on the 100M random
 // model's feed-forward shapes (768 -> 2048 as Gate and Up, 2048 -> 768 as
 // Down), for the rows of decoding one sequence (1), of a search step (16)
-// and of a prompt (200), in GFLOP/s. Kernels: vnni is the 4x4 AVX-512 (BW,
-// VL, VNNI) kernel (where the CPU has it), at batch 1 the 8x1 one
+// and of a prompt (200), in GFLOP/s. Kernels: vnni is the 4x8 AVX-512 (BW,
+// VL, VNNI) kernel (where the CPU has it), vnni4 the 4x4 one it
+// replaced, at batch 1 the 8x1 one
 // (dotQ8Q8Rows), avx2 the 4x4 blocking on two 2x4 AVX2 kernels (not at
 // batch 1, which has no AVX2 kernel), pair the per-pair dotQ8Q8Impl loop
 // that they replaced.
 func BenchmarkMatMulQ8Batch(b *testing.B) {
 	for _, sh := range []struct{ rows, cols int }{{2048, 768}, {768, 2048}} {
 		for _, batch := range []int{1, 16, 200} {
-			for _, kernel := range []string{"vnni", "avx2", "pair"} {
-				if kernel == "vnni" && !hasVNNI || kernel == "avx2" && batch == 1 {
+			for _, kernel := range []string{"vnni", "vnni4", "avx2", "pair"} {
+				if (kernel == "vnni" || kernel == "vnni4") && !hasVNNI || (kernel == "avx2" || kernel == "vnni4") && batch == 1 {
 					continue
 				}
 				b.Run(fmt.Sprintf("%dx%d/b%d/%s", sh.rows, sh.cols, batch, kernel), func(b *testing.B) {
-					defer func(v, p bool) { hasVNNI, q8q8PerPair = v, p }(hasVNNI, q8q8PerPair)
-					hasVNNI = hasVNNI && kernel == "vnni"
+					defer func(v, p, o bool) { hasVNNI, q8q8PerPair, q8Only4 = v, p, o }(hasVNNI, q8q8PerPair, q8Only4)
+					hasVNNI = hasVNNI && (kernel == "vnni" || kernel == "vnni4")
+					q8Only4 = kernel == "vnni4"
 					q8q8PerPair = kernel == "pair"
 					benchMatmul(b, sh.rows, sh.cols, batch, KindQ8_0)
 				})

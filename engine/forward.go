@@ -437,15 +437,24 @@ func (q *quantJob) run(_, lo, hi int) {
 
 // MatMul sets y[i] = w x[i] for the b rows of x (b x w.Cols, row-major)
 // into y (b x w.Rows) with the kernels and worker pool of the forward pass,
-// in float32 numerics, and returns the FLOPs. It exists so that the speed
-// of the kernels can be measured on the model's own shapes. It panics when
-// x or y is too short.
+// in the ggml numerics of a model loaded from a GGUF file (activations
+// quantized to Q8_0 for a Q8_0 matrix, rounded to f16 for an F16 one,
+// which MatMul does and times too), and returns the FLOPs. It exists so
+// that the speed of the kernels can be measured on the model's own
+// shapes. It panics when x or y is too short.
 func MatMul(w *Mat, x, y []float32, b int) float64 {
 	if len(x) < b*w.Cols || len(y) < b*w.Rows {
 		panic(fmt.Sprintf("engine: MatMul: %dx%d matrix, batch %d: x has %d floats, y %d", w.Rows, w.Cols, b, len(x), len(y)))
 	}
-	var m Model
-	return m.matmul(&runState{}, w, x, y, b)
+	m := Model{GGMLNumerics: true}
+	st := &runState{}
+	switch w.Kind {
+	case KindQ8_0:
+		st.xq, st.xd = make([]int8, b*w.Cols), make([]float32, b*w.Cols/q8Block)
+	case KindF16:
+		st.xr = make([]float32, b*w.Cols)
+	}
+	return m.matmul(st, w, x, y, b)
 }
 
 // matmulJob is y = w x over a batch; each weight row is read once and
@@ -525,8 +534,13 @@ func (j *matmulJob) run(_, lo, hi int) {
 // comparing the two.
 var q8q8PerPair = false
 
+// q8Only4 keeps blockedQ8 off the 4x8 kernel: only for benchmarks
+// comparing the two.
+var q8Only4 = false
+
 // blockedQ8 is blocked for ggml numerics' Q8_0 x Q8_0 products: rows [lo,
-// hi) four at a time against batch rows four at a time (dotQ8Q8x4x4, whose
+// hi) four at a time against batch rows eight at a time with AVX-512 VNNI
+// (dotQ8Q8x4x8), then four at a time (dotQ8Q8x4x4, each of both
 // every pair is dotQ8Q8Impl's to the bit, so results do not depend on the
 // batch), the batch's remaining rows one pair at a time; it returns the
 // first row it left for the plain loop. Each weight block is loaded once
@@ -536,6 +550,10 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 	nb := n / q8Block
 	end := lo + (hi-lo)&^3
 	var out [16]float32
+	var out8 [32]float32
+	// The 4x8 kernel's bias trick needs activations without -128, which
+	// quantizeQ8 never writes; checked all the same.
+	x8 := hasVNNI && !q8Only4 && !hasInt8Min(j.xq[:j.b*n])
 	// Batch rows go in blocks that stay in cache while the weight rows of
 	// this chunk stream past them; 64 rows of int8 quants are the bytes of
 	// blocked's 16 rows of floats.
@@ -545,6 +563,14 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 		for r := lo; r < end; r += 4 {
 			q, d := w.Q[r*n:(r+4)*n], w.D[r*nb:(r+4)*nb]
 			i := ib
+			for ; x8 && i+7 < ie; i += 8 {
+				dotQ8Q8x4x8(q, d, j.xq[i*n:(i+8)*n], j.xd[i*nb:(i+8)*nb], &out8)
+				for a := range 4 {
+					for c := range 8 {
+						j.y[(i+c)*R+r+a] = out8[8*a+c]
+					}
+				}
+			}
 			for ; i+3 < ie; i += 4 {
 				dotQ8Q8x4x4(q, d, j.xq[i*n:(i+4)*n], j.xd[i*nb:(i+4)*nb], &out)
 				for a := range 4 {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"math"
+	"unsafe"
 
 	"github.com/pareto-llm/pareto/internal/vec"
 )
@@ -133,4 +135,9 @@ func attnValuesGo(out, w, v []float32, stride int) {
 	for t, a := range w {
 		vec.Axpy(out, a, v[t*stride:t*stride+hd])
 	}
+}
+
+// hasInt8Min reports whether a quant of q is -128.
+func hasInt8Min(q []int8) bool {
+	return len(q) > 0 && bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q)), 0x80) >= 0
 }

@@ -3,9 +3,6 @@
 package engine
 
 import (
-	"bytes"
-	"unsafe"
-
 	"golang.org/x/sys/cpu"
 
 	"github.com/pareto-llm/pareto/internal/vec"
@@ -60,6 +57,26 @@ func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float3
 }
 
 //go:noescape
+func dotQ8Q8x4x8AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[32]float32)
+
+// dotQ8Q8x4x8 sets out[8*a+c] to dotQ8Q8Impl of weight row a and
+// activation row c, bit for bit, for the four Q8_0 rows of q, d (nb =
+// len(d)/4 blocks each) and the eight of xq, xd, none of whose quants may
+// be -128 (quantizeQ8 writes none). It reports false, doing nothing,
+// without AVX-512 VNNI: the caller then takes dotQ8Q8x4x4.
+func dotQ8Q8x4x8(q []int8, d []float32, xq []int8, xd []float32, out *[32]float32) bool {
+	nb := len(d) / 4
+	if !hasVNNI || nb == 0 {
+		return false
+	}
+	n := nb * q8Block
+	_, _ = q[4*n-1], xq[8*n-1]
+	_ = xd[8*nb-1]
+	dotQ8Q8x4x8AVX512(&q[0], &d[0], &xq[0], &xd[0], nb, out)
+	return true
+}
+
+//go:noescape
 func dotQ8Q8x8x1AVX512(q *int8, d *float32, x *int8, xd *float32, nb, rows int, y *float32)
 
 // dotQ8Q8Rows sets y[r] to dotQ8Q8Impl of weight row r and the activation
@@ -82,11 +99,6 @@ func dotQ8Q8Rows(q []int8, d []float32, xq []int8, xd []float32, y []float32) in
 	}
 	dotQ8Q8RowsGo(q[k*n:], d[k*nb:], xq, xd, y[k:])
 	return k
-}
-
-// hasInt8Min reports whether a quant of q is -128.
-func hasInt8Min(q []int8) bool {
-	return len(q) > 0 && bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q)), 0x80) >= 0
 }
 
 // hasF16C reports whether f16 rounding uses the F16C instructions.

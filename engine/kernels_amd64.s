@@ -702,3 +702,142 @@ qloop:
 	JNZ           qloop
 	VZEROUPPER
 	RET
+
+// XACT loads the activation blocks at XA and XB (two activation rows)
+// into the halves of Z8, into Z9 -128 times the sum of each group of four
+// of their bytes (VPDPBUSD of the bytes 128 and x onto zero, negated; Z13
+// holds 0x80 bytes, Z14 zero), and their scales at DA and DB, each
+// broadcast to its half, into Z10 (Y11 is scratch).
+#define XACT(XA, XB, DA, DB) \
+	VMOVDQU       XA, Y8 \
+	VINSERTI64X4  $1, XB, Z8, Z8 \
+	VPXORD        Z9, Z9, Z9 \
+	VPDPBUSD      Z8, Z13, Z9 \
+	VPSUBD        Z9, Z14, Z9 \
+	VBROADCASTSS  DA, Y10 \
+	VBROADCASTSS  DB, Y11 \
+	VINSERTF64X4  $1, Y11, Z10, Z10
+
+// XPAIR2 adds one block of two pairs, weight row ZW (its quants XOR 0x80,
+// that is w+128 as unsigned bytes, in both halves; its scale broadcast in
+// ZD) against the two activation rows of XACT, to acc: VPDPBUSD of w+128
+// and x onto -128 times the sum of x forms, in each int32 lane, the exact
+// sum of w*x over four bytes (see ZROW2: for every w, as long as no x is
+// -128), then ZPAIR2's conversion, scale product and FMA. Z11 and Z12 are
+// scratch.
+#define XPAIR2(ZW, ZD, acc) \
+	VMOVDQA64   Z9, Z11 \
+	VPDPBUSD    Z8, ZW, Z11 \
+	VCVTDQ2PS   Z11, Z11 \
+	VMULPS      Z10, ZD, Z12 \
+	VFMADD231PS Z12, Z11, acc
+
+// func dotQ8Q8x4x8AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[32]float32)
+// out[8a+c] = dotQ8Q8AVX2 of weight row a < 4 and activation row c < 8,
+// bit for bit (each lane as ZPAIR2 forms it), for nb >= 1 blocks, rows
+// of nb*32 quants one after another, provided no activation byte is -128
+// (see XPAIR2). Weight quants are biased by 128 (XOR 0x80) once a block
+// for the eight activation rows, so a block of two pairs takes five
+// instructions (XPAIR2) where ZPAIR2 takes six, and each weight row's
+// set-up serves twice the pairs of dotQ8Q8x4x4AVX512's. Accumulators
+// Z16-Z31 (weight row a, activation rows 2p | 2p+1 in Z16+4a+p); the
+// weight rows in Z0-Z3, their scales broadcast in Z4-Z7.
+TEXT ·dotQ8Q8x4x8AVX512(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ d+8(FP), R8
+	MOVQ x+16(FP), DI
+	MOVQ xd+24(FP), R9
+	MOVQ nb+32(FP), CX
+	MOVQ CX, DX
+	SHLQ $5, DX             // a row's quants, bytes
+	MOVQ CX, BX
+	SHLQ $2, BX             // a row's scales, bytes
+	LEAQ (SI)(DX*2), R12
+	ADDQ DX, R12            // weight row 3
+	LEAQ (R8)(BX*2), R13
+	ADDQ BX, R13            // its scales
+	LEAQ (DI)(DX*2), R10
+	ADDQ DX, R10            // activation row 3
+	LEAQ (R10)(DX*2), R11
+	ADDQ DX, R11            // activation row 6
+	LEAQ (R9)(BX*2), R14
+	ADDQ BX, R14            // scales of activation row 3
+	LEAQ (R14)(BX*2), R15
+	ADDQ BX, R15            // of row 6
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+x4x8loop:
+	VBROADCASTI64X4 (SI), Z0
+	VBROADCASTI64X4 (SI)(DX*1), Z1
+	VBROADCASTI64X4 (SI)(DX*2), Z2
+	VBROADCASTI64X4 (R12), Z3
+	VPXORD          Z13, Z0, Z0
+	VPXORD          Z13, Z1, Z1
+	VPXORD          Z13, Z2, Z2
+	VPXORD          Z13, Z3, Z3
+	VBROADCASTSS    (R8), Z4
+	VBROADCASTSS    (R8)(BX*1), Z5
+	VBROADCASTSS    (R8)(BX*2), Z6
+	VBROADCASTSS    (R13), Z7
+	XACT((DI), (DI)(DX*1), (R9), (R9)(BX*1))
+	XPAIR2(Z0, Z4, Z16)
+	XPAIR2(Z1, Z5, Z20)
+	XPAIR2(Z2, Z6, Z24)
+	XPAIR2(Z3, Z7, Z28)
+	XACT((DI)(DX*2), (R10), (R9)(BX*2), (R14))
+	XPAIR2(Z0, Z4, Z17)
+	XPAIR2(Z1, Z5, Z21)
+	XPAIR2(Z2, Z6, Z25)
+	XPAIR2(Z3, Z7, Z29)
+	XACT((DI)(DX*4), (R10)(DX*2), (R9)(BX*4), (R14)(BX*2))
+	XPAIR2(Z0, Z4, Z18)
+	XPAIR2(Z1, Z5, Z22)
+	XPAIR2(Z2, Z6, Z26)
+	XPAIR2(Z3, Z7, Z30)
+	XACT((R11), (R11)(DX*1), (R15), (R15)(BX*1))
+	XPAIR2(Z0, Z4, Z19)
+	XPAIR2(Z1, Z5, Z23)
+	XPAIR2(Z2, Z6, Z27)
+	XPAIR2(Z3, Z7, Z31)
+	ADDQ $32, SI
+	ADDQ $32, R12
+	ADDQ $32, DI
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $4, R8
+	ADDQ $4, R13
+	ADDQ $4, R9
+	ADDQ $4, R14
+	ADDQ $4, R15
+	DECQ CX
+	JNZ  x4x8loop
+
+	MOVQ out+40(FP), AX
+	ZRED4(Z16, Z17, Y16, Y17, X16, X17, 0)
+	ZRED4(Z18, Z19, Y18, Y19, X18, X19, 16)
+	ZRED4(Z20, Z21, Y20, Y21, X20, X21, 32)
+	ZRED4(Z22, Z23, Y22, Y23, X22, X23, 48)
+	ZRED4(Z24, Z25, Y24, Y25, X24, X25, 64)
+	ZRED4(Z26, Z27, Y26, Y27, X26, X27, 80)
+	ZRED4(Z28, Z29, Y28, Y29, X28, X29, 96)
+	ZRED4(Z30, Z31, Y30, Y31, X30, X31, 112)
+	VZEROUPPER
+	RET
