@@ -240,20 +240,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Notes = append(rep.Notes, note)
 		}
 	}
-	if o.LlamaBench != "" || o.LlamaBatchedBench != "" {
-		lc := &LlamaCpp{}
-		if o.LlamaBench != "" {
-			slog.Info("running llama-bench", "bin", o.LlamaBench, "threads", o.LlamaBenchThreads)
-			if lc, err = llamaBench(ctx, o.LlamaBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.DecodeTokens, o.Runs); err != nil {
-				return nil, fmt.Errorf("enginebench: %w", err)
-			}
-		}
-		if o.LlamaBatchedBench != "" {
-			slog.Info("running llama-batched-bench", "bin", o.LlamaBatchedBench, "threads", o.LlamaBenchThreads)
-			if lc.Batched, err = llamaBatchedBench(ctx, o.LlamaBatchedBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.SampleTokens, o.Samples, o.Runs); err != nil {
-				return nil, fmt.Errorf("enginebench: %w", err)
-			}
-		}
+	if lc := w.llamaCpp(); lc != nil {
 		rep.LlamaCpp = lc
 		rep.Notes = append(rep.Notes, addLlamaCpp(rep.Workloads, lc, o.PromptTokens)...)
 	}
@@ -382,6 +369,7 @@ type workloads struct {
 	pDecode, pSearch, pSearchGen, pPrefill []sample
 	oDecode, oSearch, oSearchGen, oPrefill []sample
 	bandwidth                              []Bandwidth // measured right after each run's decode, for the roofline
+	llama                                  []*LlamaCpp // llama.cpp's tools, one repetition a run
 	short                                  int         // pareto sequences that ended before their token budget
 	setAside                               []string    // decodes that ended before MinDecodeTokens, and on which side
 }
@@ -429,6 +417,9 @@ func (w *workloads) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := w.llamaRun(ctx); err != nil {
+			return err
+		}
 		args := []any{"run", r + 1, "of", o.Runs, "pareto_decode", round1(w.pDecode[r].rate), "pareto_search", round1(w.pSearch[r].rate)}
 		if w.srv != nil {
 			args = append(args, "ollama_decode", round1(last(w.oDecode).rate), "ollama_search", round1(last(w.oSearch).rate))
@@ -436,6 +427,79 @@ func (w *workloads) run(ctx context.Context) error {
 		slog.Info("run done", args...)
 	}
 	return nil
+}
+
+// llamaRun runs llama.cpp's tools (those given) once each, right after a
+// run of pareto's (and ollama's): one repetition of every figure a run, so
+// that llama.cpp's figures see the moments of the machine pareto's see (a
+// shared machine's speed drifts by a third within minutes).
+func (w *workloads) llamaRun(ctx context.Context) error {
+	o := w.o
+	if o.LlamaBench == "" && o.LlamaBatchedBench == "" {
+		return nil
+	}
+	lc := &LlamaCpp{}
+	var err error
+	if o.LlamaBench != "" {
+		slog.Info("running llama-bench", "bin", o.LlamaBench, "threads", o.LlamaBenchThreads)
+		if lc, err = llamaBench(ctx, o.LlamaBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.DecodeTokens, 1); err != nil {
+			return fmt.Errorf("enginebench: %w", err)
+		}
+	}
+	if o.LlamaBatchedBench != "" {
+		slog.Info("running llama-batched-bench", "bin", o.LlamaBatchedBench, "threads", o.LlamaBenchThreads)
+		if lc.Batched, err = llamaBatchedBench(ctx, o.LlamaBatchedBench, o.ModelPath, o.LlamaBenchThreads, o.PromptTokens, o.SampleTokens, o.Samples, 1); err != nil {
+			return fmt.Errorf("enginebench: %w", err)
+		}
+	}
+	w.llama = append(w.llama, lc)
+	return nil
+}
+
+// llamaCpp merges the runs' llama.cpp figures (nil when none ran): each
+// figure the median of its runs, each run's flash-attention setting the
+// faster of that run.
+func (w *workloads) llamaCpp() *LlamaCpp {
+	if len(w.llama) == 0 {
+		return nil
+	}
+	lc := *w.llama[0]
+	lc.Prefill, lc.Decode = Figure{Tokens: lc.Prefill.Tokens}, Figure{Tokens: lc.Decode.Tokens}
+	var pfa, dfa, bfa []string
+	if lc.Batched != nil {
+		b := *lc.Batched
+		b.TPP, b.TTG = nil, nil
+		b.Search, b.SearchGenerating = Figure{Tokens: b.Search.Tokens}, Figure{Tokens: b.SearchGenerating.Tokens}
+		lc.Batched = &b
+	}
+	for _, r := range w.llama {
+		lc.Prefill.Runs = append(lc.Prefill.Runs, r.Prefill.Runs...)
+		lc.Decode.Runs = append(lc.Decode.Runs, r.Decode.Runs...)
+		pfa, dfa = append(pfa, r.PrefillFlashAttn), append(dfa, r.DecodeFlashAttn)
+		if b := r.Batched; b != nil {
+			lc.Batched.TPP = append(lc.Batched.TPP, b.TPP...)
+			lc.Batched.TTG = append(lc.Batched.TTG, b.TTG...)
+			lc.Batched.Search.Runs = append(lc.Batched.Search.Runs, b.Search.Runs...)
+			lc.Batched.SearchGenerating.Runs = append(lc.Batched.SearchGenerating.Runs, b.SearchGenerating.Runs...)
+			bfa = append(bfa, b.FlashAttn)
+		}
+	}
+	lc.Prefill.Median, lc.Decode.Median = median(lc.Prefill.Runs), median(lc.Decode.Runs)
+	lc.PrefillFlashAttn, lc.DecodeFlashAttn = settings(pfa), settings(dfa)
+	if b := lc.Batched; b != nil {
+		b.Search.Median, b.SearchGenerating.Median = median(b.Search.Runs), median(b.SearchGenerating.Runs)
+		b.FlashAttn = settings(bfa)
+	}
+	return &lc
+}
+
+// settings names the runs' settings: the one they share, or each run's in
+// order ("0/1/0").
+func settings(s []string) string {
+	if len(slices.Compact(slices.Clone(s))) == 1 {
+		return s[0]
+	}
+	return strings.Join(s, "/")
 }
 
 // decode measures run's batch-1 decode on both sides from one prompt, and
@@ -720,7 +784,7 @@ func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
 		if bb != nil {
 			search = "it has no search workload: llama-batched-bench's stands in"
 		}
-		notes = append(notes, fmt.Sprintf("llama.cpp (llama-bench) ran after pareto's and ollama's runs, %d repetitions of its own, not interleaved with them, with flash attention off and on, the faster kept (prefill: %s, decode: %s); %s",
+		notes = append(notes, fmt.Sprintf("llama.cpp (llama-bench) ran interleaved with pareto's and ollama's runs, one repetition right after each of theirs (%d in all), with flash attention off and on, the faster kept (prefill: %s, decode: %s); %s",
 			len(lc.Prefill.Runs), lc.PrefillFlashAttn, lc.DecodeFlashAttn, search))
 		if lc.DecodeDepth != promptTokens {
 			notes = append(notes, fmt.Sprintf("llama.cpp's decode started from a context of %d tokens, not after the %d-token prompt as pareto's and ollama's (this llama-bench takes no -d)", lc.DecodeDepth, promptTokens))
@@ -729,7 +793,7 @@ func addLlamaCpp(ws []Workload, lc *LlamaCpp, promptTokens int) []string {
 	if bb != nil {
 		tokens := bb.Sequences * (bb.Steps + 1)
 		notes = append(notes,
-			fmt.Sprintf("llama.cpp's search rows are llama-batched-bench's (-npp %d -ntg %d -npl %d -pps, flash attention %s: the faster of off and on), %d repetitions in one process, run after pareto's and ollama's runs, not interleaved with them. It does not sample: each step feeds every sequence a pseudo-random token (std::rand() %% n_vocab), not one drawn from its logits, so its search is pure compute, with the prompt shared: prefilled once and its KV copied to the %d sequences outside its timings",
+			fmt.Sprintf("llama.cpp's search rows are llama-batched-bench's (-npp %d -ntg %d -npl %d -pps, flash attention %s: the faster of off and on), one repetition right after each of pareto's and ollama's runs (%d in all). It does not sample: each step feeds every sequence a pseudo-random token (std::rand() %% n_vocab), not one drawn from its logits, so its search is pure compute, with the prompt shared: prefilled once and its KV copied to the %d sequences outside its timings",
 				bb.Prompt, bb.Steps, bb.Sequences, bb.FlashAttn, len(bb.TPP), bb.Sequences),
 			fmt.Sprintf("llama.cpp's search counts %d x %d = %d tokens as pareto's does, the first of each sequence from the prefill's logits and one a step after it (hence -ntg %d): %q over its prefill and steps (t_pp + t_tg), %q over its steps (t_tg)",
 				bb.Sequences, bb.Steps+1, tokens, bb.Steps, Search, SearchGenerating))

@@ -18,8 +18,8 @@ import (
 // for the prefill and decode figures; llama-bench has no parallel-sampling
 // workload, so the search's llama.cpp figures come from llama.cpp's
 // llama-batched-bench (see llamaBatchedBench), when the user has it. Both
-// run after pareto and Ollama, on their own, not interleaved with them:
-// they time their repetitions themselves.
+// run one repetition right after each of pareto's (and Ollama's) runs, so
+// that every side sees the same moments of a machine whose speed drifts.
 
 // llamaBenchResult is the part of one test of llama-bench's JSON output
 // (-o json) the benchmark reads: a pp test has n_gen 0, a tg test

@@ -45,7 +45,8 @@ With --llama-bench, llama.cpp's llama-bench runs on the same file for a third
 column (prefill and decode); with --llama-batched-bench, llama.cpp's
 llama-batched-bench runs the search's sizes on it for that column's two search
 rows (with the prompt shared and prefilled once, and no sampling: it feeds
-random tokens, so its search is pure compute). Prints medians of --runs runs, the tokens per run,
+random tokens, so its search is pure compute); each runs once right after every
+run of pareto's (and Ollama's), interleaved. Prints medians of --runs runs, the tokens per run,
 the ratios and the speed floors they must meet, and the GFLOP/s of the engine's
 matmul kernels on the model's shapes and at 512x512x512 (beside OpenBLAS sgemm
 in a build with -tags openblas). Exits non-zero when a floor is not met.`,
