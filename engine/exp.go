@@ -43,7 +43,9 @@ func expf32(x float32) float32 {
 func softmax(x []float32) {
 	maxv := float32(math.Inf(-1))
 	for _, v := range x {
-		maxv = max(maxv, v)
+		if v > maxv { // not the builtin max, whose NaN and signed-zero care cost 2x here
+			maxv = v
+		}
 	}
 	expSub(x, maxv)
 	var sum float64
