@@ -142,6 +142,7 @@ type runState struct {
 	xd         []float32 // their scales
 	cos, sin   []float32 // rot/2
 	scores     [][]float32
+	groups     [][][]float32 // per worker: attention's groups of four positions (see groups)
 	rows       []row
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
@@ -166,6 +167,7 @@ func (m *Model) newState(b int) *runState {
 	}
 	for range workers().n {
 		st.scores = append(st.scores, make([]float32, 4*c.Context)) // four rows' (see attnJob.four)
+		st.groups = append(st.groups, make([][]float32, 0, c.Context/2+4))
 	}
 	return st
 }
@@ -721,12 +723,23 @@ type attnJob struct {
 	layer int
 }
 
-// grouped reports whether attention takes the rows four at a time (see
-// four): with AVX-512 and heads a multiple of 16 wide, every score is then
-// summed in vec.Dot16's order, alone or in a group, and not in flash
-// attention's own order.
+// grouped reports whether attention runs on groups of four positions
+// (vec.Dot1xG, vec.Dot4xG and their values' kernels) and takes the rows
+// four at a time (see four): with AVX-512 and heads a multiple of 16 wide,
+// every score is then summed in vec.Dot16's order, alone or in a group,
+// and not in flash attention's own order. (KV blocks whose size is not a
+// multiple of 4, which only tests make, go position by position in the
+// same order.)
 func (j *attnJob) grouped() bool {
 	return vec.HasAVX512 && j.m.Config.HeadDim%16 == 0 && !(j.m.GGMLNumerics && j.m.FlashAttention)
+}
+
+// fours is the end of the positions below n that go in groups of four.
+func fours(p *blockPool, n int) int {
+	if p.size%4 != 0 {
+		return 0
+	}
+	return n &^ 3
 }
 
 // items is the number of work items: (row, head) pairs, or (group of four
@@ -755,28 +768,33 @@ func (j *attnJob) run(worker, lo, hi int) {
 			continue
 		}
 		for i := i0; i < B; i++ {
-			j.one(worker, i, h)
+			j.grouped1(worker, i, h)
 		}
 	}
 }
 
-// one is head h of row i's attention over its sequence's cache.
+// head returns query head h's offsets: of its keys in a KV block (koff),
+// of its values (voff), the scale of its scores, and its width.
+func (j *attnJob) head(p *blockPool, h int) (koff, voff int, scale float32, hd int) {
+	c := j.m.Config
+	kvh := h / (c.Heads / c.KVHeads) // query head h reads kv head h/group, as llama.cpp broadcasts
+	koff = j.layer*p.size*c.KVDim() + kvh*c.HeadDim
+	return koff, p.half() + koff, float32(1 / math.Sqrt(float64(c.HeadDim))), c.HeadDim
+}
+
+// one is head h of row i's attention over its sequence's cache, position
+// by position (the kernels' order when not grouped).
 func (j *attnJob) one(worker, i, h int) {
 	c := j.m.Config
-	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
-	scale := float32(1 / math.Sqrt(float64(HD)))
+	QD, KVD := c.QDim(), c.KVDim()
 	r := j.st.rows[i]
-	kvh := h / (c.Heads / c.KVHeads) // query head h reads kv head h/group, as llama.cpp broadcasts
+	p := r.seq.pool
+	koff, voff, scale, HD := j.head(p, h)
 	q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
 	n := r.pos + 1
 	out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
-	// The head's keys in a block start at koff, its values at voff;
-	// positions follow at stride KVD. Blocks are walked in position
-	// order, so every sum over positions runs in the same order as
-	// over one contiguous cache.
-	p := r.seq.pool
-	koff := j.layer*p.size*KVD + kvh*HD
-	voff := p.half() + koff
+	// Blocks are walked in position order, so every sum over positions
+	// runs in the same order as over one contiguous cache.
 	if j.m.GGMLNumerics && j.m.FlashAttention {
 		f := newFlash(out)
 		for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
@@ -787,95 +805,130 @@ func (j *attnJob) one(worker, i, h int) {
 		return
 	}
 	sc := j.st.scores[worker][:n]
-	grouped := j.grouped()
 	for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
-		t1 := min(t0+p.size, n)
-		if grouped {
-			vec.Dot1xN(q, r.seq.blocks[b].kv[koff:], KVD, scale, sc[t0:t1])
-		} else {
-			attnScores(sc[t0:t1], q, r.seq.blocks[b].kv[koff:], KVD, scale)
-		}
+		attnScores(sc[t0:min(t0+p.size, n)], q, r.seq.blocks[b].kv[koff:], KVD, scale)
 	}
+	j.softmax(sc)
+	clear(out)
+	for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
+		attnValues(out, sc[t0:min(t0+p.size, n)], r.seq.blocks[b].kv[voff:], KVD)
+	}
+}
+
+func (j *attnJob) softmax(sc []float32) {
 	softmax(sc)
 	if j.m.GGMLNumerics {
 		roundF16(sc)
 	}
-	clear(out)
-	for b, t0 := 0, 0; t0 < n; b, t0 = b+1, t0+p.size {
-		t1 := min(t0+p.size, n)
-		attnValues(out, sc[t0:t1], r.seq.blocks[b].kv[voff:], KVD)
+}
+
+// groups appends to dst, for positions t0, t0+4, ... below t1 (t0 and t1
+// multiples of 4), where the four positions from t begin in s's cache,
+// off floats into their block's layout: the groups of four the kernels
+// take, none across blocks (their size is a multiple of 4).
+func groups(dst [][]float32, s *Seq, off, t0, t1 int) [][]float32 {
+	p := s.pool
+	for t := t0; t < t1; t += 4 {
+		dst = append(dst, s.blocks[t/p.size].kv[off+t%p.size*p.kvDim:])
+	}
+	return dst
+}
+
+// rest sets the scores sc[t], t in [t0, len(sc)), of the last one to
+// three positions of a row, past its last group of four, position by
+// position in the group kernels' order.
+func rest(sc, q []float32, s *Seq, koff, t0 int, scale float32) {
+	p, hd := s.pool, len(q)
+	for t := t0; t < len(sc); t++ {
+		kv := s.blocks[t/p.size].kv
+		sc[t] = vec.Dot16(q, kv[koff+t%p.size*p.kvDim:][:hd]) * scale
 	}
 }
 
+// restValues adds the values of positions t0.. of sc to out (see rest).
+func restValues(out, sc []float32, s *Seq, voff, t0 int) {
+	p := s.pool
+	for t := t0; t < len(sc); t++ {
+		kv := s.blocks[t/p.size].kv
+		vec.Axpy(out, sc[t], kv[voff+t%p.size*p.kvDim:][:len(out)])
+	}
+}
+
+// grouped1 is head h of row i's attention in groups of four positions.
+func (j *attnJob) grouped1(worker, i, h int) {
+	c := j.m.Config
+	QD, KVD := c.QDim(), c.KVDim()
+	r := j.st.rows[i]
+	koff, voff, scale, HD := j.head(r.seq.pool, h)
+	q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
+	out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
+	n := r.pos + 1
+	full := fours(r.seq.pool, n)
+	sc := j.st.scores[worker][:n]
+	gs := groups(j.st.groups[worker][:0], r.seq, koff, 0, full)
+	vec.Dot1xG(q, gs, KVD, scale, sc[:full])
+	rest(sc, q, r.seq, koff, full, scale)
+	j.softmax(sc)
+	clear(out)
+	gs = groups(gs[:0], r.seq, voff, 0, full)
+	vec.Axpy1xG(out, sc[:full], gs, KVD)
+	restValues(out, sc, r.seq, voff, full)
+}
+
 // four is head h of rows i0..i0+3's attention, each row's values the
-// same, to the bit, as one gives it. The cache blocks the four rows share
-// (a prompt's rows in prefill; samples forked from one prefix in a search
-// step), over the positions all four attend to, are read once for the
-// four: their scores through vec.Dot4xN, their values through
-// vec.Axpy4xN. The rest goes row by row, in position order after them.
+// same, to the bit, as grouped1 gives it. The cache blocks the four rows
+// share (a prompt's rows in prefill; samples forked from one prefix in a
+// search step), over the positions all four attend to, are read once for
+// the four: their scores through vec.Dot4xG, their values through
+// vec.Axpy4xG. The rest goes row by row, in position order after them.
 func (j *attnJob) four(worker, i0, h int) {
 	c := j.m.Config
-	HD, QD, KVD := c.HeadDim, c.QDim(), c.KVDim()
-	scale := float32(1 / math.Sqrt(float64(HD)))
-	kvh := h / (c.Heads / c.KVHeads)
+	QD, KVD, ctx := c.QDim(), c.KVDim(), c.Context
 	rows := j.st.rows[i0 : i0+4]
 	p := rows[0].seq.pool
-	koff := j.layer*p.size*KVD + kvh*HD
-	voff := p.half() + koff
+	koff, voff, scale, HD := j.head(p, h)
 	var q, sc, out [4][]float32
 	n := [4]int{}
-	minN := c.Context
+	minN := ctx
 	for k, r := range rows {
 		i := i0 + k
 		q[k] = j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
 		out[k] = j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
 		n[k] = r.pos + 1
-		sc[k] = j.st.scores[worker][k*c.Context : k*c.Context+n[k]]
+		sc[k] = j.st.scores[worker][k*ctx : k*ctx+n[k]]
 		minN = min(minN, n[k])
 	}
-	// shared is the end of the positions the four rows read from the same
-	// blocks.
+	// shared is the end of the groups of four positions the four rows
+	// read from the same blocks.
 	shared := 0
-	for b := 0; shared < minN; b++ {
+	for b := 0; p.size%4 == 0 && shared+4 <= minN; b++ {
 		blk := rows[0].seq.blocks[b]
 		if rows[1].seq.blocks[b] != blk || rows[2].seq.blocks[b] != blk || rows[3].seq.blocks[b] != blk {
 			break
 		}
-		shared = min(shared+p.size, minN)
+		shared = min(shared+p.size, minN) &^ 3
 	}
-	var part [4][]float32
-	for b, t0 := 0, 0; t0 < shared; b, t0 = b+1, t0+p.size {
-		t1 := min(t0+p.size, shared)
-		for k := range 4 {
-			part[k] = sc[k][t0:t1]
-		}
-		vec.Dot4xN(&q, rows[0].seq.blocks[b].kv[koff:], KVD, t1-t0, scale, &part)
-	}
+	gs := groups(j.st.groups[worker][:0], rows[0].seq, koff, 0, shared)
+	vec.Dot4xG(&q, gs, KVD, scale, j.st.scores[worker], ctx)
 	for k, r := range rows {
-		for b, t0 := shared/p.size, shared; t0 < n[k]; b, t0 = b+1, (b+1)*p.size {
-			t1 := min((b+1)*p.size, n[k])
-			skip := (t0 - b*p.size) * KVD // the block's first positions went with the shared ones
-			vec.Dot1xN(q[k], r.seq.blocks[b].kv[koff+skip:], KVD, scale, sc[k][t0:t1])
-		}
-		softmax(sc[k])
-		if j.m.GGMLNumerics {
-			roundF16(sc[k])
-		}
+		full := fours(p, n[k])
+		gk := groups(gs[len(gs):len(gs)], r.seq, koff, shared, full)
+		vec.Dot1xG(q[k], gk, KVD, scale, sc[k][shared:full])
+		rest(sc[k], q[k], r.seq, koff, full, scale)
+		j.softmax(sc[k])
 		clear(out[k])
 	}
-	for b, t0 := 0, 0; t0 < shared; b, t0 = b+1, t0+p.size {
-		t1 := min(t0+p.size, shared)
-		for k := range 4 {
-			part[k] = sc[k][t0:t1]
-		}
-		vec.Axpy4xN(&out, &part, rows[0].seq.blocks[b].kv[voff:], KVD, t1-t0)
+	gs = groups(gs[:0], rows[0].seq, voff, 0, shared)
+	var part [4][]float32
+	for k := range 4 {
+		part[k] = sc[k][:shared]
 	}
+	vec.Axpy4xG(&out, &part, gs, KVD)
 	for k, r := range rows {
-		for b, t0 := shared/p.size, shared; t0 < n[k]; b, t0 = b+1, (b+1)*p.size {
-			t1 := min((b+1)*p.size, n[k])
-			skip := (t0 - b*p.size) * KVD
-			attnValues(out[k], sc[k][t0:t1], r.seq.blocks[b].kv[voff+skip:], KVD)
-		}
+		full := fours(p, n[k])
+		gk := groups(gs[len(gs):len(gs)], r.seq, voff, shared, full)
+		vec.Axpy1xG(out[k], sc[k][shared:full], gk, KVD)
+		restValues(out[k], sc[k], r.seq, voff, full)
 	}
 }
 

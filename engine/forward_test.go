@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -294,13 +295,19 @@ func TestFlashAttend(t *testing.T) {
 // the bit, with blocks that end inside the shared positions and rows of
 // different lengths in one group.
 func TestGroupedAttentionAlikeAlone(t *testing.T) {
+	for _, size := range []int{3, 4, 8} {
+		t.Run(fmt.Sprint("blocks of ", size), func(t *testing.T) { groupedAlikeAlone(t, size) })
+	}
+}
+
+func groupedAlikeAlone(t *testing.T, size int) {
 	c := Config{Arch: ArchLlama, Vocab: 11, DModel: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
 		FFN: 64, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
 	m, err := newRandom(c, randomOptions{Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.blockSize = 5
+	m.blockSize = size
 	if !(&attnJob{m: m}).grouped() {
 		t.Skip("grouped attention needs AVX-512; this CPU has none")
 	}

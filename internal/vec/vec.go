@@ -82,50 +82,48 @@ func Dot16(a, b []float32) float32 {
 	return out[0]
 }
 
-// Dot4xN sets out[j][t] to Dot16(x[j], k[t*stride:t*stride+len(x[0])])
-// * scale for j < 4 and t < n, to the bit: four vectors of the same
-// length against n rows at a stride, as four rows' queries of one
-// attention head meet the keys they share. Each row is read once for the
+// Dot4xG sets out[j*ostride+4i+r] to Dot16(x[j], g[i][r*stride:][:hd]) *
+// scale for j < 4, i < len(g), r < 4, hd = len(x[0]) (all four vectors as
+// long), to the bit: four vectors against groups of four rows at a stride,
+// each group where it lies (four positions of an attention head's keys in
+// a KV block, met by four rows' queries). Each row is read once for the
 // four vectors.
-func Dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
-	dot4xN(x, k, stride, n, scale, out)
+func Dot4xG(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
+	dot4xG(x, g, stride, scale, out, ostride)
 }
 
-// Dot1xN sets out[t] to Dot16(x, k[t*stride:t*stride+len(x)]) * scale for
-// t < len(out), to the bit: Dot4xN for one vector.
-func Dot1xN(x, k []float32, stride int, scale float32, out []float32) {
-	dot1xN(x, k, stride, scale, out)
+// Dot1xG is Dot4xG for one vector: out[4i+r] = Dot16(x, g[i][r*stride:][:len(x)]) * scale.
+func Dot1xG(x []float32, g [][]float32, stride int, scale float32, out []float32) {
+	dot1xG(x, g, stride, scale, out)
 }
 
-// Axpy4xN adds to out[j] (all as long as out[0]) the sum over t < n of
-// w[j][t] * v[t*stride:t*stride+len(out[0])] for j < 4, each element in t
-// order with one fused multiply-add a step, as Axpy after Axpy would (to
-// the bit where those fuse): four rows' weighted sums of the same values,
-// each value read once for the four.
-func Axpy4xN(out, w *[4][]float32, v []float32, stride, n int) { axpy4xN(out, w, v, stride, n) }
+// Axpy4xG adds to out[j] (all as long as out[0]) the sum over i < len(g),
+// r < 4 of w[j][4i+r] * g[i][r*stride:][:len(out[0])] for j < 4, each
+// element in row order with one fused multiply-add a row, as Axpy after
+// Axpy would (to the bit where those fuse): four rows' weighted sums of
+// the same values, each value read once for the four.
+func Axpy4xG(out, w *[4][]float32, g [][]float32, stride int) { axpy4xG(out, w, g, stride) }
 
-// Dot4xNGo is the portable Dot4xN.
-func Dot4xNGo(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
-	for j := range 4 {
-		Dot1xNGo(x[j], k, stride, scale, out[j][:n])
-	}
-}
+// Axpy1xG is Axpy4xG for one output.
+func Axpy1xG(out, w []float32, g [][]float32, stride int) { axpy1xG(out, w, g, stride) }
 
-// Dot1xNGo is the portable Dot1xN.
-func Dot1xNGo(x, k []float32, stride int, scale float32, out []float32) {
+// Dot1xGGo is the portable Dot1xG (and, four times, Dot4xG).
+func Dot1xGGo(x []float32, g [][]float32, stride int, scale float32, out []float32) {
 	hd := len(x)
-	for t := range out {
-		out[t] = Dot16(x, k[t*stride:t*stride+hd]) * scale
+	for i, rows := range g {
+		for r := range 4 {
+			out[4*i+r] = Dot16(x, rows[r*stride:r*stride+hd]) * scale
+		}
 	}
 }
 
-// Axpy4xNGo is the portable Axpy4xN (through Axpy, which is assembly
+// Axpy1xGGo is the portable Axpy1xG (through Axpy, which is assembly
 // where the CPU has it, so that the two sum alike).
-func Axpy4xNGo(out, w *[4][]float32, v []float32, stride, n int) {
-	m := len(out[0])
-	for j := range 4 {
-		for t := range n {
-			Axpy(out[j][:m], w[j][t], v[t*stride:t*stride+m])
+func Axpy1xGGo(out, w []float32, g [][]float32, stride int) {
+	m := len(out)
+	for i, rows := range g {
+		for r := range 4 {
+			Axpy(out, w[4*i+r], rows[r*stride:r*stride+m])
 		}
 	}
 }

@@ -131,83 +131,123 @@ func axpy(y []float32, a float32, x []float32) {
 }
 
 //go:noescape
-func dot4xNAVX512(x *[4]*float32, k *float32, stride, hd, n int, scale float32, out *float32, ostride int)
+func dot4xGAVX512(x *[4]*float32, grp **float32, stride, hd, ng int, scale float32, out *float32, ostride int)
 
 //go:noescape
-func dot1xNAVX512(x, k *float32, stride, hd, n int, scale float32, out *float32)
+func dot1xGAVX512(x *float32, grp **float32, stride, hd, ng int, scale float32, out *float32)
 
 //go:noescape
-func axpy4x64AVX512(out *[4]*float32, w *[4]*float32, v *float32, stride, n int)
+func axpy4xG64AVX512(out *[4]*float32, w *[4]*float32, grp **float32, stride, ng int)
 
-// dot4xN runs the kernel on the rows four at a time, into a scratch block
-// of four output rows (the kernel writes them at one stride), and the
-// last n%4 rows through Dot16.
-func dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
+//go:noescape
+func axpy1xG64AVX512(out *float32, w *float32, grp **float32, stride, ng int)
+
+// groupChunk is how many groups' addresses a kernel call takes, gathered
+// on the stack.
+const groupChunk = 32
+
+// groupAddrs writes the addresses of g's groups, col floats in, to gp, after
+// checking each group holds four rows of hd floats at stride.
+func groupAddrs(gp *[groupChunk]*float32, g [][]float32, stride, col, hd int) {
+	for i, rows := range g {
+		_ = rows[3*stride+col+hd-1]
+		gp[i] = &rows[col]
+	}
+}
+
+func dot4xG(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
 	hd := len(x[0])
-	n4 := n &^ 3
-	if !HasAVX512 || hd == 0 || hd%16 != 0 || n4 == 0 {
-		Dot4xNGo(x, k, stride, n, scale, out)
+	if !HasAVX512 || hd == 0 || hd%16 != 0 || len(g) == 0 {
+		for j := range 4 {
+			Dot1xGGo(x[j][:hd], g, stride, scale, out[j*ostride:])
+		}
 		return
 	}
-	_ = k[(n-1)*stride+hd-1]
+	_ = out[3*ostride+4*len(g)-1]
 	var xp [4]*float32
 	for j := range 4 {
-		_, _ = x[j][hd-1], out[j][n-1]
-		xp[j] = &x[j][0]
+		xp[j] = &x[j][:hd][0]
 	}
-	var buf [4 * 64]float32
-	for t0 := 0; t0 < n4; t0 += 64 {
-		m := min(64, n4-t0)
-		dot4xNAVX512(&xp, &k[t0*stride], stride, hd, m, scale, &buf[0], 64)
-		for j := range 4 {
-			copy(out[j][t0:t0+m], buf[j*64:j*64+m])
-		}
-	}
-	for j := range 4 {
-		for t := n4; t < n; t++ {
-			out[j][t] = Dot16(x[j], k[t*stride:t*stride+hd]) * scale
-		}
+	var gp [groupChunk]*float32
+	for i0 := 0; i0 < len(g); i0 += groupChunk {
+		part := g[i0:min(i0+groupChunk, len(g))]
+		groupAddrs(&gp, part, stride, 0, hd)
+		dot4xGAVX512(&xp, &gp[0], stride, hd, len(part), scale, &out[4*i0], ostride)
 	}
 }
 
-func dot1xN(x, k []float32, stride int, scale float32, out []float32) {
-	hd, n := len(x), len(out)
-	n4 := n &^ 3
-	if !HasAVX512 || hd == 0 || hd%16 != 0 || n4 == 0 {
-		Dot1xNGo(x, k, stride, scale, out)
+func dot1xG(x []float32, g [][]float32, stride int, scale float32, out []float32) {
+	hd := len(x)
+	if !HasAVX512 || hd == 0 || hd%16 != 0 || len(g) == 0 {
+		Dot1xGGo(x, g, stride, scale, out)
 		return
 	}
-	_ = k[(n-1)*stride+hd-1]
-	dot1xNAVX512(&x[0], &k[0], stride, hd, n4, scale, &out[0])
-	for t := n4; t < n; t++ {
-		out[t] = Dot16(x, k[t*stride:t*stride+hd]) * scale
+	_ = out[4*len(g)-1]
+	var gp [groupChunk]*float32
+	for i0 := 0; i0 < len(g); i0 += groupChunk {
+		part := g[i0:min(i0+groupChunk, len(g))]
+		groupAddrs(&gp, part, stride, 0, hd)
+		dot1xGAVX512(&x[0], &gp[0], stride, hd, len(part), scale, &out[4*i0])
 	}
 }
 
-// axpy4xN runs the kernel on each 64 columns; columns past the last 64
-// go through Axpy, row by row (each element's sum is the same either way).
-func axpy4xN(out, w *[4][]float32, v []float32, stride, n int) {
+// axpy4xG runs the kernel on each 64 columns; columns past the last 64 go
+// through Axpy, row by row (each element's sum is the same either way).
+func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
 	m := len(out[0])
 	m64 := m &^ 63
-	if !HasAVX512 || n == 0 || m64 == 0 {
-		Axpy4xNGo(out, w, v, stride, n)
+	if !HasAVX512 || m64 == 0 || len(g) == 0 {
+		for j := range 4 {
+			Axpy1xGGo(out[j][:m], w[j], g, stride)
+		}
 		return
 	}
-	_ = v[(n-1)*stride+m-1]
-	var wp [4]*float32
 	for j := range 4 {
-		_, _ = w[j][n-1], out[j][m-1]
-		wp[j] = &w[j][0]
+		_, _ = w[j][4*len(g)-1], out[j][m-1]
 	}
-	for c := 0; c < m64; c += 64 {
-		op := [4]*float32{&out[0][c], &out[1][c], &out[2][c], &out[3][c]}
-		axpy4x64AVX512(&op, &wp, &v[c], stride, n)
+	var gp [groupChunk]*float32
+	for i0 := 0; i0 < len(g); i0 += groupChunk {
+		part := g[i0:min(i0+groupChunk, len(g))]
+		wp := [4]*float32{&w[0][4*i0], &w[1][4*i0], &w[2][4*i0], &w[3][4*i0]}
+		for c := 0; c < m64; c += 64 {
+			groupAddrs(&gp, part, stride, c, 64)
+			op := [4]*float32{&out[0][c], &out[1][c], &out[2][c], &out[3][c]}
+			axpy4xG64AVX512(&op, &wp, &gp[0], stride, len(part))
+		}
 	}
 	if m64 < m {
 		for j := range 4 {
-			for t := range n {
-				Axpy(out[j][m64:m], w[j][t], v[t*stride+m64:t*stride+m])
-			}
+			Axpy1xGGo(out[j][m64:m], w[j], shift(g, m64), stride)
 		}
 	}
+}
+
+func axpy1xG(out, w []float32, g [][]float32, stride int) {
+	m := len(out)
+	m64 := m &^ 63
+	if !HasAVX512 || m64 == 0 || len(g) == 0 {
+		Axpy1xGGo(out, w, g, stride)
+		return
+	}
+	_ = w[4*len(g)-1]
+	var gp [groupChunk]*float32
+	for i0 := 0; i0 < len(g); i0 += groupChunk {
+		part := g[i0:min(i0+groupChunk, len(g))]
+		for c := 0; c < m64; c += 64 {
+			groupAddrs(&gp, part, stride, c, 64)
+			axpy1xG64AVX512(&out[c], &w[4*i0], &gp[0], stride, len(part))
+		}
+	}
+	if m64 < m {
+		Axpy1xGGo(out[m64:], w, shift(g, m64), stride)
+	}
+}
+
+// shift returns g's groups each c floats on.
+func shift(g [][]float32, c int) [][]float32 {
+	s := make([][]float32, len(g))
+	for i, rows := range g {
+		s[i] = rows[c:]
+	}
+	return s
 }

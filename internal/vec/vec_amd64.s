@@ -404,36 +404,41 @@ rowsreduce:
 	VZEROUPPER
 	RET
 
-// func dot4xNAVX512(x *[4]*float32, k *float32, stride, hd, n int, scale float32, out *float32, ostride int)
-// out[j*ostride+t] = (x[j] . k[t*stride:][:hd]) * scale for j < 4, t < n:
-// four vectors against n rows at a stride (an attention head's queries of
-// four rows against the keys they share), hd a positive multiple of 16, n
-// a positive multiple of 4. Each product is summed in Dot4x4's order (one
+// The group kernels below take their groups' addresses from a list, held
+// in BP: their 8-byte frames make the assembler save the caller's BP and
+// restore it on return.
+
+// func dot4xGAVX512(x *[4]*float32, grp **float32, stride, hd, ng int, scale float32, out *float32, ostride int)
+// out[j*ostride+4i+r] = (x[j] . g[i][r*stride:][:hd]) * scale for j < 4,
+// i < ng, r < 4: four vectors against ng groups of four rows, each group
+// four rows at a stride from its own address (an attention head's queries
+// of four rows against four positions of a KV block), hd a positive
+// multiple of 16, ng >= 1. Each product is summed in Dot4x4's order (one
 // 16-lane accumulator, RED4), then scaled: the same as Dot16 times scale.
-// Rows go four at a time: accumulator Z(4j+i) holds vector j with row i,
-// so RED4 of Z(4j)..Z(4j+3) gives vector j's four products in order.
-// Registers: R8-R11 the vectors, SI R12 R13 R14 the four rows, DX the
-// row stride, AX the offset within them, BX hd, CX the groups of four
-// rows left, DI the output, R15 its row stride (bytes), Z24 the scale.
-TEXT ·dot4xNAVX512(SB), NOSPLIT, $0-64
+// Accumulator Z(4j+r) holds vector j with row r, so RED4 of
+// Z(4j)..Z(4j+3) gives vector j's four products in order. Registers: R8-R11
+// the vectors, SI R12 R13 R14 the group's rows, DX the row stride, AX the
+// offset within them, BX hd, CX the groups left, BP the group list, DI
+// the output, R15 its row stride (bytes), Z24 the scale.
+TEXT ·dot4xGAVX512(SB), $8-64
 	MOVQ x+0(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
 	MOVQ 16(AX), R10
 	MOVQ 24(AX), R11
-	MOVQ k+8(FP), SI
+	MOVQ grp+8(FP), BP
 	MOVQ stride+16(FP), DX
 	SHLQ $2, DX
 	MOVQ hd+24(FP), BX
 	SHLQ $2, BX
-	MOVQ n+32(FP), CX
-	SHRQ $2, CX
+	MOVQ ng+32(FP), CX
 	VBROADCASTSS scale+40(FP), Z24
 	MOVQ out+48(FP), DI
 	MOVQ ostride+56(FP), R15
 	SHLQ $2, R15
 
-n4group:
+g4group:
+	MOVQ (BP), SI
 	LEAQ (SI)(DX*1), R12
 	LEAQ (SI)(DX*2), R13
 	LEAQ (R12)(DX*2), R14
@@ -455,7 +460,7 @@ n4group:
 	VPXORD Z15, Z15, Z15
 	XORQ AX, AX
 
-n4chunk:
+g4chunk:
 	VMOVUPS     (SI)(AX*1), Z16
 	VMOVUPS     (R12)(AX*1), Z17
 	VMOVUPS     (R13)(AX*1), Z18
@@ -482,7 +487,7 @@ n4chunk:
 	VFMADD231PS Z19, Z23, Z15
 	ADDQ        $64, AX
 	CMPQ        AX, BX
-	JL          n4chunk
+	JL          g4chunk
 
 	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
 	VMULPS  X24, X19, X19
@@ -498,29 +503,29 @@ n4chunk:
 	LEAQ    (DI)(R15*2), AX
 	ADDQ    R15, AX
 	VMOVUPS X19, (AX)
-	LEAQ    (SI)(DX*4), SI
+	ADDQ    $8, BP
 	ADDQ    $16, DI
 	DECQ    CX
-	JNZ     n4group
+	JNZ     g4group
 	VZEROUPPER
 	RET
 
-// func dot1xNAVX512(x, k *float32, stride, hd, n int, scale float32, out *float32)
-// dot4xNAVX512 for one vector: out[t] = (x . k[t*stride:][:hd]) * scale,
-// rows four at a time (Z0-Z3, RED4), hd a positive multiple of 16, n of 4.
-TEXT ·dot1xNAVX512(SB), NOSPLIT, $0-56
+// func dot1xGAVX512(x *float32, grp **float32, stride, hd, ng int, scale float32, out *float32)
+// dot4xGAVX512 for one vector: out[4i+r] = (x . g[i][r*stride:][:hd]) *
+// scale, the group's rows in Z0-Z3 (RED4).
+TEXT ·dot1xGAVX512(SB), $8-56
 	MOVQ x+0(FP), R8
-	MOVQ k+8(FP), SI
+	MOVQ grp+8(FP), BP
 	MOVQ stride+16(FP), DX
 	SHLQ $2, DX
 	MOVQ hd+24(FP), BX
 	SHLQ $2, BX
-	MOVQ n+32(FP), CX
-	SHRQ $2, CX
+	MOVQ ng+32(FP), CX
 	VBROADCASTSS scale+40(FP), Z24
 	MOVQ out+48(FP), DI
 
-n1group:
+g1group:
+	MOVQ (BP), SI
 	LEAQ (SI)(DX*1), R12
 	LEAQ (SI)(DX*2), R13
 	LEAQ (R12)(DX*2), R14
@@ -530,7 +535,7 @@ n1group:
 	VPXORD Z3, Z3, Z3
 	XORQ AX, AX
 
-n1chunk:
+g1chunk:
 	VMOVUPS     (R8)(AX*1), Z20
 	VFMADD231PS (SI)(AX*1), Z20, Z0
 	VFMADD231PS (R12)(AX*1), Z20, Z1
@@ -538,26 +543,35 @@ n1chunk:
 	VFMADD231PS (R14)(AX*1), Z20, Z3
 	ADDQ        $64, AX
 	CMPQ        AX, BX
-	JL          n1chunk
+	JL          g1chunk
 
 	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
 	VMULPS  X24, X19, X19
 	VMOVUPS X19, (DI)
-	LEAQ    (SI)(DX*4), SI
+	ADDQ    $8, BP
 	ADDQ    $16, DI
 	DECQ    CX
-	JNZ     n1group
+	JNZ     g1group
 	VZEROUPPER
 	RET
 
-// func axpy4x64AVX512(out *[4]*float32, w *[4]*float32, v *float32, stride, n int)
-// out[j][:64] += sum over t < n of w[j][t] * v[t*stride:][:64], for j < 4
-// and n >= 1: four weighted sums over the same rows (an attention head's
-// values, shared by four rows). Each element accumulates in t order with
-// one FMA per step from its value in out, exactly as Axpy after Axpy
-// would, the rows read once for the four. Z0-Z15 hold out (Z(4j+c) the
-// c-th 16 floats of out[j]), Z16-Z19 a row, Z20-Z23 the four weights.
-TEXT ·axpy4x64AVX512(SB), NOSPLIT, $0-40
+// AXPYROW adds w * the 64 floats at row to the four accumulators A0-A3
+// (one output's 64 floats), W the weight broadcast.
+#define AXPYROW(row, W, A0, A1, A2, A3) \
+	VFMADD231PS (row), W, A0 \
+	VFMADD231PS 64(row), W, A1 \
+	VFMADD231PS 128(row), W, A2 \
+	VFMADD231PS 192(row), W, A3
+
+// func axpy4xG64AVX512(out *[4]*float32, w *[4]*float32, grp **float32, stride, ng int)
+// out[j][:64] += sum over i < ng, r < 4 of w[j][4i+r] * g[i][r*stride:][:64]
+// for j < 4, ng >= 1: four weighted sums over the same groups of four rows
+// (an attention head's values, shared by four rows). Each element
+// accumulates in row order with one FMA per row from its value in out,
+// exactly as Axpy after Axpy would, each row read from cache once for the
+// four. Z0-Z15 hold out (Z(4j+c) the c-th 16 floats of out[j]), Z16-Z19 a
+// row, Z20-Z23 the four weights; BX counts the rows done.
+TEXT ·axpy4xG64AVX512(SB), $8-40
 	MOVQ out+0(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -568,10 +582,10 @@ TEXT ·axpy4x64AVX512(SB), NOSPLIT, $0-40
 	MOVQ 8(AX), R13
 	MOVQ 16(AX), R14
 	MOVQ 24(AX), R15
-	MOVQ v+16(FP), SI
+	MOVQ grp+16(FP), BP
 	MOVQ stride+24(FP), DX
 	SHLQ $2, DX
-	MOVQ n+32(FP), CX
+	MOVQ ng+32(FP), CX
 	VMOVUPS (R8), Z0
 	VMOVUPS 64(R8), Z1
 	VMOVUPS 128(R8), Z2
@@ -589,6 +603,10 @@ TEXT ·axpy4x64AVX512(SB), NOSPLIT, $0-40
 	VMOVUPS 128(R11), Z14
 	VMOVUPS 192(R11), Z15
 	XORQ BX, BX
+
+a4group:
+	MOVQ (BP), SI
+	MOVQ $4, AX
 
 a4row:
 	VMOVUPS      (SI), Z16
@@ -617,8 +635,11 @@ a4row:
 	VFMADD231PS  Z19, Z23, Z15
 	ADDQ         DX, SI
 	INCQ         BX
-	CMPQ         BX, CX
-	JL           a4row
+	DECQ         AX
+	JNZ          a4row
+	ADDQ         $8, BP
+	DECQ         CX
+	JNZ          a4group
 
 	VMOVUPS Z0, (R8)
 	VMOVUPS Z1, 64(R8)
@@ -636,5 +657,45 @@ a4row:
 	VMOVUPS Z13, 64(R11)
 	VMOVUPS Z14, 128(R11)
 	VMOVUPS Z15, 192(R11)
+	VZEROUPPER
+	RET
+
+// func axpy1xG64AVX512(out *float32, w *float32, grp **float32, stride, ng int)
+// axpy4xG64AVX512 for one output: out[:64] += sum over i < ng, r < 4 of
+// w[4i+r] * g[i][r*stride:][:64], in row order, one FMA a row.
+TEXT ·axpy1xG64AVX512(SB), $8-40
+	MOVQ out+0(FP), R8
+	MOVQ w+8(FP), R12
+	MOVQ grp+16(FP), BP
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+	MOVQ ng+32(FP), CX
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	VMOVUPS 128(R8), Z2
+	VMOVUPS 192(R8), Z3
+
+a1group:
+	MOVQ         (BP), SI
+	LEAQ         (SI)(DX*1), R13
+	LEAQ         (SI)(DX*2), R14
+	LEAQ         (R13)(DX*2), R15
+	VBROADCASTSS (R12), Z20
+	VBROADCASTSS 4(R12), Z21
+	VBROADCASTSS 8(R12), Z22
+	VBROADCASTSS 12(R12), Z23
+	AXPYROW(SI, Z20, Z0, Z1, Z2, Z3)
+	AXPYROW(R13, Z21, Z0, Z1, Z2, Z3)
+	AXPYROW(R14, Z22, Z0, Z1, Z2, Z3)
+	AXPYROW(R15, Z23, Z0, Z1, Z2, Z3)
+	ADDQ         $16, R12
+	ADDQ         $8, BP
+	DECQ         CX
+	JNZ          a1group
+
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z1, 64(R8)
+	VMOVUPS Z2, 128(R8)
+	VMOVUPS Z3, 192(R8)
 	VZEROUPPER
 	RET

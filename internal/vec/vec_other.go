@@ -24,12 +24,20 @@ func dot4x4(w, x *[4][]float32, out *[16]float32, _ *[2][]float32) { Dot4x4Go(w,
 
 func dot4x1(w *[4][]float32, x []float32, out *[4]float32) { Dot4x1Go(w, x, out) }
 
-func dot4xN(x *[4][]float32, k []float32, stride, n int, scale float32, out *[4][]float32) {
-	Dot4xNGo(x, k, stride, n, scale, out)
+func dot4xG(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
+	for j := range 4 {
+		Dot1xGGo(x[j], g, stride, scale, out[j*ostride:])
+	}
 }
 
-func dot1xN(x, k []float32, stride int, scale float32, out []float32) {
-	Dot1xNGo(x, k, stride, scale, out)
+func dot1xG(x []float32, g [][]float32, stride int, scale float32, out []float32) {
+	Dot1xGGo(x, g, stride, scale, out)
 }
 
-func axpy4xN(out, w *[4][]float32, v []float32, stride, n int) { Axpy4xNGo(out, w, v, stride, n) }
+func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
+	for j := range 4 {
+		Axpy1xGGo(out[j], w[j], g, stride)
+	}
+}
+
+func axpy1xG(out, w []float32, g [][]float32, stride int) { Axpy1xGGo(out, w, g, stride) }

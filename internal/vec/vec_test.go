@@ -274,27 +274,39 @@ func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
 	}
 }
 
-// TestDot4xNIsDot16 checks the shared-rows kernels against Dot16 to the
-// bit: attention scores must be the same whether a row's keys were met
-// alone or beside other rows'.
-func TestDot4xNIsDot16(t *testing.T) {
+// groupsOf cuts n rows at stride of v into groups of four, each its own
+// slice (as KV blocks are), with a gap between groups.
+func groupsOf(n, stride, width int, seed uint64) [][]float32 {
+	g := make([][]float32, n/4)
+	for i := range g {
+		g[i] = randVec(3*stride+width+7, seed+uint64(i))
+	}
+	return g
+}
+
+// TestDot4xGIsDot16 checks the group kernels against Dot16 to the bit:
+// attention scores must be the same whether a row's keys were met alone
+// or beside other rows'.
+func TestDot4xGIsDot16(t *testing.T) {
 	for _, hd := range []int{16, 40, 64, 128} {
-		for _, n := range []int{1, 3, 4, 7, 64, 67, 130} {
+		for _, n := range []int{4, 8, 64, 132, 260} {
 			stride := hd + 24
-			k := randVec(n*stride, uint64(hd+n))
-			var x, out [4][]float32
+			g := groupsOf(n, stride, hd, uint64(hd+n))
+			var x [4][]float32
 			for j := range 4 {
 				x[j] = randVec(hd, uint64(100*j+hd))
-				out[j] = make([]float32, n)
 			}
-			Dot4xN(&x, k, stride, n, 0.125, &out)
+			ostride := n + 5
+			out := make([]float32, 4*ostride)
+			Dot4xG(&x, g, stride, 0.125, out, ostride)
 			one := make([]float32, n)
 			for j := range 4 {
-				Dot1xN(x[j], k, stride, 0.125, one)
+				Dot1xG(x[j], g, stride, 0.125, one)
 				for tt := range n {
-					want := Dot16(x[j], k[tt*stride:tt*stride+hd]) * 0.125
-					if math.Float32bits(out[j][tt]) != math.Float32bits(want) || math.Float32bits(one[tt]) != math.Float32bits(want) {
-						t.Fatalf("hd %d, n %d: vector %d, row %d: Dot4xN %v, Dot1xN %v, Dot16 %v", hd, n, j, tt, out[j][tt], one[tt], want)
+					rows := g[tt/4]
+					want := Dot16(x[j], rows[tt%4*stride:tt%4*stride+hd]) * 0.125
+					if got := out[j*ostride+tt]; math.Float32bits(got) != math.Float32bits(want) || math.Float32bits(one[tt]) != math.Float32bits(want) {
+						t.Fatalf("hd %d, n %d: vector %d, row %d: Dot4xG %v, Dot1xG %v, Dot16 %v", hd, n, j, tt, got, one[tt], want)
 					}
 				}
 			}
@@ -302,27 +314,29 @@ func TestDot4xNIsDot16(t *testing.T) {
 	}
 }
 
-// TestAxpy4xNIsAxpy checks the four-row weighted sum against Axpy after
+// TestAxpy4xGIsAxpy checks the group weighted sums against Axpy after
 // Axpy, to the bit, with columns past the last 64.
-func TestAxpy4xNIsAxpy(t *testing.T) {
+func TestAxpy4xGIsAxpy(t *testing.T) {
 	for _, m := range []int{8, 64, 72, 128} {
-		for _, n := range []int{1, 5, 33} {
+		for _, n := range []int{4, 8, 132, 260} {
 			stride := m + 8
-			v := randVec(n*stride, uint64(m+n))
+			g := groupsOf(n, stride, m, uint64(m+n))
 			var out, w, want [4][]float32
 			for j := range 4 {
 				out[j] = randVec(m, uint64(7*j+m))
 				want[j] = append([]float32(nil), out[j]...)
 				w[j] = randVec(n, uint64(9*j+n))
 			}
-			Axpy4xN(&out, &w, v, stride, n)
+			one := append([]float32(nil), out[0]...)
+			Axpy4xG(&out, &w, g, stride)
+			Axpy1xG(one, w[0], g, stride)
 			for j := range 4 {
 				for tt := range n {
-					Axpy(want[j], w[j][tt], v[tt*stride:tt*stride+m])
+					Axpy(want[j], w[j][tt], g[tt/4][tt%4*stride:tt%4*stride+m])
 				}
 				for d := range m {
-					if math.Float32bits(out[j][d]) != math.Float32bits(want[j][d]) {
-						t.Fatalf("m %d, n %d: row %d, element %d: %v, Axpy after Axpy %v", m, n, j, d, out[j][d], want[j][d])
+					if math.Float32bits(out[j][d]) != math.Float32bits(want[j][d]) || j == 0 && math.Float32bits(one[d]) != math.Float32bits(want[0][d]) {
+						t.Fatalf("m %d, n %d: row %d, element %d: %v (one output %v), Axpy after Axpy %v", m, n, j, d, out[j][d], one[d], want[j][d])
 					}
 				}
 			}
