@@ -82,6 +82,34 @@ func Dot16(a, b []float32) float32 {
 	return out[0]
 }
 
+// Dot4xRows sets y[c*ystride+a] to Dot4x4's product of w[a] with
+// x[c*xstride:][:len(w[0])] for a < 4 and c < rows, to the bit: four
+// weight rows against a whole batch, written where a matrix product's
+// outputs go, in one call. pf, when at least four rows long (4*len(w[0])
+// floats), is the weight rows multiplied next, brought into cache as the
+// first batch rows go.
+func Dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int, pf []float32) {
+	dot4xRows(w, x, xstride, rows, y, ystride, pf)
+}
+
+// Dot4xRowsGo is the portable Dot4xRows (and Dot4xRows's last rows when
+// they are not four).
+func Dot4xRowsGo(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int) {
+	n := len(w[0])
+	for c := range rows {
+		xc := x[c*xstride : c*xstride+n]
+		var xs [4][]float32
+		for k := range xs {
+			xs[k] = xc
+		}
+		var out [16]float32
+		Dot4x4(w, &xs, &out, nil)
+		for a := range 4 {
+			y[c*ystride+a] = out[4*a]
+		}
+	}
+}
+
 // Dot4xG sets out[j*ostride+4i+r] to Dot16(x[j], g[i][r*stride:][:hd]) *
 // scale for j < 4, i < len(g), r < 4, hd = len(x[0]) (all four vectors as
 // long), to the bit: four vectors against groups of four rows at a stride,

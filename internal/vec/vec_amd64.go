@@ -251,3 +251,38 @@ func shift(g [][]float32, c int) [][]float32 {
 	}
 	return s
 }
+
+//go:noescape
+func dot4xRowsAVX512(w *[4]*float32, x *float32, xstride, n, groups int, y *float32, ystride int, pf *float32)
+
+func dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int, pf []float32) {
+	n := len(w[0])
+	n16 := n &^ 15
+	if !HasAVX512 || n16 == 0 || rows < 4 {
+		Dot4xRowsGo(w, x, xstride, rows, y, ystride)
+		return
+	}
+	groups := rows / 4
+	var wp [4]*float32
+	for a := range 4 {
+		wp[a] = &w[a][:n][0]
+	}
+	_ = x[(4*groups-1)*xstride+n-1]
+	_ = y[(4*groups-1)*ystride+3]
+	p := wp[0]
+	if len(pf) >= 4*n16 {
+		p = &pf[0]
+	}
+	dot4xRowsAVX512(&wp, &x[0], xstride, n16, groups, &y[0], ystride, p)
+	for c := range 4 * groups {
+		for a := range 4 {
+			for k := n16; k < n; k++ {
+				y[c*ystride+a] += w[a][k] * x[c*xstride+k]
+			}
+		}
+	}
+	if rest := rows - 4*groups; rest > 0 {
+		c0 := 4 * groups
+		Dot4xRowsGo(w, x[c0*xstride:], xstride, rest, y[c0*ystride:], ystride)
+	}
+}

@@ -699,3 +699,115 @@ a1group:
 	VMOVUPS Z3, 192(R8)
 	VZEROUPPER
 	RET
+
+// func dot4xRowsAVX512(w *[4]*float32, x *float32, xstride, n, groups int, y *float32, ystride int, pf *float32)
+// y[c*ystride+a] = w[a] . x[c*xstride:][:n] for a < 4 and c < 4*groups,
+// n a positive multiple of 16, groups >= 1: dot4x4AVX512 over all the
+// batch's rows in one call, four at a time, each product summed in its
+// order, and written where the matrix product's output goes (for batch
+// row c, the four weight rows' outputs side by side: RED4 of Z(c), Z(4+c),
+// Z(8+c), Z(12+c)). Group g < 4 also prefetches row g of the four rows
+// from pf on (n floats each, one after another: the weight rows the caller
+// multiplies next) into L2, as it streams its own. Registers: SI DI R8 R9
+// the weight rows, R10-R13 the group's batch rows, DX their stride, BX
+// the offset within rows, CX n (bytes), AX the output, R15 its row stride
+// (bytes), R14 the row prefetched, BP the groups left; the frame holds
+// how many groups still prefetch.
+TEXT ·dot4xRowsAVX512(SB), $16-64
+	MOVQ w+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ x+8(FP), R10
+	MOVQ xstride+16(FP), DX
+	SHLQ $2, DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	MOVQ groups+32(FP), BP
+	MOVQ y+40(FP), AX
+	MOVQ ystride+48(FP), R15
+	SHLQ $2, R15
+	MOVQ pf+56(FP), R14
+	MOVQ $4, BX
+	MOVQ BX, left-8(SP)
+
+rgroup:
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R10)(DX*2), R12
+	LEAQ (R11)(DX*2), R13
+	CMPQ left-8(SP), $0
+	JNE  rclear
+	MOVQ SI, R14 // prefetching done: touch the current row, in cache
+
+rclear:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	XORQ   BX, BX
+
+rchunk:
+	PREFETCHT1  (R14)(BX*1)
+	VMOVUPS     (SI)(BX*1), Z16
+	VMOVUPS     (DI)(BX*1), Z17
+	VMOVUPS     (R8)(BX*1), Z18
+	VMOVUPS     (R9)(BX*1), Z19
+	VMOVUPS     (R10)(BX*1), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z20, Z19, Z12
+	VMOVUPS     (R11)(BX*1), Z21
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z21, Z19, Z13
+	VMOVUPS     (R12)(BX*1), Z22
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z22, Z19, Z14
+	VMOVUPS     (R13)(BX*1), Z23
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z23, Z19, Z15
+	ADDQ        $64, BX
+	CMPQ        BX, CX
+	JL          rchunk
+
+	RED4(Z0, Z4, Z8, Z12, Y0, Y4, Y8, Y12, X0, X4, X8, X12)
+	VMOVUPS X19, (AX)
+	RED4(Z1, Z5, Z9, Z13, Y1, Y5, Y9, Y13, X1, X5, X9, X13)
+	VMOVUPS X19, (AX)(R15*1)
+	RED4(Z2, Z6, Z10, Z14, Y2, Y6, Y10, Y14, X2, X6, X10, X14)
+	VMOVUPS X19, (AX)(R15*2)
+	RED4(Z3, Z7, Z11, Z15, Y3, Y7, Y11, Y15, X3, X7, X11, X15)
+	LEAQ    (AX)(R15*2), BX
+	ADDQ    R15, BX
+	VMOVUPS X19, (BX)
+	LEAQ    (AX)(R15*4), AX
+	LEAQ    (R10)(DX*4), R10
+	ADDQ    CX, R14 // the next row to prefetch
+	CMPQ    left-8(SP), $0
+	JEQ     rnext
+	DECQ    left-8(SP)
+
+rnext:
+	DECQ BP
+	JNZ  rgroup
+	VZEROUPPER
+	RET

@@ -41,3 +41,7 @@ func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
 }
 
 func axpy1xG(out, w []float32, g [][]float32, stride int) { Axpy1xGGo(out, w, g, stride) }
+
+func dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int, _ []float32) {
+	Dot4xRowsGo(w, x, xstride, rows, y, ystride)
+}

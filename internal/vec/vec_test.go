@@ -343,3 +343,35 @@ func TestAxpy4xGIsAxpy(t *testing.T) {
 		}
 	}
 }
+
+// TestDot4xRowsIsDot4x4 checks the whole-batch kernel against Dot4x4 to
+// the bit, for batches of 1 to 13 rows (groups of four and the rest),
+// with tails past the last 16 and with rows fetched ahead.
+func TestDot4xRowsIsDot4x4(t *testing.T) {
+	for _, n := range []int{16, 48, 768, 770} {
+		for rows := 1; rows <= 13; rows++ {
+			var w [4][]float32
+			for a := range 4 {
+				w[a] = randVec(n, uint64(n+a))
+			}
+			xstride, ystride := n+3, 9
+			x := randVec(rows*xstride, uint64(rows))
+			pf := randVec(4*n, 77)
+			for _, fetch := range [][]float32{nil, pf} {
+				y := make([]float32, rows*ystride)
+				Dot4xRows(&w, x, xstride, rows, y, ystride, fetch)
+				for c := range rows {
+					xc := x[c*xstride : c*xstride+n]
+					xs := [4][]float32{xc, xc, xc, xc}
+					var out [16]float32
+					Dot4x4(&w, &xs, &out, nil)
+					for a := range 4 {
+						if got := y[c*ystride+a]; math.Float32bits(got) != math.Float32bits(out[4*a]) {
+							t.Fatalf("n %d, %d rows, prefetch %v: y[%d][%d] = %v, Dot4x4 %v", n, rows, fetch != nil, c, a, got, out[4*a])
+						}
+					}
+				}
+			}
+		}
+	}
+}
