@@ -542,7 +542,7 @@ var q8Only4 = false
 
 // blockedQ8 is blocked for ggml numerics' Q8_0 x Q8_0 products: rows [lo,
 // hi) four at a time against batch rows eight at a time with AVX-512 VNNI
-// (dotQ8Q8x4x8), then four at a time (dotQ8Q8x4x4, each of both
+// (dotQ8Q8x4xRows, one call for a block of batch rows), then four at a time (dotQ8Q8x4x4, each of both
 // every pair is dotQ8Q8Impl's to the bit, so results do not depend on the
 // batch), the batch's remaining rows one pair at a time; it returns the
 // first row it left for the plain loop. Each weight block is loaded once
@@ -552,7 +552,6 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 	nb := n / q8Block
 	end := lo + (hi-lo)&^3
 	var out [16]float32
-	var out8 [32]float32
 	// The 4x8 kernel's bias trick needs activations without -128, which
 	// quantizeQ8 never writes; checked all the same.
 	x8 := hasVNNI && !q8Only4 && !hasInt8Min(j.xq[:j.b*n])
@@ -565,13 +564,8 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 		for r := lo; r < end; r += 4 {
 			q, d := w.Q[r*n:(r+4)*n], w.D[r*nb:(r+4)*nb]
 			i := ib
-			for ; x8 && i+7 < ie; i += 8 {
-				dotQ8Q8x4x8(q, d, j.xq[i*n:(i+8)*n], j.xd[i*nb:(i+8)*nb], &out8)
-				for a := range 4 {
-					for c := range 8 {
-						j.y[(i+c)*R+r+a] = out8[8*a+c]
-					}
-				}
+			if x8 {
+				i += dotQ8Q8x4xRows(q, d, j.xq[i*n:ie*n], j.xd[i*nb:ie*nb], ie-i, j.y[i*R+r:], R)
 			}
 			for ; i+3 < ie; i += 4 {
 				dotQ8Q8x4x4(q, d, j.xq[i*n:(i+4)*n], j.xd[i*nb:(i+4)*nb], &out)

@@ -57,23 +57,26 @@ func dotQ8Q8x4x4(q []int8, d []float32, xq []int8, xd []float32, out *[16]float3
 }
 
 //go:noescape
-func dotQ8Q8x4x8AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[32]float32)
+func dotQ8Q8x4xRowsAVX512(q *int8, d *float32, x *int8, xd *float32, nb, groups int, y *float32, ystride int)
 
-// dotQ8Q8x4x8 sets out[8*a+c] to dotQ8Q8Impl of weight row a and
-// activation row c, bit for bit, for the four Q8_0 rows of q, d (nb =
-// len(d)/4 blocks each) and the eight of xq, xd, none of whose quants may
-// be -128 (quantizeQ8 writes none). It reports false, doing nothing,
-// without AVX-512 VNNI: the caller then takes dotQ8Q8x4x4.
-func dotQ8Q8x4x8(q []int8, d []float32, xq []int8, xd []float32, out *[32]float32) bool {
+// dotQ8Q8x4xRows sets y[c*ystride+a] to dotQ8Q8Impl of weight row a < 4
+// and activation row c, bit for bit, for the four Q8_0 rows of q, d (nb =
+// len(d)/4 blocks each) and the first rows&^7 of the activation rows xq,
+// xd, none of whose quants may be -128, in one call (the 4x8 kernel's
+// product, eight activation rows at a time). It returns how many
+// activation rows it took: none without AVX-512 VNNI.
+func dotQ8Q8x4xRows(q []int8, d []float32, xq []int8, xd []float32, rows int, y []float32, ystride int) int {
 	nb := len(d) / 4
-	if !hasVNNI || nb == 0 {
-		return false
+	groups := rows / 8
+	if !hasVNNI || nb == 0 || groups == 0 {
+		return 0
 	}
 	n := nb * q8Block
-	_, _ = q[4*n-1], xq[8*n-1]
-	_ = xd[8*nb-1]
-	dotQ8Q8x4x8AVX512(&q[0], &d[0], &xq[0], &xd[0], nb, out)
-	return true
+	_, _ = q[4*n-1], xq[8*groups*n-1]
+	_ = xd[8*groups*nb-1]
+	_ = y[(8*groups-1)*ystride+3]
+	dotQ8Q8x4xRowsAVX512(&q[0], &d[0], &xq[0], &xd[0], nb, groups, &y[0], ystride)
+	return 8 * groups
 }
 
 //go:noescape

@@ -732,17 +732,58 @@ qloop:
 	VMULPS      Z10, ZD, Z12 \
 	VFMADD231PS Z12, Z11, acc
 
-// func dotQ8Q8x4x8AVX512(q *int8, d *float32, x *int8, xd *float32, nb int, out *[32]float32)
-// out[8a+c] = dotQ8Q8AVX2 of weight row a < 4 and activation row c < 8,
-// bit for bit (each lane as ZPAIR2 forms it), for nb >= 1 blocks, rows
-// of nb*32 quants one after another, provided no activation byte is -128
-// (see XPAIR2). Weight quants are biased by 128 (XOR 0x80) once a block
-// for the eight activation rows, so a block of two pairs takes five
-// instructions (XPAIR2) where ZPAIR2 takes six, and each weight row's
-// set-up serves twice the pairs of dotQ8Q8x4x4AVX512's. Accumulators
-// Z16-Z31 (weight row a, activation rows 2p | 2p+1 in Z16+4a+p); the
-// weight rows in Z0-Z3, their scales broadcast in Z4-Z7.
-TEXT ·dotQ8Q8x4x8AVX512(SB), NOSPLIT, $0-48
+// TRED4LO and TRED4HI reduce, for one activation row, the accumulators of
+// the four weight rows (Za..Zd: the low or high 8 lanes of each), each as
+// ZRED4 reduces it (halves of 128 bits added, then VHADDPS twice: the
+// same sums in the same order), and store the four floats at dst: the
+// four outputs of that activation row side by side, where the matrix
+// product's go. X0-X8 (Y4-Y7) are scratch.
+#define TRED4LO(Ya, Yb, Yc, Yd, Xa, Xb, Xc, Xd, dst) \
+	VEXTRACTF32X4 $1, Ya, X8 \
+	VADDPS        X8, Xa, X0 \
+	VEXTRACTF32X4 $1, Yb, X8 \
+	VADDPS        X8, Xb, X1 \
+	VEXTRACTF32X4 $1, Yc, X8 \
+	VADDPS        X8, Xc, X2 \
+	VEXTRACTF32X4 $1, Yd, X8 \
+	VADDPS        X8, Xd, X3 \
+	VHADDPS       X1, X0, X0 \
+	VHADDPS       X3, X2, X2 \
+	VHADDPS       X2, X0, X0 \
+	VMOVUPS       X0, dst
+
+#define TRED4HI(Za, Zb, Zc, Zd, dst) \
+	VEXTRACTF64X4 $1, Za, Y4 \
+	VEXTRACTF128  $1, Y4, X8 \
+	VADDPS        X8, X4, X0 \
+	VEXTRACTF64X4 $1, Zb, Y5 \
+	VEXTRACTF128  $1, Y5, X8 \
+	VADDPS        X8, X5, X1 \
+	VEXTRACTF64X4 $1, Zc, Y6 \
+	VEXTRACTF128  $1, Y6, X8 \
+	VADDPS        X8, X6, X2 \
+	VEXTRACTF64X4 $1, Zd, Y7 \
+	VEXTRACTF128  $1, Y7, X8 \
+	VADDPS        X8, X7, X3 \
+	VHADDPS       X1, X0, X0 \
+	VHADDPS       X3, X2, X2 \
+	VHADDPS       X2, X0, X0 \
+	VMOVUPS       X0, dst
+
+// func dotQ8Q8x4xRowsAVX512(q *int8, d *float32, x *int8, xd *float32, nb, groups int, y *float32, ystride int)
+// For weight rows a < 4 and activation rows c < 8*groups (groups >= 1),
+// y[c*ystride+a] = dotQ8Q8AVX2 of the pair, bit for bit (each lane as
+// ZPAIR2 forms it), for nb >= 1 blocks, rows of nb*32 quants one after
+// another, provided no activation byte is -128 (see XPAIR2): the
+// activation rows go eight at a time, each group's outputs written where
+// the matrix product's go (TRED4LO, TRED4HI). Weight quants are biased by
+// 128 (XOR 0x80) once a block for eight activation rows, so a block of
+// two pairs takes five instructions (XPAIR2) where ZPAIR2 takes six, and
+// each weight row's set-up serves twice the pairs of
+// dotQ8Q8x4x4AVX512's. Accumulators Z16-Z31 (weight row a, activation
+// rows 2p | 2p+1 in Z16+4a+p); the weight rows in Z0-Z3, their scales
+// broadcast in Z4-Z7; the frame holds the output row and the groups left.
+TEXT ·dotQ8Q8x4xRowsAVX512(SB), $16-64
 	MOVQ q+0(FP), SI
 	MOVQ d+8(FP), R8
 	MOVQ x+16(FP), DI
@@ -764,9 +805,15 @@ TEXT ·dotQ8Q8x4x8AVX512(SB), NOSPLIT, $0-48
 	ADDQ BX, R14            // scales of activation row 3
 	LEAQ (R14)(BX*2), R15
 	ADDQ BX, R15            // of row 6
+	MOVQ y+48(FP), AX
+	MOVQ AX, yrow-8(SP)
+	MOVQ groups+40(FP), AX
+	MOVQ AX, left-16(SP)
 	MOVL $0x80808080, AX
 	VPBROADCASTD AX, Z13
 	VPXORD Z14, Z14, Z14
+
+rgroup8:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -783,8 +830,9 @@ TEXT ·dotQ8Q8x4x8AVX512(SB), NOSPLIT, $0-48
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
 	VPXORD Z31, Z31, Z31
+	MOVQ nb+32(FP), CX
 
-x4x8loop:
+r4x8loop:
 	VBROADCASTI64X4 (SI), Z0
 	VBROADCASTI64X4 (SI)(DX*1), Z1
 	VBROADCASTI64X4 (SI)(DX*2), Z2
@@ -828,16 +876,46 @@ x4x8loop:
 	ADDQ $4, R14
 	ADDQ $4, R15
 	DECQ CX
-	JNZ  x4x8loop
+	JNZ  r4x8loop
 
-	MOVQ out+40(FP), AX
-	ZRED4(Z16, Z17, Y16, Y17, X16, X17, 0)
-	ZRED4(Z18, Z19, Y18, Y19, X18, X19, 16)
-	ZRED4(Z20, Z21, Y20, Y21, X20, X21, 32)
-	ZRED4(Z22, Z23, Y22, Y23, X22, X23, 48)
-	ZRED4(Z24, Z25, Y24, Y25, X24, X25, 64)
-	ZRED4(Z26, Z27, Y26, Y27, X26, X27, 80)
-	ZRED4(Z28, Z29, Y28, Y29, X28, X29, 96)
-	ZRED4(Z30, Z31, Y30, Y31, X30, X31, 112)
+
+	// Back to the weight rows' first block; on to the next eight
+	// activation rows (each pointer has walked one row: seven more).
+	SUBQ DX, SI
+	SUBQ DX, R12
+	SUBQ BX, R8
+	SUBQ BX, R13
+	LEAQ (DX)(DX*2), AX
+	LEAQ (AX)(DX*4), AX
+	ADDQ AX, DI
+	ADDQ AX, R10
+	ADDQ AX, R11
+	LEAQ (BX)(BX*2), AX
+	LEAQ (AX)(BX*4), AX
+	ADDQ AX, R9
+	ADDQ AX, R14
+	ADDQ AX, R15
+	MOVQ yrow-8(SP), AX
+	MOVQ ystride+56(FP), CX
+	SHLQ $2, CX
+	TRED4LO(Y16, Y20, Y24, Y28, X16, X20, X24, X28, (AX))
+	ADDQ CX, AX
+	TRED4HI(Z16, Z20, Z24, Z28, (AX))
+	ADDQ CX, AX
+	TRED4LO(Y17, Y21, Y25, Y29, X17, X21, X25, X29, (AX))
+	ADDQ CX, AX
+	TRED4HI(Z17, Z21, Z25, Z29, (AX))
+	ADDQ CX, AX
+	TRED4LO(Y18, Y22, Y26, Y30, X18, X22, X26, X30, (AX))
+	ADDQ CX, AX
+	TRED4HI(Z18, Z22, Z26, Z30, (AX))
+	ADDQ CX, AX
+	TRED4LO(Y19, Y23, Y27, Y31, X19, X23, X27, X31, (AX))
+	ADDQ CX, AX
+	TRED4HI(Z19, Z23, Z27, Z31, (AX))
+	ADDQ CX, AX
+	MOVQ AX, yrow-8(SP)
+	DECQ left-16(SP)
+	JNZ  rgroup8
 	VZEROUPPER
 	RET

@@ -42,7 +42,7 @@ const hasQuantAsm = false
 
 func quantizeQ8AVX512(x *float32, q *int8, d *float32, nb int) { panic("unreachable") }
 
-// dotQ8Q8x4x8 reports false: without assembly there is no 4x8 kernel.
-func dotQ8Q8x4x8(q []int8, d []float32, xq []int8, xd []float32, out *[32]float32) bool {
-	return false
+// dotQ8Q8x4xRows takes no rows: without assembly there is no such kernel.
+func dotQ8Q8x4xRows(q []int8, d []float32, xq []int8, xd []float32, rows int, y []float32, ystride int) int {
+	return 0
 }

@@ -513,34 +513,40 @@ func BenchmarkQuantizeQ8(b *testing.B) {
 	}
 }
 
-// TestDotQ8Q8x4x8MatchesPerPair: the 4x8 VNNI kernel gives, for every
-// pair, dotQ8Q8Impl's float32 to the bit, on weights with every quant
-// (-128 included) and on activations as quantizeQ8 writes them (never
-// -128, which the kernel's bias trick needs).
-func TestDotQ8Q8x4x8MatchesPerPair(t *testing.T) {
+// TestDotQ8Q8x4xRowsMatchesPerPair: the 4x8 VNNI kernel over a batch
+// gives, for every pair, dotQ8Q8Impl's float32 to the bit, written where
+// the product's outputs go, on weights with every quant (-128 included)
+// and on activations as quantizeQ8 writes them (never -128, which the
+// kernel's bias trick needs); it takes the rows in eights and leaves the
+// rest.
+func TestDotQ8Q8x4xRowsMatchesPerPair(t *testing.T) {
 	if !hasVNNI {
 		t.Skip("the 4x8 kernel needs AVX-512 VNNI; this CPU has none")
 	}
 	for _, nb := range []int{1, 2, 3, 7, 24, 64} {
 		n := nb * q8Block
-		for seed := range uint64(4) {
-			q, d := randQ8Rows(4, nb, 2*seed+1)
-			xq, xd := make([]int8, 8*n), make([]float32, 8*nb)
-			quantizeQ8(randVec(8*n, 2*seed+2), xq, xd)
+		for seed, rows := range []int{8, 13, 16, 27} {
+			q, d := randQ8Rows(4, nb, 2*uint64(seed)+1)
+			xq, xd := make([]int8, rows*n), make([]float32, rows*nb)
+			quantizeQ8(randVec(rows*n, 2*uint64(seed)+2), xq, xd)
 			if seed == 1 {
 				for i := range q {
 					q[i] = -128 // the weights' extreme, which the bias handles
 				}
 			}
-			var got [32]float32
-			if !dotQ8Q8x4x8(q, d, xq, xd, &got) {
-				t.Fatal("dotQ8Q8x4x8 declined on a CPU with VNNI")
+			const ystride = 6
+			y := make([]float32, rows*ystride)
+			if got := dotQ8Q8x4xRows(q, d, xq, xd, rows, y, ystride); got != rows&^7 {
+				t.Fatalf("%d rows: the kernel took %d, want %d", rows, got, rows&^7)
 			}
-			for a := range 4 {
-				for c := range 8 {
-					want := dotQ8Q8Impl(q[a*n:(a+1)*n], d[a*nb:(a+1)*nb], xq[c*n:(c+1)*n], xd[c*nb:(c+1)*nb])
-					if math.Float32bits(got[8*a+c]) != math.Float32bits(want) {
-						t.Fatalf("nb=%d seed %d: pair (w%d, x%d) = %v, per pair %v", nb, seed, a, c, got[8*a+c], want)
+			for c := range rows {
+				for a := range 6 {
+					want := float32(0)
+					if a < 4 && c < rows&^7 {
+						want = dotQ8Q8Impl(q[a*n:(a+1)*n], d[a*nb:(a+1)*nb], xq[c*n:(c+1)*n], xd[c*nb:(c+1)*nb])
+					}
+					if got := y[c*ystride+a]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("nb=%d, %d rows: y[%d][%d] = %v, want %v", nb, rows, c, a, got, want)
 					}
 				}
 			}
