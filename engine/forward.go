@@ -647,7 +647,7 @@ func (j *matmulJob) streams(lo, hi int) int {
 // time against the batch's rows four at a time (vec.Dot4xRows, one call
 // for a block of batch rows), returning the first row it left for the
 // plain loop. Every product is summed as ggml's tinyBLAS sums it (see
-// vec.Dot4x4), which is what ggml multiplies every batch of two or more
+// vec.Dot16), which is what ggml multiplies every batch of two or more
 // rows with on an AVX-512 CPU: a prompt's prefill gives the same values
 // as a SIMD-built Ollama's, to the bit, whatever the batch. (blocked's
 // 8-lane sums, which prefill took before, kept greedy decoding in step

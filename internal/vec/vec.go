@@ -52,19 +52,6 @@ func Dot2x4Go(w0, w1, x0, x1, x2, x3 []float32, out *[8]float32) {
 	}
 }
 
-// Dot4x4 sets out[4*i+j] to the dot product of w[i] with x[j], for four
-// rows of w and four of x, all as long as w[0]: with 16-lane registers,
-// each load feeds four products (see HasAVX512). Each product is summed as
-// ggml's tinyBLAS (llamafile sgemm) sums a prompt's products on a CPU with
-// AVX-512: sixteen lanes over the elements in order, one fused
-// multiply-add each, then the lanes as _mm512_reduce_add_ps adds them,
-// then the elements past the last multiple of 16 one by one (Dot16Go).
-// When pf is not nil, the kernel also brings its two rows (each at least
-// as long as w[0], rounded down to 16) from memory into cache as it goes:
-// a caller streaming a matrix passes the rows it multiplies next, so their
-// loads overlap this call's arithmetic instead of stalling the next call.
-func Dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) { dot4x4(w, x, out, pf) }
-
 // Dot4x1 sets out[k] to Dot16(w[k], x) for four rows w[k], each at least
 // as long as x, to the bit. Where the rows lie far apart in memory, as the
 // rows of four parts of a matrix do, reading them together keeps four
@@ -72,9 +59,11 @@ func Dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) { dot4x4(w, 
 // matrix-vector product that memory bounds goes faster.
 func Dot4x1(w *[4][]float32, x []float32, out *[4]float32) { dot4x1(w, x, out) }
 
-// Dot16 is the dot product of a and b[:len(a)] summed in Dot4x4's order
-// (see Dot16Go), to the bit: a product summed alone equals the same
-// product summed in a block of four.
+// Dot16 is the dot product of a and b[:len(a)] summed as ggml's tinyBLAS
+// (llamafile sgemm) sums a prompt's products on a CPU with AVX-512 (see
+// Dot16Go), to the bit, as every 16-lane kernel here sums each of its
+// products: a product summed alone equals the same product summed in a
+// block of rows.
 func Dot16(a, b []float32) float32 {
 	w := [4][]float32{a, a, a, a} // three copies from cache, for one kernel
 	var out [4]float32
@@ -82,10 +71,10 @@ func Dot16(a, b []float32) float32 {
 	return out[0]
 }
 
-// Dot4xRows sets y[c*ystride+a] to Dot4x4's product of w[a] with
-// x[c*xstride:][:len(w[0])] for a < 4 and c < rows, to the bit: four
-// weight rows against a whole batch, written where a matrix product's
-// outputs go, in one call. pf, when at least four rows long (4*len(w[0])
+// Dot4xRows sets y[c*ystride+a] to Dot16(w[a], x[c*xstride:][:len(w[0])])
+// for a < 4 and c < rows, to the bit: four weight rows against a whole
+// batch, written where a matrix product's outputs go, in one call, each
+// load feeding four products. pf, when at least four rows long (4*len(w[0])
 // floats), is the weight rows multiplied next, brought into cache as the
 // first batch rows go.
 func Dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int, pf []float32) {
@@ -98,14 +87,8 @@ func Dot4xRowsGo(w *[4][]float32, x []float32, xstride, rows int, y []float32, y
 	n := len(w[0])
 	for c := range rows {
 		xc := x[c*xstride : c*xstride+n]
-		var xs [4][]float32
-		for k := range xs {
-			xs[k] = xc
-		}
-		var out [16]float32
-		Dot4x4(w, &xs, &out, nil)
 		for a := range 4 {
-			y[c*ystride+a] = out[4*a]
+			y[c*ystride+a] = Dot16(w[a][:n], xc)
 		}
 	}
 }
@@ -163,16 +146,7 @@ func Dot4x1Go(w *[4][]float32, x []float32, out *[4]float32) {
 	}
 }
 
-// Dot4x4Go is the portable Dot4x4.
-func Dot4x4Go(w, x *[4][]float32, out *[16]float32) {
-	for i := range 4 {
-		for j := range 4 {
-			out[4*i+j] = Dot16Go(w[i], x[j][:len(w[i])])
-		}
-	}
-}
-
-// Dot16Go is the dot product of a and b[:len(a)] in the order of Dot4x4:
+// Dot16Go is the dot product of a and b[:len(a)] in Dot16's order:
 // sixteen partial sums over the elements in order, then summed as
 // _mm512_reduce_add_ps does (lane i with lane i+8, then with i+4, then
 // with i+2, then the last two), then the elements past the last multiple

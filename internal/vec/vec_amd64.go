@@ -7,41 +7,9 @@ import "golang.org/x/sys/cpu"
 // HasAsm reports whether the AVX2/FMA kernels are in use.
 var HasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// HasAVX512 reports whether Dot4x4 runs the AVX-512 kernel; without it,
-// Dot4x4 is four Dot2x4 and callers do better with Dot2x4 directly.
+// HasAVX512 reports whether the 16-lane kernels (Dot16's order: Dot4x1,
+// Dot4xRows, Dot4xG and the rest) run in AVX-512 assembly.
 var HasAVX512 = HasAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
-
-//go:noescape
-func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
-
-func dot4x4(w, x *[4][]float32, out *[16]float32, pf *[2][]float32) {
-	n := len(w[0])
-	n16 := n &^ 15
-	if !HasAVX512 || n16 == 0 {
-		Dot4x4Go(w, x, out)
-		return
-	}
-	var wp, xp [4]*float32
-	for i := range 4 {
-		_, _ = w[i][n-1], x[i][n-1]
-		wp[i], xp[i] = &w[i][0], &x[i][0]
-	}
-	pp := [2]*float32{wp[0], wp[1]} // nothing to prefetch: lines already in cache
-	if pf != nil {
-		for i := range 2 {
-			_ = pf[i][n16-1]
-			pp[i] = &pf[i][0]
-		}
-	}
-	dot4x4AVX512(&wp, &xp, n16, out, &pp)
-	for i := range 4 {
-		for j := range 4 {
-			for k := n16; k < n; k++ {
-				out[4*i+j] += w[i][k] * x[j][k]
-			}
-		}
-	}
-}
 
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32

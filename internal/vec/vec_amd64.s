@@ -233,6 +233,34 @@ oloop:
 	VZEROUPPER
 	RET
 
+// ZERO16 clears the accumulators Z0-Z15.
+#define ZERO16 \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	VPXORD Z12, Z12, Z12 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14 \
+	VPXORD Z15, Z15, Z15
+
+// MUL4 adds Zx times each of Z16-Z19 (a block of four rows) to the
+// accumulators A0-A3, one FMA each (the products commute: the same bits
+// whichever operand is named first).
+#define MUL4(Zx, A0, A1, A2, A3) \
+	VFMADD231PS Z16, Zx, A0 \
+	VFMADD231PS Z17, Zx, A1 \
+	VFMADD231PS Z18, Zx, A2 \
+	VFMADD231PS Z19, Zx, A3
+
 // RED4 sums each of the 16-lane accumulators Za..Zd and leaves the four
 // sums in X19 (lane k the sum of the k-th accumulator), in
 // the order of _mm512_reduce_add_ps as GCC and Clang expand it, which is
@@ -266,91 +294,9 @@ oloop:
 	VMOVHLPS      X16, X18, X20 \
 	VADDPS        X20, X19, X19
 
-// func dot4x4AVX512(w *[4]*float32, x *[4]*float32, n int, out *[16]float32, pf *[2]*float32)
-// out[4*i+j] = w[i] . x[j] over n elements; n is a positive multiple of
-// 16. Sixteen 16-lane accumulators: each load feeds four FMAs. Each
-// iteration also prefetches one cache line of each of pf's two rows (n
-// floats each) into L2: the weight rows the caller multiplies next, which
-// would otherwise stall the next call on memory.
-TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), AX
-	MOVQ 0(AX), SI
-	MOVQ 8(AX), DI
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ x+8(FP), AX
-	MOVQ 0(AX), R10
-	MOVQ 8(AX), R11
-	MOVQ 16(AX), R12
-	MOVQ 24(AX), R13
-	MOVQ n+16(FP), CX
-	MOVQ pf+32(FP), AX
-	MOVQ 0(AX), DX
-	MOVQ 8(AX), R14
-	MOVQ out+24(FP), AX
-	XORQ BX, BX
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-
-loop4x4:
-	PREFETCHT1  (DX)(BX*4)
-	PREFETCHT1  (R14)(BX*4)
-	VMOVUPS     (SI)(BX*4), Z16
-	VMOVUPS     (DI)(BX*4), Z17
-	VMOVUPS     (R8)(BX*4), Z18
-	VMOVUPS     (R9)(BX*4), Z19
-	VMOVUPS     (R10)(BX*4), Z20
-	VFMADD231PS Z20, Z16, Z0
-	VFMADD231PS Z20, Z17, Z4
-	VFMADD231PS Z20, Z18, Z8
-	VFMADD231PS Z20, Z19, Z12
-	VMOVUPS     (R11)(BX*4), Z21
-	VFMADD231PS Z21, Z16, Z1
-	VFMADD231PS Z21, Z17, Z5
-	VFMADD231PS Z21, Z18, Z9
-	VFMADD231PS Z21, Z19, Z13
-	VMOVUPS     (R12)(BX*4), Z22
-	VFMADD231PS Z22, Z16, Z2
-	VFMADD231PS Z22, Z17, Z6
-	VFMADD231PS Z22, Z18, Z10
-	VFMADD231PS Z22, Z19, Z14
-	VMOVUPS     (R13)(BX*4), Z23
-	VFMADD231PS Z23, Z16, Z3
-	VFMADD231PS Z23, Z17, Z7
-	VFMADD231PS Z23, Z18, Z11
-	VFMADD231PS Z23, Z19, Z15
-	ADDQ        $16, BX
-	CMPQ        BX, CX
-	JL          loop4x4
-
-	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
-	VMOVUPS X19, 0(AX)
-	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7)
-	VMOVUPS X19, 16(AX)
-	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11)
-	VMOVUPS X19, 32(AX)
-	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15)
-	VMOVUPS X19, 48(AX)
-	VZEROUPPER
-	RET
-
 // func dot4x1AVX512(w *[4]*float32, x *float32, n int, out *[4]float32)
 // out[k] = w[k] . x over n elements, n a positive multiple of 16, each
-// summed in Dot4x4's order (one 16-lane accumulator a row, then RED4), so
+// summed in Dot16's order (one 16-lane accumulator a row, then RED4), so
 // that a token's products are the same decoded alone as in a batch.
 // Reading four rows at once keeps four streams of weights in flight, which
 // moves more bytes from memory per core than one; two blocks of 16 an
@@ -413,7 +359,7 @@ rowsreduce:
 // i < ng, r < 4: four vectors against ng groups of four rows, each group
 // four rows at a stride from its own address (an attention head's queries
 // of four rows against four positions of a KV block), hd a positive
-// multiple of 16, ng >= 1. Each product is summed in Dot4x4's order (one
+// multiple of 16, ng >= 1. Each product is summed in Dot16's order (one
 // 16-lane accumulator, RED4), then scaled: the same as Dot16 times scale.
 // Accumulator Z(4j+r) holds vector j with row r, so RED4 of
 // Z(4j)..Z(4j+3) gives vector j's four products in order. Registers: R8-R11
@@ -442,22 +388,7 @@ g4group:
 	LEAQ (SI)(DX*1), R12
 	LEAQ (SI)(DX*2), R13
 	LEAQ (R12)(DX*2), R14
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	ZERO16
 	XORQ AX, AX
 
 g4chunk:
@@ -466,25 +397,13 @@ g4chunk:
 	VMOVUPS     (R13)(AX*1), Z18
 	VMOVUPS     (R14)(AX*1), Z19
 	VMOVUPS     (R8)(AX*1), Z20
-	VFMADD231PS Z16, Z20, Z0
-	VFMADD231PS Z17, Z20, Z1
-	VFMADD231PS Z18, Z20, Z2
-	VFMADD231PS Z19, Z20, Z3
+	MUL4(Z20, Z0, Z1, Z2, Z3)
 	VMOVUPS     (R9)(AX*1), Z21
-	VFMADD231PS Z16, Z21, Z4
-	VFMADD231PS Z17, Z21, Z5
-	VFMADD231PS Z18, Z21, Z6
-	VFMADD231PS Z19, Z21, Z7
+	MUL4(Z21, Z4, Z5, Z6, Z7)
 	VMOVUPS     (R10)(AX*1), Z22
-	VFMADD231PS Z16, Z22, Z8
-	VFMADD231PS Z17, Z22, Z9
-	VFMADD231PS Z18, Z22, Z10
-	VFMADD231PS Z19, Z22, Z11
+	MUL4(Z22, Z8, Z9, Z10, Z11)
 	VMOVUPS     (R11)(AX*1), Z23
-	VFMADD231PS Z16, Z23, Z12
-	VFMADD231PS Z17, Z23, Z13
-	VFMADD231PS Z18, Z23, Z14
-	VFMADD231PS Z19, Z23, Z15
+	MUL4(Z23, Z12, Z13, Z14, Z15)
 	ADDQ        $64, AX
 	CMPQ        AX, BX
 	JL          g4chunk
@@ -702,9 +621,10 @@ a1group:
 
 // func dot4xRowsAVX512(w *[4]*float32, x *float32, xstride, n, groups int, y *float32, ystride int, pf *float32)
 // y[c*ystride+a] = w[a] . x[c*xstride:][:n] for a < 4 and c < 4*groups,
-// n a positive multiple of 16, groups >= 1: dot4x4AVX512 over all the
-// batch's rows in one call, four at a time, each product summed in its
-// order, and written where the matrix product's output goes (for batch
+// n a positive multiple of 16, groups >= 1: four weight rows against all
+// the batch's rows in one call, four at a time (sixteen 16-lane
+// accumulators, each load feeding four FMAs), each product summed in
+// Dot16's order (RED4), and written where the matrix product's output goes (for batch
 // row c, the four weight rows' outputs side by side: RED4 of Z(c), Z(4+c),
 // Z(8+c), Z(12+c)). Group g < 4 also prefetches row g of the four rows
 // from pf on (n floats each, one after another: the weight rows the caller
@@ -741,22 +661,7 @@ rgroup:
 	MOVQ SI, R14 // prefetching done: touch the current row, in cache
 
 rclear:
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
+	ZERO16
 	XORQ   BX, BX
 
 rchunk:
@@ -766,25 +671,13 @@ rchunk:
 	VMOVUPS     (R8)(BX*1), Z18
 	VMOVUPS     (R9)(BX*1), Z19
 	VMOVUPS     (R10)(BX*1), Z20
-	VFMADD231PS Z20, Z16, Z0
-	VFMADD231PS Z20, Z17, Z4
-	VFMADD231PS Z20, Z18, Z8
-	VFMADD231PS Z20, Z19, Z12
+	MUL4(Z20, Z0, Z4, Z8, Z12)
 	VMOVUPS     (R11)(BX*1), Z21
-	VFMADD231PS Z21, Z16, Z1
-	VFMADD231PS Z21, Z17, Z5
-	VFMADD231PS Z21, Z18, Z9
-	VFMADD231PS Z21, Z19, Z13
+	MUL4(Z21, Z1, Z5, Z9, Z13)
 	VMOVUPS     (R12)(BX*1), Z22
-	VFMADD231PS Z22, Z16, Z2
-	VFMADD231PS Z22, Z17, Z6
-	VFMADD231PS Z22, Z18, Z10
-	VFMADD231PS Z22, Z19, Z14
+	MUL4(Z22, Z2, Z6, Z10, Z14)
 	VMOVUPS     (R13)(BX*1), Z23
-	VFMADD231PS Z23, Z16, Z3
-	VFMADD231PS Z23, Z17, Z7
-	VFMADD231PS Z23, Z18, Z11
-	VFMADD231PS Z23, Z19, Z15
+	MUL4(Z23, Z3, Z7, Z11, Z15)
 	ADDQ        $64, BX
 	CMPQ        BX, CX
 	JL          rchunk

@@ -17,10 +17,8 @@ func outer4x24(c []float32, ldc int, a []float32, ar, ap int, b []float32, ldb, 
 	Outer4x24Go(c, ldc, a, ar, ap, b, ldb, n)
 }
 
-// HasAVX512 reports whether Dot4x4 runs an AVX-512 kernel.
+// HasAVX512 reports whether the 16-lane kernels run in AVX-512 assembly.
 const HasAVX512 = false
-
-func dot4x4(w, x *[4][]float32, out *[16]float32, _ *[2][]float32) { Dot4x4Go(w, x, out) }
 
 func dot4x1(w *[4][]float32, x []float32, out *[4]float32) { Dot4x1Go(w, x, out) }
 

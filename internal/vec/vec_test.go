@@ -3,6 +3,7 @@ package vec
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -126,47 +127,51 @@ func BenchmarkOuter4x24(b *testing.B) {
 	b.ReportMetric(2*4*24*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-func TestDot4x4MatchesFloat64(t *testing.T) {
+// TestDot4xRowsMatchesFloat64 checks the batch kernel (assembly where the
+// CPU has it) against float64 at many lengths, tails included.
+func TestDot4xRowsMatchesFloat64(t *testing.T) {
 	for _, n := range []int{1, 15, 16, 17, 40, 64, 100, 768} {
-		var w, x [4][]float32
+		var w [4][]float32
 		for i := range 4 {
-			w[i], x[i] = randVec(n, uint64(10*n+i)), randVec(n+3, uint64(10*n+i+4)) // x may be longer
+			w[i] = randVec(n, uint64(10*n+i))
 		}
-		var out [16]float32
-		Dot4x4(&w, &x, &out, nil)
-		for i := range 4 {
-			for j := range 4 {
+		const rows = 5
+		x := randVec(rows*(n+3), uint64(10*n+9)) // rows n+3 apart
+		y := make([]float32, rows*4)
+		Dot4xRows(&w, x, n+3, rows, y, 4, nil)
+		for a := range 4 {
+			for c := range rows {
 				var want, mag float64
 				for k := range n {
-					p := float64(w[i][k]) * float64(x[j][k])
+					p := float64(w[a][k]) * float64(x[c*(n+3)+k])
 					want += p
 					mag += math.Abs(p)
 				}
-				if d := math.Abs(float64(out[4*i+j]) - want); d > 1e-6*mag+1e-7 {
-					t.Fatalf("n=%d: out[%d][%d] = %v, want %v", n, i, j, out[4*i+j], want)
+				if d := math.Abs(float64(y[4*c+a]) - want); d > 1e-6*mag+1e-7 {
+					t.Fatalf("n=%d: y[%d][%d] = %v, want %v", n, c, a, y[4*c+a], want)
 				}
 			}
 		}
 	}
 }
 
-func BenchmarkDot4x4(b *testing.B) {
-	n := 768
-	var w, x [4][]float32
+func BenchmarkDot4xRows(b *testing.B) {
+	n, rows := 768, 16
+	var w [4][]float32
 	for i := range 4 {
-		w[i], x[i] = randVec(n, uint64(i)), randVec(n, uint64(i+4))
+		w[i] = randVec(n, uint64(i))
 	}
-	var out [16]float32
+	x, y := randVec(rows*n, 9), make([]float32, rows*4)
 	for b.Loop() {
-		Dot4x4(&w, &x, &out, nil)
+		Dot4xRows(&w, x, n, rows, y, 4, nil)
 	}
-	b.ReportMetric(32*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(2*4*float64(rows*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// TestDot4x1SumsAsDot4x4 checks the four-row matrix-vector kernel and
-// Dot16 against Dot4x4 to the bit, tails included: a token's products
-// must not depend on whether it was decoded alone or in a batch.
-func TestDot4x1SumsAsDot4x4(t *testing.T) {
+// TestDot4x1SumsAsDot16 checks the four-row matrix-vector kernel against
+// Dot16 to the bit, tails included: a token's products must not depend on
+// whether it was decoded alone or in a batch.
+func TestDot4x1SumsAsDot16(t *testing.T) {
 	for _, n := range []int{1, 7, 8, 16, 24, 32, 40, 48, 56, 64, 72, 100, 768, 2048} {
 		var w [4][]float32
 		for k := range 4 {
@@ -175,34 +180,11 @@ func TestDot4x1SumsAsDot4x4(t *testing.T) {
 		x := randVec(n, uint64(30*n+9))
 		var out [4]float32
 		Dot4x1(&w, x, &out)
-		wn := [4][]float32{w[0][:n], w[1][:n], w[2][:n], w[3][:n]}
-		xs := [4][]float32{x, x, x, x}
-		var block [16]float32
-		Dot4x4(&wn, &xs, &block, nil)
 		for k := range 4 {
-			if want := block[4*k]; math.Float32bits(out[k]) != math.Float32bits(want) {
-				t.Fatalf("n=%d: row %d: Dot4x1 %v, Dot4x4 %v", n, k, out[k], want)
-			}
 			if got := Dot16(w[k][:n], x); math.Float32bits(got) != math.Float32bits(out[k]) {
 				t.Fatalf("n=%d: row %d: Dot16 %v, Dot4x1 %v", n, k, got, out[k])
 			}
 		}
-	}
-}
-
-// TestDot4x4Prefetch checks that fetching other rows ahead changes nothing.
-func TestDot4x4Prefetch(t *testing.T) {
-	n := 80
-	var w, x [4][]float32
-	for i := range 4 {
-		w[i], x[i] = randVec(n, uint64(50+i)), randVec(n, uint64(60+i))
-	}
-	pf := [2][]float32{randVec(n, 70), randVec(n, 71)}
-	var plain, fetched [16]float32
-	Dot4x4(&w, &x, &plain, nil)
-	Dot4x4(&w, &x, &fetched, &pf)
-	if plain != fetched {
-		t.Fatalf("with prefetch %v, without %v", fetched, plain)
 	}
 }
 
@@ -220,11 +202,11 @@ func BenchmarkDot4x1(b *testing.B) {
 	b.ReportMetric(8*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// TestDot4x4SumsAsTinyBLAS checks Dot4x4's order of sums to the bit: with
+// TestDot16SumsAsTinyBLAS checks the 16-lane kernels' order of sums to the bit: with
 // x all ones every fused multiply-add is a plain float32 add, so lanes
 // of values far apart in magnitude give a sum that only the one order
 // reproduces (tinyBLAS's, on which prefill's parity with ggml rests).
-func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
+func TestDot16SumsAsTinyBLAS(t *testing.T) {
 	for _, n := range []int{16, 32, 48, 768} {
 		var w, x [4][]float32
 		for i := range 4 {
@@ -239,8 +221,8 @@ func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
 				x[i][k] = 1
 			}
 		}
-		var out [16]float32
-		Dot4x4(&w, &x, &out, nil)
+		y := make([]float32, 4*4)
+		Dot4xRows(&w, slices.Concat(x[0], x[1], x[2], x[3]), n, 4, y, 4, nil)
 		for i := range 4 {
 			var s [16]float32
 			for k := 0; k < n; k += 16 {
@@ -250,9 +232,12 @@ func TestDot4x4SumsAsTinyBLAS(t *testing.T) {
 			}
 			want := Reduce16(&s)
 			for j := range 4 {
-				if got := out[4*i+j]; math.Float32bits(got) != math.Float32bits(want) {
+				if got := y[4*j+i]; math.Float32bits(got) != math.Float32bits(want) {
 					t.Fatalf("n=%d: out[%d][%d] = %v, want %v (tinyBLAS's order)", n, i, j, got, want)
 				}
+			}
+			if got := Dot16(w[i], x[0]); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("n=%d: Dot16 of row %d = %v, want %v (tinyBLAS's order)", n, i, got, want)
 			}
 		}
 		// Another order of the lanes gives another sum, so the check can fail.
@@ -344,10 +329,10 @@ func TestAxpy4xGIsAxpy(t *testing.T) {
 	}
 }
 
-// TestDot4xRowsIsDot4x4 checks the whole-batch kernel against Dot4x4 to
+// TestDot4xRowsIsDot16 checks the whole-batch kernel against Dot16 to
 // the bit, for batches of 1 to 13 rows (groups of four and the rest),
 // with tails past the last 16 and with rows fetched ahead.
-func TestDot4xRowsIsDot4x4(t *testing.T) {
+func TestDot4xRowsIsDot16(t *testing.T) {
 	for _, n := range []int{16, 48, 768, 770} {
 		for rows := 1; rows <= 13; rows++ {
 			var w [4][]float32
@@ -362,12 +347,9 @@ func TestDot4xRowsIsDot4x4(t *testing.T) {
 				Dot4xRows(&w, x, xstride, rows, y, ystride, fetch)
 				for c := range rows {
 					xc := x[c*xstride : c*xstride+n]
-					xs := [4][]float32{xc, xc, xc, xc}
-					var out [16]float32
-					Dot4x4(&w, &xs, &out, nil)
 					for a := range 4 {
-						if got := y[c*ystride+a]; math.Float32bits(got) != math.Float32bits(out[4*a]) {
-							t.Fatalf("n %d, %d rows, prefetch %v: y[%d][%d] = %v, Dot4x4 %v", n, rows, fetch != nil, c, a, got, out[4*a])
+						if got, want := y[c*ystride+a], Dot16(w[a], xc); math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("n %d, %d rows, prefetch %v: y[%d][%d] = %v, Dot16 %v", n, rows, fetch != nil, c, a, got, want)
 						}
 					}
 				}
