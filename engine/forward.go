@@ -541,12 +541,12 @@ var q8q8PerPair = false
 var q8Only4 = false
 
 // blockedQ8 is blocked for ggml numerics' Q8_0 x Q8_0 products: rows [lo,
-// hi) four at a time against batch rows eight at a time with AVX-512 VNNI
-// (dotQ8Q8x4xRows, one call for a block of batch rows), then four at a time (dotQ8Q8x4x4, each of both
-// every pair is dotQ8Q8Impl's to the bit, so results do not depend on the
-// batch), the batch's remaining rows one pair at a time; it returns the
-// first row it left for the plain loop. Each weight block is loaded once
-// per four batch rows instead of once per row.
+// hi) four at a time against the batch's rows, eight at a time with
+// AVX-512 VNNI (dotQ8Q8x4xRows, one call for a block of batch rows), then
+// four at a time (dotQ8Q8x4x4), then one pair at a time; every pair is
+// dotQ8Q8Impl's to the bit, so results do not depend on the batch. It
+// returns the first row it left for the plain loop. Each weight block is
+// loaded once per four or eight batch rows instead of once per row.
 func (j *matmulJob) blockedQ8(lo, hi int) int {
 	w, n, R := j.w, j.w.Cols, j.w.Rows
 	nb := n / q8Block
@@ -800,21 +800,26 @@ func groups(dst [][]float32, s *Seq, off, t0, t1 int) [][]float32 {
 	return dst
 }
 
-// rest sets the scores sc[t], t in [t0, len(sc)), of the last one to
-// three positions of a row, past its last group of four, position by
-// position in the group kernels' order.
-func rest(sc, q []float32, s *Seq, koff, t0 int, scale float32) {
+// ownScores sets a row's scores sc[t] for positions from (a multiple of
+// 4) on: its groups of four through vec.Dot1xG, listed in dst (scratch),
+// then the last one to three positions one by one in the same order.
+func ownScores(dst [][]float32, sc, q []float32, s *Seq, koff, from int, scale float32) {
 	p, hd := s.pool, len(q)
-	for t := t0; t < len(sc); t++ {
+	full := fours(p, len(sc))
+	vec.Dot1xG(q, groups(dst, s, koff, from, full), p.kvDim, scale, sc[from:full])
+	for t := full; t < len(sc); t++ {
 		kv := s.blocks[t/p.size].kv
 		sc[t] = vec.Dot16(q, kv[koff+t%p.size*p.kvDim:][:hd]) * scale
 	}
 }
 
-// restValues adds the values of positions t0.. of sc to out (see rest).
-func restValues(out, sc []float32, s *Seq, voff, t0 int) {
+// ownValues adds to out the values of a row's positions from (a multiple
+// of 4) on, weighted by sc, as ownScores walks them.
+func ownValues(dst [][]float32, out, sc []float32, s *Seq, voff, from int) {
 	p := s.pool
-	for t := t0; t < len(sc); t++ {
+	full := fours(p, len(sc))
+	vec.Axpy1xG(out, sc[from:full], groups(dst, s, voff, from, full), p.kvDim)
+	for t := full; t < len(sc); t++ {
 		kv := s.blocks[t/p.size].kv
 		vec.Axpy(out, sc[t], kv[voff+t%p.size*p.kvDim:][:len(out)])
 	}
@@ -822,23 +827,16 @@ func restValues(out, sc []float32, s *Seq, voff, t0 int) {
 
 // grouped1 is head h of row i's attention in groups of four positions.
 func (j *attnJob) grouped1(worker, i, h int) {
-	c := j.m.Config
-	QD, KVD := c.QDim(), c.KVDim()
+	QD := j.m.Config.QDim()
 	r := j.st.rows[i]
 	koff, voff, scale, HD := j.head(r.seq.pool, h)
 	q := j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
 	out := j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
-	n := r.pos + 1
-	full := fours(r.seq.pool, n)
-	sc := j.st.scores[worker][:n]
-	gs := groups(j.st.groups[worker][:0], r.seq, koff, 0, full)
-	vec.Dot1xG(q, gs, KVD, scale, sc[:full])
-	rest(sc, q, r.seq, koff, full, scale)
+	sc := j.st.scores[worker][:r.pos+1]
+	ownScores(j.st.groups[worker][:0], sc, q, r.seq, koff, 0, scale)
 	j.softmax(sc)
 	clear(out)
-	gs = groups(gs[:0], r.seq, voff, 0, full)
-	vec.Axpy1xG(out, sc[:full], gs, KVD)
-	restValues(out, sc, r.seq, voff, full)
+	ownValues(j.st.groups[worker][:0], out, sc, r.seq, voff, 0)
 }
 
 // four is head h of rows i0..i0+3's attention, each row's values the
@@ -854,15 +852,13 @@ func (j *attnJob) four(worker, i0, h int) {
 	p := rows[0].seq.pool
 	koff, voff, scale, HD := j.head(p, h)
 	var q, sc, out [4][]float32
-	n := [4]int{}
 	minN := ctx
 	for k, r := range rows {
 		i := i0 + k
 		q[k] = j.st.q[i*QD+h*HD : i*QD+(h+1)*HD]
 		out[k] = j.st.att[i*QD+h*HD : i*QD+(h+1)*HD]
-		n[k] = r.pos + 1
-		sc[k] = j.st.scores[worker][k*ctx : k*ctx+n[k]]
-		minN = min(minN, n[k])
+		sc[k] = j.st.scores[worker][k*ctx : k*ctx+r.pos+1]
+		minN = min(minN, r.pos+1)
 	}
 	// shared is the end of the groups of four positions the four rows
 	// read from the same blocks.
@@ -877,10 +873,7 @@ func (j *attnJob) four(worker, i0, h int) {
 	gs := groups(j.st.groups[worker][:0], rows[0].seq, koff, 0, shared)
 	vec.Dot4xG(&q, gs, KVD, scale, j.st.scores[worker], ctx)
 	for k, r := range rows {
-		full := fours(p, n[k])
-		gk := groups(gs[len(gs):len(gs)], r.seq, koff, shared, full)
-		vec.Dot1xG(q[k], gk, KVD, scale, sc[k][shared:full])
-		rest(sc[k], q[k], r.seq, koff, full, scale)
+		ownScores(gs[len(gs):len(gs)], sc[k], q[k], r.seq, koff, shared, scale)
 		j.softmax(sc[k])
 		clear(out[k])
 	}
@@ -891,10 +884,7 @@ func (j *attnJob) four(worker, i0, h int) {
 	}
 	vec.Axpy4xG(&out, &part, gs, KVD)
 	for k, r := range rows {
-		full := fours(p, n[k])
-		gk := groups(gs[len(gs):len(gs)], r.seq, voff, shared, full)
-		vec.Axpy1xG(out[k], sc[k][shared:full], gk, KVD)
-		restValues(out[k], sc[k], r.seq, voff, full)
+		ownValues(gs[len(gs):len(gs)], out[k], sc[k], r.seq, voff, shared)
 	}
 }
 

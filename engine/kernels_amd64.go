@@ -24,9 +24,9 @@ func dotQ8Q8Impl(q []int8, d []float32, xq []int8, xd []float32) float32 {
 }
 
 // hasVNNI reports whether the Q8_0 x Q8_0 products of several rows run
-// the AVX-512 kernels (BW, VL and VNNI; 512-bit registers): dotQ8Q8x4x4
-// (otherwise two AVX2 kernels of two weight rows each) and dotQ8Q8Rows
-// (otherwise pair by pair).
+// the AVX-512 kernels (BW, VL and VNNI; 512-bit registers): dotQ8Q8x4xRows
+// (otherwise none), dotQ8Q8x4x4 (otherwise two AVX2 kernels of two weight
+// rows each) and dotQ8Q8Rows (otherwise pair by pair).
 var hasVNNI = hasAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 //go:noescape
