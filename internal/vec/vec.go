@@ -128,13 +128,31 @@ func Dot1xGGo(x []float32, g [][]float32, stride int, scale float32, out []float
 	}
 }
 
+// Dot4xGGo is the portable Dot4xG.
+func Dot4xGGo(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
+	for j := range 4 {
+		Dot1xGGo(x[j][:len(x[0])], g, stride, scale, out[j*ostride:])
+	}
+}
+
 // Axpy1xGGo is the portable Axpy1xG (through Axpy, which is assembly
 // where the CPU has it, so that the two sum alike).
-func Axpy1xGGo(out, w []float32, g [][]float32, stride int) {
+func Axpy1xGGo(out, w []float32, g [][]float32, stride int) { axpyGroupsFrom(out, w, g, stride, 0) }
+
+// Axpy4xGGo is the portable Axpy4xG.
+func Axpy4xGGo(out, w *[4][]float32, g [][]float32, stride int) {
+	for j := range 4 {
+		Axpy1xGGo(out[j][:len(out[0])], w[j], g, stride)
+	}
+}
+
+// axpyGroupsFrom is Axpy1xGGo on the columns col.. of g's rows (out as
+// many): the kernels' columns past their last 64 go through it.
+func axpyGroupsFrom(out, w []float32, g [][]float32, stride, col int) {
 	m := len(out)
 	for i, rows := range g {
 		for r := range 4 {
-			Axpy(out, w[4*i+r], rows[r*stride:r*stride+m])
+			Axpy(out, w[4*i+r], rows[r*stride+col:r*stride+col+m])
 		}
 	}
 }

@@ -126,9 +126,7 @@ func groupAddrs(gp *[groupChunk]*float32, g [][]float32, stride, col, hd int) {
 func dot4xG(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
 	hd := len(x[0])
 	if !HasAVX512 || hd == 0 || hd%16 != 0 || len(g) == 0 {
-		for j := range 4 {
-			Dot1xGGo(x[j][:hd], g, stride, scale, out[j*ostride:])
-		}
+		Dot4xGGo(x, g, stride, scale, out, ostride)
 		return
 	}
 	_ = out[3*ostride+4*len(g)-1]
@@ -160,14 +158,13 @@ func dot1xG(x []float32, g [][]float32, stride int, scale float32, out []float32
 }
 
 // axpy4xG runs the kernel on each 64 columns; columns past the last 64 go
-// through Axpy, row by row (each element's sum is the same either way).
+// through Axpy, row by row (axpyGroupsFrom: each element's sum is the same
+// either way).
 func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
 	m := len(out[0])
 	m64 := m &^ 63
 	if !HasAVX512 || m64 == 0 || len(g) == 0 {
-		for j := range 4 {
-			Axpy1xGGo(out[j][:m], w[j], g, stride)
-		}
+		Axpy4xGGo(out, w, g, stride)
 		return
 	}
 	for j := range 4 {
@@ -185,7 +182,7 @@ func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
 	}
 	if m64 < m {
 		for j := range 4 {
-			Axpy1xGGo(out[j][m64:m], w[j], shift(g, m64), stride)
+			axpyGroupsFrom(out[j][m64:m], w[j], g, stride, m64)
 		}
 	}
 }
@@ -207,17 +204,8 @@ func axpy1xG(out, w []float32, g [][]float32, stride int) {
 		}
 	}
 	if m64 < m {
-		Axpy1xGGo(out[m64:], w, shift(g, m64), stride)
+		axpyGroupsFrom(out[m64:], w, g, stride, m64)
 	}
-}
-
-// shift returns g's groups each c floats on.
-func shift(g [][]float32, c int) [][]float32 {
-	s := make([][]float32, len(g))
-	for i, rows := range g {
-		s[i] = rows[c:]
-	}
-	return s
 }
 
 //go:noescape

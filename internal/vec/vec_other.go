@@ -23,20 +23,14 @@ const HasAVX512 = false
 func dot4x1(w *[4][]float32, x []float32, out *[4]float32) { Dot4x1Go(w, x, out) }
 
 func dot4xG(x *[4][]float32, g [][]float32, stride int, scale float32, out []float32, ostride int) {
-	for j := range 4 {
-		Dot1xGGo(x[j], g, stride, scale, out[j*ostride:])
-	}
+	Dot4xGGo(x, g, stride, scale, out, ostride)
 }
 
 func dot1xG(x []float32, g [][]float32, stride int, scale float32, out []float32) {
 	Dot1xGGo(x, g, stride, scale, out)
 }
 
-func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) {
-	for j := range 4 {
-		Axpy1xGGo(out[j], w[j], g, stride)
-	}
-}
+func axpy4xG(out, w *[4][]float32, g [][]float32, stride int) { Axpy4xGGo(out, w, g, stride) }
 
 func axpy1xG(out, w []float32, g [][]float32, stride int) { Axpy1xGGo(out, w, g, stride) }
 
