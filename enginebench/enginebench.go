@@ -463,34 +463,39 @@ func (w *workloads) llamaCpp() *LlamaCpp {
 	if len(w.llama) == 0 {
 		return nil
 	}
-	lc := *w.llama[0]
-	lc.Prefill, lc.Decode = Figure{Tokens: lc.Prefill.Tokens}, Figure{Tokens: lc.Decode.Tokens}
+	var pre, dec, search, gen []Figure
 	var pfa, dfa, bfa []string
-	if lc.Batched != nil {
-		b := *lc.Batched
-		b.TPP, b.TTG = nil, nil
-		b.Search, b.SearchGenerating = Figure{Tokens: b.Search.Tokens}, Figure{Tokens: b.SearchGenerating.Tokens}
-		lc.Batched = &b
-	}
+	var tpp, ttg []float64
 	for _, r := range w.llama {
-		lc.Prefill.Runs = append(lc.Prefill.Runs, r.Prefill.Runs...)
-		lc.Decode.Runs = append(lc.Decode.Runs, r.Decode.Runs...)
+		pre, dec = append(pre, r.Prefill), append(dec, r.Decode)
 		pfa, dfa = append(pfa, r.PrefillFlashAttn), append(dfa, r.DecodeFlashAttn)
 		if b := r.Batched; b != nil {
-			lc.Batched.TPP = append(lc.Batched.TPP, b.TPP...)
-			lc.Batched.TTG = append(lc.Batched.TTG, b.TTG...)
-			lc.Batched.Search.Runs = append(lc.Batched.Search.Runs, b.Search.Runs...)
-			lc.Batched.SearchGenerating.Runs = append(lc.Batched.SearchGenerating.Runs, b.SearchGenerating.Runs...)
+			search, gen = append(search, b.Search), append(gen, b.SearchGenerating)
+			tpp, ttg = append(tpp, b.TPP...), append(ttg, b.TTG...)
 			bfa = append(bfa, b.FlashAttn)
 		}
 	}
-	lc.Prefill.Median, lc.Decode.Median = median(lc.Prefill.Runs), median(lc.Decode.Runs)
+	lc := *w.llama[0]
+	lc.Prefill, lc.Decode = mergeFigures(pre), mergeFigures(dec)
 	lc.PrefillFlashAttn, lc.DecodeFlashAttn = settings(pfa), settings(dfa)
-	if b := lc.Batched; b != nil {
-		b.Search.Median, b.SearchGenerating.Median = median(b.Search.Runs), median(b.SearchGenerating.Runs)
+	if lc.Batched != nil {
+		b := *lc.Batched
+		b.TPP, b.TTG = tpp, ttg
+		b.Search, b.SearchGenerating = mergeFigures(search), mergeFigures(gen)
 		b.FlashAttn = settings(bfa)
+		lc.Batched = &b
 	}
 	return &lc
+}
+
+// mergeFigures is one figure of all fs's runs (fs of the same workload).
+func mergeFigures(fs []Figure) Figure {
+	f := Figure{Tokens: fs[0].Tokens}
+	for _, g := range fs {
+		f.Runs = append(f.Runs, g.Runs...)
+	}
+	f.Median = median(f.Runs)
+	return f
 }
 
 // settings names the runs' settings: the one they share, or each run's in
