@@ -311,12 +311,7 @@ func TestDotQ8Q8x4x4MatchesPerPair(t *testing.T) {
 func TestMatmulQ8Q8Blocked(t *testing.T) {
 	vnni := hasVNNI
 	defer func() { hasVNNI = vnni }()
-	p := newPool(3)
-	defer func() {
-		for _, ch := range p.work {
-			close(ch)
-		}
-	}()
+	p := testPool(t, 3)
 	for _, sh := range []struct{ rows, cols, b int }{
 		{37, 32, 3}, {37, 64, 4}, {38, 96, 9}, {41, 224, 21}, {66, 768, 17}, {13, 64, 70}, {64, 320, 200},
 	} {
@@ -437,12 +432,7 @@ func TestDotQ8Q8RowsMatchesPerPair(t *testing.T) {
 func TestMatmulQ8Q8Batch1(t *testing.T) {
 	vnni := hasVNNI
 	defer func() { hasVNNI = vnni }()
-	p := newPool(3)
-	defer func() {
-		for _, ch := range p.work {
-			close(ch)
-		}
-	}()
+	p := testPool(t, 3)
 	for _, sh := range []struct{ rows, cols, b int }{
 		{37, 32, 1}, {37, 64, 2}, {38, 96, 3}, {41, 224, 1}, {131, 768, 1}, {133, 768, 2}, {203, 320, 3}, {13, 64, 1}, {7, 2048, 1},
 	} {
@@ -458,6 +448,25 @@ func TestMatmulQ8Q8Batch1(t *testing.T) {
 				x[(b-1)*cols+cols/3] = -128 // in the last batch row only
 			}
 			matchesPerPair(t, p, vnni, w, x, xd, b, fmt.Sprintf("%dx%d, batch %d, -128 %v", rows, cols, b, min128))
+		}
+	}
+}
+
+// quantizeQ8Ref is quantizeQ8 as ggml's reference writes it: the tests' oracle.
+func quantizeQ8Ref(x []float32, q []int8, d []float32) {
+	for b := 0; b < len(x)/q8Block; b++ {
+		blk := x[b*q8Block : (b+1)*q8Block]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, abs32(v))
+		}
+		var id float32
+		if amax != 0 {
+			id = 127 / amax
+		}
+		d[b] = f16ToF32(f32ToF16(amax / 127))
+		for i, v := range blk {
+			q[b*q8Block+i] = int8(math.RoundToEven(float64(v * id)))
 		}
 	}
 }

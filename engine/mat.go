@@ -80,7 +80,7 @@ func (m *Mat) Bytes() int {
 
 // quantizeQ8 converts a row-major float32 matrix to Q8_0 the way ggml does:
 // per block of 32, d = amax/127 stored as f16, q = round(x*127/amax) to
-// nearest even (quantizeQ8Ref, written plainly), with AVX-512 where the
+// nearest even (the tests' quantizeQ8Ref writes it plainly), with AVX-512 where the
 // CPU has it. In the portable one, adding and subtracting
 // 1.5*2^23 rounds a float32 of magnitude below 2^22 to the nearest even
 // integer, which is all the rounding needs, as |x*127/amax| <= 127. A
@@ -116,25 +116,6 @@ func quantizeQ8Go(x []float32, q []int8, d []float32) {
 		for i, v := range blk {
 			r := v*id + magic
 			qb[i] = int8(r - magic)
-		}
-	}
-}
-
-// quantizeQ8Ref is quantizeQ8 as ggml's reference writes it, for tests.
-func quantizeQ8Ref(x []float32, q []int8, d []float32) {
-	for b := 0; b < len(x)/q8Block; b++ {
-		blk := x[b*q8Block : (b+1)*q8Block]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, abs32(v))
-		}
-		var id float32
-		if amax != 0 {
-			id = 127 / amax
-		}
-		d[b] = f16ToF32(f32ToF16(amax / 127))
-		for i, v := range blk {
-			q[b*q8Block+i] = int8(math.RoundToEven(float64(v * id)))
 		}
 	}
 }

@@ -24,6 +24,17 @@ func (j *countJob) run(worker, lo, hi int) {
 	}
 }
 
+// testPool is a pool of n workers whose goroutines end with the test.
+func testPool(t *testing.T, n int) *pool {
+	p := newPool(n)
+	t.Cleanup(func() {
+		for _, ch := range p.work {
+			close(ch)
+		}
+	})
+	return p
+}
+
 // TestPoolEveryIndexOnce dispatches from several goroutines at once on one
 // pool, some with workers slower than the spin, so that both the spinning
 // and the sleeping hand-offs run: every index must run exactly once per
