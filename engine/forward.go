@@ -147,6 +147,7 @@ type runState struct {
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
 	xqFor      quantKey // the activations xq or xr holds (see matmulAgain)
+	xqNoMin    bool     // no quant of xq's is -128
 	mm         matmulJob
 	at         attnJob
 }
@@ -400,8 +401,13 @@ func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool
 				workers().do(&st.grp, b, 1, &st.quant)
 			}
 			st.xqFor = key
+			// The 4x8 kernel's bias trick needs activations without
+			// -128, which quantizeQ8 never writes; checked all the same,
+			// once for every matrix that reads them.
+			st.xqNoMin = !hasInt8Min(st.xq[:b*w.Cols])
 		}
 		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
+		st.mm.x8 = st.xqNoMin && hasVNNI && !q8Only4
 	case m.GGMLNumerics && w.Kind == KindF16:
 		if st.xqFor != key {
 			copy(st.xr, x[:b*w.Cols])
@@ -468,6 +474,7 @@ type matmulJob struct {
 	q8q8 bool
 	xq   []int8
 	xd   []float32
+	x8   bool // xq may go to the 4x8 kernel (see blockedQ8)
 	// wide: the products are summed in tinyBLAS's order (blocked4,
 	// streams, vec.Dot16), on AVX-512 with columns a multiple of 16.
 	wide bool
@@ -552,9 +559,6 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 	nb := n / q8Block
 	end := lo + (hi-lo)&^3
 	var out [16]float32
-	// The 4x8 kernel's bias trick needs activations without -128, which
-	// quantizeQ8 never writes; checked all the same.
-	x8 := hasVNNI && !q8Only4 && !hasInt8Min(j.xq[:j.b*n])
 	// Batch rows go in blocks that stay in cache while the weight rows of
 	// this chunk stream past them; 64 rows of int8 quants are the bytes of
 	// blocked's 16 rows of floats.
@@ -564,7 +568,7 @@ func (j *matmulJob) blockedQ8(lo, hi int) int {
 		for r := lo; r < end; r += 4 {
 			q, d := w.Q[r*n:(r+4)*n], w.D[r*nb:(r+4)*nb]
 			i := ib
-			if x8 {
+			if j.x8 {
 				i += dotQ8Q8x4xRows(q, d, j.xq[i*n:ie*n], j.xd[i*nb:ie*nb], ie-i, j.y[i*R+r:], R)
 			}
 			for ; i+3 < ie; i += 4 {

@@ -305,8 +305,8 @@ func TestDotQ8Q8x4x4MatchesPerPair(t *testing.T) {
 }
 
 // TestMatmulQ8Q8Blocked: the ggml-numerics Q8_0 matmul, whose batches of
-// 4 and more take the 4x4 kernel in cache blocks (remainder rows and batch
-// rows per pair), gives y[i][r] = dotQ8Q8Impl(row r, x[i]) to the bit, for
+// 4 and more take the 4x8 kernel (activations without -128) and the 4x4
+// kernel in cache blocks (remainder rows and batch rows per pair), gives y[i][r] = dotQ8Q8Impl(row r, x[i]) to the bit, for
 // odd shapes split over a pool, with and without the VNNI kernel.
 func TestMatmulQ8Q8Blocked(t *testing.T) {
 	vnni := hasVNNI
@@ -321,6 +321,10 @@ func TestMatmulQ8Q8Blocked(t *testing.T) {
 		w := &Mat{Rows: rows, Cols: cols, Kind: KindQ8_0, Q: q, D: d}
 		xq, xd := randQ8Rows(b, nb, 2)
 		matchesPerPair(t, p, vnni, w, xq, xd, b, fmt.Sprintf("%dx%d, batch %d", rows, cols, b))
+		// Without -128, as quantizeQ8 writes them: batches of eight rows
+		// and more take the 4x8 kernel.
+		noInt8Min(xq, 3)
+		matchesPerPair(t, p, vnni, w, xq, xd, b, fmt.Sprintf("%dx%d, batch %d, no -128", rows, cols, b))
 	}
 }
 
@@ -342,7 +346,7 @@ func matchesPerPair(t *testing.T, p *pool, vnni bool, w *Mat, xq []int8, xd []fl
 		hasVNNI = v
 		for _, workers := range []int{1, 3} {
 			clear(y)
-			j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: xq, xd: xd}
+			j := &matmulJob{w: w, y: y, b: b, q8q8: true, xq: xq, xd: xd, x8: v && !hasInt8Min(xq[:b*cols])} // as matmulOf sets it
 			if workers == 1 {
 				j.run(0, 0, rows)
 			} else {

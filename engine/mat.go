@@ -80,8 +80,8 @@ func (m *Mat) Bytes() int {
 
 // quantizeQ8 converts a row-major float32 matrix to Q8_0 the way ggml does:
 // per block of 32, d = amax/127 stored as f16, q = round(x*127/amax) to
-// nearest even (the tests' quantizeQ8Ref writes it plainly), with AVX-512 where the
-// CPU has it. In the portable one, adding and subtracting
+// nearest even (the tests' quantizeQ8Ref writes it plainly), with AVX-512
+// where the CPU has it. In the portable one, adding and subtracting
 // 1.5*2^23 rounds a float32 of magnitude below 2^22 to the nearest even
 // integer, which is all the rounding needs, as |x*127/amax| <= 127. A
 // prompt's activations are quantized before every Q8_0 product: at 200
