@@ -16,7 +16,6 @@ type job interface {
 type task struct {
 	j      job
 	worker int
-	lo, hi int
 	g      *group
 }
 
@@ -79,7 +78,7 @@ func newPool(n int) *pool {
 				if !ok {
 					return
 				}
-				t.j.run(t.worker, t.lo, t.hi)
+				t.g.runChunks(t.j, t.worker)
 				t.g.done()
 			}
 		}()
@@ -113,39 +112,62 @@ func (p *pool) next(ch chan task) (task, bool) {
 	return t, ok
 }
 
-// do runs j over [0,n) split in contiguous chunks, one per worker, using g
-// (owned by the caller's run state) to wait. Chunks are multiples of align.
+// do runs j over [0,n) split in contiguous chunks, multiples of align,
+// using g (owned by the caller's run state) to wait. The caller and the
+// workers take chunks in turn from a shared counter, chunksPerWorker of
+// them each on average where n allows: on a shared machine a worker can
+// start late or lose its core for a while, and with one fixed chunk each
+// the others waited for it idle at every product.
 func (p *pool) do(g *group, n, align int, j job) {
 	parts := p.n
 	if n < 2*align || parts == 1 {
 		j.run(0, 0, n)
 		return
 	}
-	chunk := (n + parts - 1) / parts
+	chunks := parts * max(1, min(chunksPerWorker, n/(parts*align)))
+	chunk := (n + chunks - 1) / chunks
 	chunk = (chunk + align - 1) / align * align
-	lo := chunk
-	for w := 1; w < parts && lo < n; w++ {
-		hi := min(lo+chunk, n)
+	g.n, g.chunk = n, chunk
+	g.next.Store(0)
+	for w := 1; w < parts && w*chunk < n; w++ {
 		g.pending.Add(1)
-		p.work[w-1] <- task{j: j, worker: w, lo: lo, hi: hi, g: g}
-		lo = hi
+		p.work[w-1] <- task{j: j, worker: w, g: g}
 	}
-	j.run(0, 0, min(chunk, n))
+	g.runChunks(j, 0)
 	p.wait(g)
 }
+
+// chunksPerWorker is how many chunks a dispatch is cut into per worker
+// (see do). Four against one, interleaved: decoding the 96.7M model
+// 1.3-1.6x, its search 1.05-1.2x, prefill 1.05-1.1x.
+const chunksPerWorker = 4
 
 // group counts the tasks of one dispatch still running, and wakes a caller
 // that sleeps until they are done.
 type group struct {
-	pending atomic.Int32
-	waiting atomic.Bool
-	wake    chan struct{} // buffered 1; made on first use
-	once    sync.Once
+	next     atomic.Int32 // the next chunk to take
+	n, chunk int          // the dispatch's range [0,n) and chunk size
+	pending  atomic.Int32
+	waiting  atomic.Bool
+	wake     chan struct{} // buffered 1; made on first use
+	once     sync.Once
 }
 
 func (g *group) ch() chan struct{} {
 	g.once.Do(func() { g.wake = make(chan struct{}, 1) })
 	return g.wake
+}
+
+// runChunks runs j as worker on chunks of the dispatch until none is
+// left.
+func (g *group) runChunks(j job, worker int) {
+	for {
+		lo := int(g.next.Add(1)-1) * g.chunk
+		if lo >= g.n {
+			return
+		}
+		j.run(worker, lo, min(lo+g.chunk, g.n))
+	}
 }
 
 // done marks one task finished, waking a sleeping caller after the last.

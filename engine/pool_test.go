@@ -9,15 +9,34 @@ import (
 
 // countJob counts the indices it ran and can make the chunks of workers
 // other than the caller slow, so that the caller outlasts its spin and
-// sleeps.
+// sleeps. A slow job's caller starts its first chunk only once a worker
+// holds one: workers take chunks from a shared counter, and a caller
+// quicker than its workers to start would otherwise run them all.
 type countJob struct {
-	hits []atomic.Int32
-	slow time.Duration
+	hits    []atomic.Int32
+	slow    time.Duration
+	started chan struct{} // closed when a worker first runs a chunk
+	once    sync.Once
+	// byWorker counts the indices workers other than the caller ran.
+	byWorker atomic.Int32
+}
+
+// slowJob is a countJob over n indices whose workers' chunks take d.
+func slowJob(n int, d time.Duration) *countJob {
+	return &countJob{hits: make([]atomic.Int32, n), slow: d, started: make(chan struct{})}
 }
 
 func (j *countJob) run(worker, lo, hi int) {
-	if worker != 0 && j.slow > 0 {
-		time.Sleep(j.slow)
+	if j.slow > 0 {
+		if worker != 0 {
+			j.once.Do(func() { close(j.started) })
+			time.Sleep(j.slow)
+		} else {
+			<-j.started
+		}
+	}
+	if worker != 0 {
+		j.byWorker.Add(int32(hi - lo))
 	}
 	for i := lo; i < hi; i++ {
 		j.hits[i].Add(1)
@@ -48,7 +67,7 @@ func TestPoolEveryIndexOnce(t *testing.T) {
 			for d := range 30 {
 				j := &countJob{hits: make([]atomic.Int32, 37+c)}
 				if d%3 == 0 {
-					j.slow = 3 * spinFor
+					j = slowJob(37+c, 3*spinFor)
 				}
 				p.do(&g, len(j.hits), 4, j)
 				for i := range j.hits {
@@ -72,12 +91,11 @@ func TestPoolSpinAdapts(t *testing.T) {
 	// Far slower than spinFor, so that the caller outlasts its spin even
 	// when a busy machine deschedules it between its own chunk and the
 	// wait (with 3 x spinFor the worker could finish first: a flaky test).
-	slow := &countJob{hits: make([]atomic.Int32, 8), slow: 20 * time.Millisecond}
 	for i := range maxMisses {
 		if !p.spin.Load() {
 			t.Fatalf("spinning off after %d slow dispatches, want %d", i, maxMisses)
 		}
-		p.do(&g, 8, 1, slow)
+		p.do(&g, 8, 1, slowJob(8, 20*time.Millisecond))
 	}
 	if p.spin.Load() {
 		t.Fatalf("spinning still on after %d dispatches whose workers kept the caller waiting past spinFor", maxMisses)
@@ -89,5 +107,26 @@ func TestPoolSpinAdapts(t *testing.T) {
 	}
 	if !p.spin.Load() {
 		t.Fatal("spinning not back on after 5 s of dispatches a worker kept up with")
+	}
+}
+
+// TestPoolCallerTakesSlowWorkersShare: chunks go to whoever is free, so
+// while a worker sits on one slow chunk the caller runs all the others
+// (with a chunk fixed per worker it ran half).
+func TestPoolCallerTakesSlowWorkersShare(t *testing.T) {
+	p := testPool(t, 2)
+	var g group
+	n := 2 * chunksPerWorker * 4
+	j := slowJob(n, 200*time.Millisecond)
+	p.do(&g, n, 4, j)
+	ran := 0
+	for i := range j.hits {
+		if c := j.hits[i].Load(); c != 1 {
+			t.Fatalf("index %d ran %d times", i, c)
+		}
+		ran++
+	}
+	if j.byWorker.Load() != 4 {
+		t.Errorf("the slow worker ran %d indices, want its one chunk of 4 (the caller the other %d)", j.byWorker.Load(), ran-4)
 	}
 }
