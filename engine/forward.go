@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/pareto-llm/pareto/internal/vec"
 )
@@ -146,9 +145,7 @@ type runState struct {
 	rows       []row
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
-	xqFor      quantKey // the activations xq or xr holds (see matmulAgain)
-	xqNoMin    bool     // no quant of xq's is -128
-	mm         matmulJob
+	mm         matmulsJob
 	at         attnJob
 }
 
@@ -277,9 +274,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 		for i := range B {
 			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.AttnNorm, c.RMSEps)
 		}
-		flops += m.matmul(st, ly.Wq, st.xb, st.q, B)
-		flops += m.matmulAgain(st, ly.Wk, st.xb, st.k, B)
-		flops += m.matmulAgain(st, ly.Wv, st.xb, st.v, B)
+		flops += m.matmuls(st, st.xb, B, product{ly.Wq, st.q}, product{ly.Wk, st.k}, product{ly.Wv, st.v})
 		for i, r := range st.rows {
 			q, k, v := st.q[i*QD:(i+1)*QD], st.k[i*KVD:(i+1)*KVD], st.v[i*KVD:(i+1)*KVD]
 			addBias(q, ly.Bq)
@@ -319,8 +314,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 		for i := range B {
 			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.FFNNorm, c.RMSEps)
 		}
-		flops += m.matmul(st, ly.Gate, st.xb, st.hb, B)
-		flops += m.matmulAgain(st, ly.Up, st.xb, st.hb2, B)
+		flops += m.matmuls(st, st.xb, B, product{ly.Gate, st.hb}, product{ly.Up, st.hb2})
 		swiglu(st.hb[:B*c.FFN], st.hb2[:B*c.FFN])
 		flops += m.matmul(st, ly.Down, st.hb, st.xb2, B)
 		for i := range st.x[:B*D] {
@@ -364,64 +358,86 @@ func addBias(x, b []float32) {
 // matmul computes y[i] = w x[i] for the first b rows of x, splitting w's
 // rows over the worker pool, and returns the FLOPs (2 per multiply-add).
 func (m *Model) matmul(st *runState, w *Mat, x, y []float32, b int) float64 {
-	return m.matmulOf(st, w, x, y, b, false)
+	return m.matmuls(st, x, b, product{w, y})
 }
 
-// matmulAgain is matmul for an x unchanged since the last matmul: the
-// Q8_0 quantization (or f16 rounding) of x that call made, if it made
-// one, serves this one too (q, k and v read one normed input, as gate and
-// up do; quantizing it again was 8 % of a Q8_0 decode step).
-func (m *Model) matmulAgain(st *runState, w *Mat, x, y []float32, b int) float64 {
-	return m.matmulOf(st, w, x, y, b, true)
+// product is one matrix of a matmuls call and where its output goes.
+type product struct {
+	w *Mat
+	y []float32
 }
 
-// quantKey names the activations st.xq (Q8_0) or st.xr (F16) holds.
-type quantKey struct {
-	x       *float32
-	b, cols int
-	kind    Kind
-}
-
-func (m *Model) matmulOf(st *runState, w *Mat, x, y []float32, b int, again bool) float64 {
-	st.mm = matmulJob{w: w, x: x, y: y, b: b, wide: vec.HasAVX512 && w.Cols > 0 && w.Cols%16 == 0}
-	if !again {
-		st.xqFor = quantKey{}
-	}
-	key := quantKey{unsafe.SliceData(x), b, w.Cols, w.Kind}
-	switch {
-	case m.GGMLNumerics && w.Kind == KindQ8_0:
-		if st.xqFor != key {
-			st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w.Cols}
-			if b*w.Cols < minParallelQuant {
-				st.quant.run(0, 0, b)
-			} else {
-				// A batch's rows are quantized apart, in parallel: at
-				// batch 200 one core took a third of the matmul's time
-				// doing it.
-				workers().do(&st.grp, b, 1, &st.quant)
+// matmuls is matmul for up to three matrices of one kind and width that
+// read the same x (q, k and v; gate and up): x is quantized (or rounded)
+// once, and all their rows go to the workers in one dispatch, so the
+// workers meet once instead of once a matrix, and a chunk of one
+// matrix's rows can end the dispatch beside another's. Matrices of
+// different kinds or widths go one after another.
+func (m *Model) matmuls(st *runState, x []float32, b int, ps ...product) float64 {
+	w0 := ps[0].w
+	for _, p := range ps[1:] {
+		if p.w.Kind != w0.Kind || p.w.Cols != w0.Cols || len(ps) > len(st.mm.parts) {
+			var flops float64
+			for _, p := range ps {
+				flops += m.matmuls(st, x, b, p)
 			}
-			st.xqFor = key
-			// The 4x8 kernel's bias trick needs activations without
-			// -128, which quantizeQ8 never writes; checked all the same,
-			// once for every matrix that reads them.
-			st.xqNoMin = !hasInt8Min(st.xq[:b*w.Cols])
+			return flops
 		}
-		st.mm.xq, st.mm.xd, st.mm.q8q8 = st.xq, st.xd, true
-		st.mm.x8 = st.xqNoMin && hasVNNI && !q8Only4
-	case m.GGMLNumerics && w.Kind == KindF16:
-		if st.xqFor != key {
-			copy(st.xr, x[:b*w.Cols])
-			roundF16(st.xr[:b*w.Cols])
-			st.xqFor = key
-		}
-		st.mm.x = st.xr
 	}
-	if w.Rows*w.Cols*b < minParallel {
-		st.mm.run(0, 0, w.Rows)
+	j := matmulJob{x: x, b: b, wide: vec.HasAVX512 && w0.Cols > 0 && w0.Cols%16 == 0}
+	switch {
+	case m.GGMLNumerics && w0.Kind == KindQ8_0:
+		st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w0.Cols}
+		if b*w0.Cols < minParallelQuant {
+			st.quant.run(0, 0, b)
+		} else {
+			// A batch's rows are quantized apart, in parallel: at batch
+			// 200 one core took a third of the matmul's time doing it.
+			workers().do(&st.grp, b, 1, &st.quant)
+		}
+		// The 4x8 kernel's bias trick needs activations without -128,
+		// which quantizeQ8 never writes; checked all the same.
+		j.xq, j.xd, j.q8q8 = st.xq, st.xd, true
+		j.x8 = !hasInt8Min(st.xq[:b*w0.Cols]) && hasVNNI && !q8Only4
+	case m.GGMLNumerics && w0.Kind == KindF16:
+		copy(st.xr, x[:b*w0.Cols])
+		roundF16(st.xr[:b*w0.Cols])
+		j.x = st.xr
+	}
+	st.mm.n = len(ps)
+	rows := 0
+	for k, p := range ps {
+		st.mm.parts[k] = j
+		st.mm.parts[k].w, st.mm.parts[k].y = p.w, p.y
+		rows += p.w.Rows
+		st.mm.ends[k] = rows
+	}
+	if rows*w0.Cols*b < minParallel {
+		st.mm.run(0, 0, rows)
 	} else {
-		workers().do(&st.grp, w.Rows, 4, &st.mm)
+		workers().do(&st.grp, rows, 4, &st.mm)
 	}
-	return 2 * float64(w.Rows) * float64(w.Cols) * float64(b)
+	return 2 * float64(rows) * float64(w0.Cols) * float64(b)
+}
+
+// matmulsJob is the matmulJobs of one matmuls call over their rows
+// together: rows [0, ends[0]) are the first matrix's, [ends[0], ends[1])
+// the second's, and so on.
+type matmulsJob struct {
+	parts [3]matmulJob
+	ends  [3]int
+	n     int
+}
+
+func (j *matmulsJob) run(worker, lo, hi int) {
+	start := 0
+	for k := range j.n {
+		end := j.ends[k]
+		if lo < end && hi > start {
+			j.parts[k].run(worker, max(lo, start)-start, min(hi, end)-start)
+		}
+		start = end
+	}
 }
 
 // minParallelQuant is the fewest activations worth quantizing to Q8_0
