@@ -639,7 +639,8 @@ a1group:
 // row c, the four weight rows' outputs side by side: RED4 of Z(c), Z(4+c),
 // Z(8+c), Z(12+c)). Group g < 4 also prefetches row g of the four rows
 // from pf on (n floats each, one after another: the weight rows the caller
-// multiplies next) into L2, as it streams its own. Registers: SI DI R8 R9
+// multiplies next) into L1 (T0: search 1.02x over T1's L2, 5 of 5
+// interleaved pairs), as it streams its own. Registers: SI DI R8 R9
 // the weight rows, R10-R13 the group's batch rows, DX their stride, BX
 // the offset within rows, CX n (bytes), AX the output, R15 its row stride
 // (bytes), R14 the row prefetched, BP the groups left; the frame holds
@@ -676,7 +677,7 @@ rclear:
 	XORQ   BX, BX
 
 rchunk:
-	PREFETCHT1  (R14)(BX*1)
+	PREFETCHT0  (R14)(BX*1)
 	VMOVUPS     (SI)(BX*1), Z16
 	VMOVUPS     (DI)(BX*1), Z17
 	VMOVUPS     (R8)(BX*1), Z18
