@@ -139,13 +139,14 @@ type runState struct {
 	xr         []float32 // activations rounded to f16, b x max(DModel,QDim,FFN)
 	xq         []int8    // activations quantized to Q8_0
 	xd         []float32 // their scales
-	cos, sin   []float32 // rot/2
+	cos, sin   []float32 // each row's rotary table, b x rot/2
 	scores     [][]float32
 	groups     [][][]float32 // per worker: attention's groups of four positions (see groups)
 	rows       []row
 	grp        group // the tasks of the current parallel dispatch
 	quant      quantJob
 	mm         matmulsJob
+	rj         rowsJob
 	at         attnJob
 }
 
@@ -160,7 +161,7 @@ func (m *Model) newState(b int) *runState {
 		hb: make([]float32, b*c.FFN), hb2: make([]float32, b*c.FFN),
 		logits: make([]float32, b*c.Vocab),
 		xr:     make([]float32, b*wide), xq: make([]int8, b*wide), xd: make([]float32, b*wide/q8Block+1),
-		cos: make([]float32, c.rotDims()/2), sin: make([]float32, c.rotDims()/2),
+		cos: make([]float32, b*c.rotDims()/2), sin: make([]float32, b*c.rotDims()/2),
 		rows: make([]row, 0, b),
 	}
 	for range workers().n {
@@ -253,7 +254,7 @@ func (m *Model) forward(st *runState) (float64, error) {
 	c := m.Config
 	w := &m.Weights
 	B := len(st.rows)
-	D, QD, KVD, HD := c.DModel, c.QDim(), c.KVDim(), c.HeadDim
+	D, HD := c.DModel, c.HeadDim
 	var flops float64
 
 	for i, r := range st.rows {
@@ -267,6 +268,11 @@ func (m *Model) forward(st *runState) (float64, error) {
 		w.Embed.Row(r.token, st.x[i*D:(i+1)*D])
 	}
 
+	half := c.rotDims() / 2
+	for i, r := range st.rows {
+		ropeTable(st.cos[i*half:(i+1)*half], st.sin[i*half:(i+1)*half], r.pos, c.rotDims(), c.RopeBase)
+	}
+
 	for l := range w.Layers {
 		ly := &w.Layers[l]
 		// Attention block.
@@ -275,30 +281,15 @@ func (m *Model) forward(st *runState) (float64, error) {
 			rmsnorm(st.xb[i*D:(i+1)*D], st.x[i*D:(i+1)*D], ly.AttnNorm, c.RMSEps)
 		}
 		flops += m.matmuls(st, st.xb, B, product{ly.Wq, st.q}, product{ly.Wk, st.k}, product{ly.Wv, st.v})
-		for i, r := range st.rows {
-			q, k, v := st.q[i*QD:(i+1)*QD], st.k[i*KVD:(i+1)*KVD], st.v[i*KVD:(i+1)*KVD]
-			addBias(q, ly.Bq)
-			addBias(k, ly.Bk)
-			addBias(v, ly.Bv)
-			ropeTable(st.cos, st.sin, r.pos, c.rotDims(), c.RopeBase)
-			if c.Arch == ArchQwen2 {
-				ropeNeox(q, c.Heads, HD, c.rotDims(), st.cos, st.sin)
-				ropeNeox(k, c.KVHeads, HD, c.rotDims(), st.cos, st.sin)
-			} else {
-				ropeNorm(q, c.Heads, HD, c.rotDims(), st.cos, st.sin)
-				ropeNorm(k, c.KVHeads, HD, c.rotDims(), st.cos, st.sin)
-			}
-			if m.GGMLNumerics { // f16 KV cache; q meets k as f16
-				roundF16(q)
-				roundF16(k)
-				roundF16(v)
-			}
-			p := r.seq.pool
-			b, off := r.seq.blocks[r.pos/p.size], (l*p.size+r.pos%p.size)*KVD
-			copy(b.kv[off:], k)
-			copy(b.kv[p.half()+off:], v)
+		for _, r := range st.rows {
 			flops += 4 * float64(c.Heads*HD*(r.pos+1))
 			attnWork += 2 * c.Heads * HD * (r.pos + 1)
+		}
+		st.rj = rowsJob{m: m, st: st, layer: l}
+		if B < minParallelRows {
+			st.rj.run(0, 0, B)
+		} else {
+			workers().do(&st.grp, B, 1, &st.rj)
 		}
 		st.at = attnJob{m: m, st: st, layer: l}
 		if attnWork < minParallel {
@@ -347,6 +338,50 @@ func (m *Model) forward(st *runState) (float64, error) {
 		}
 	}
 	return flops, nil
+}
+
+// rowsJob readies each row's q, k and v of one layer for attention:
+// biases, rotary positions, f16 rounding under ggml numerics, and k and v
+// written to the row's KV block. Rows are independent, and writing a new
+// position misses the cache on every line, so they go to the workers
+// (3.5 % of a search step's time on one core before).
+type rowsJob struct {
+	m     *Model
+	st    *runState
+	layer int
+}
+
+// minParallelRows is the fewest rows worth spreading over the workers.
+const minParallelRows = 4
+
+func (j *rowsJob) run(_, lo, hi int) {
+	c, st := j.m.Config, j.st
+	ly := &j.m.Weights.Layers[j.layer]
+	QD, KVD, HD, half := c.QDim(), c.KVDim(), c.HeadDim, c.rotDims()/2
+	for i := lo; i < hi; i++ {
+		r := st.rows[i]
+		q, k, v := st.q[i*QD:(i+1)*QD], st.k[i*KVD:(i+1)*KVD], st.v[i*KVD:(i+1)*KVD]
+		cos, sin := st.cos[i*half:(i+1)*half], st.sin[i*half:(i+1)*half]
+		addBias(q, ly.Bq)
+		addBias(k, ly.Bk)
+		addBias(v, ly.Bv)
+		if c.Arch == ArchQwen2 {
+			ropeNeox(q, c.Heads, HD, c.rotDims(), cos, sin)
+			ropeNeox(k, c.KVHeads, HD, c.rotDims(), cos, sin)
+		} else {
+			ropeNorm(q, c.Heads, HD, c.rotDims(), cos, sin)
+			ropeNorm(k, c.KVHeads, HD, c.rotDims(), cos, sin)
+		}
+		if j.m.GGMLNumerics { // f16 KV cache; q meets k as f16
+			roundF16(q)
+			roundF16(k)
+			roundF16(v)
+		}
+		p := r.seq.pool
+		b, off := r.seq.blocks[r.pos/p.size], (j.layer*p.size+r.pos%p.size)*KVD
+		copy(b.kv[off:], k)
+		copy(b.kv[p.half()+off:], v)
+	}
 }
 
 func addBias(x, b []float32) {
