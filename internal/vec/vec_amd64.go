@@ -230,10 +230,12 @@ func dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, yst
 		p = &pf[0]
 	}
 	dot4xRowsAVX512(&wp, &x[0], xstride, n16, groups, &y[0], ystride, p)
-	for c := range 4 * groups {
-		for a := range 4 {
-			for k := n16; k < n; k++ {
-				y[c*ystride+a] += w[a][k] * x[c*xstride+k]
+	if n16 < n { // not looping over the outputs when there is no tail
+		for c := range 4 * groups {
+			for a := range 4 {
+				for k := n16; k < n; k++ {
+					y[c*ystride+a] += w[a][k] * x[c*xstride+k]
+				}
 			}
 		}
 	}
