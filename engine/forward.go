@@ -410,14 +410,16 @@ type product struct {
 // different kinds or widths go one after another.
 func (m *Model) matmuls(st *runState, x []float32, b int, ps ...product) float64 {
 	w0 := ps[0].w
+	alike := len(ps) <= len(st.mm.parts)
 	for _, p := range ps[1:] {
-		if p.w.Kind != w0.Kind || p.w.Cols != w0.Cols || len(ps) > len(st.mm.parts) {
-			var flops float64
-			for _, p := range ps {
-				flops += m.matmuls(st, x, b, p)
-			}
-			return flops
+		alike = alike && p.w.Kind == w0.Kind && p.w.Cols == w0.Cols
+	}
+	if !alike {
+		var flops float64
+		for _, p := range ps {
+			flops += m.matmuls(st, x, b, p)
 		}
+		return flops
 	}
 	j := matmulJob{x: x, b: b, wide: vec.HasAVX512 && w0.Cols > 0 && w0.Cols%16 == 0}
 	switch {

@@ -566,3 +566,44 @@ func TestDotQ8Q8x4xRowsMatchesPerPair(t *testing.T) {
 		}
 	}
 }
+
+// testMat is a random rows x cols matrix of kind (F32 or Q8_0).
+func testMat(rows, cols int, kind Kind, seed uint64) *Mat {
+	w := &Mat{Rows: rows, Cols: cols, Kind: kind, F: randVec(rows*cols, seed)}
+	if kind == KindQ8_0 {
+		w.Q, w.D = make([]int8, rows*cols), make([]float32, rows*cols/q8Block)
+		quantizeQ8(w.F, w.Q, w.D)
+		w.F = nil
+	}
+	return w
+}
+
+// TestMatmulsAlikeApart: matrices that read one input, multiplied in one
+// dispatch (q, k and v), give each its own product to the bit, also when
+// their kinds differ and they go one after another, at batches that take
+// each kernel.
+func TestMatmulsAlikeApart(t *testing.T) {
+	const cols = 256
+	for _, kinds := range [][3]Kind{{KindF32, KindF32, KindF32}, {KindQ8_0, KindQ8_0, KindQ8_0}, {KindQ8_0, KindF32, KindQ8_0}} {
+		for _, b := range []int{1, 3, 16, 70} {
+			m := &Model{GGMLNumerics: true}
+			ws := [3]*Mat{testMat(192, cols, kinds[0], 1), testMat(68, cols, kinds[1], 2), testMat(64, cols, kinds[2], 3)}
+			st := &runState{xq: make([]int8, b*cols), xd: make([]float32, b*cols/q8Block), xr: make([]float32, b*cols)}
+			x := randVec(b*cols, 4)
+			var ps []product
+			for _, w := range ws {
+				ps = append(ps, product{w, make([]float32, b*w.Rows)})
+			}
+			m.matmuls(st, x, b, ps...)
+			for k, w := range ws {
+				want := make([]float32, b*w.Rows)
+				m.matmul(st, w, x, want, b)
+				for i := range want {
+					if math.Float32bits(ps[k].y[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kinds %v batch %d: matrix %d output %d = %g together, %g alone", kinds, b, k, i, ps[k].y[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
