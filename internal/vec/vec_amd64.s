@@ -261,6 +261,25 @@ oloop:
 	VFMADD231PS Z18, Zx, A2 \
 	VFMADD231PS Z19, Zx, A3
 
+// TILE4 adds one 64-byte chunk, at offset I, of a 4x4 block of products:
+// rows K0-K3 (loaded into Z16-Z19) against vectors V0-V3 (into Z20-Z23),
+// vector j with row r into accumulator Z(4j+r), so that RED4 of
+// Z(4j)..Z(4j+3) gives vector j's four products in row order. Each load
+// feeds four FMAs.
+#define TILE4(K0, K1, K2, K3, V0, V1, V2, V3, I) \
+	VMOVUPS (K0)(I*1), Z16 \
+	VMOVUPS (K1)(I*1), Z17 \
+	VMOVUPS (K2)(I*1), Z18 \
+	VMOVUPS (K3)(I*1), Z19 \
+	VMOVUPS (V0)(I*1), Z20 \
+	MUL4(Z20, Z0, Z1, Z2, Z3) \
+	VMOVUPS (V1)(I*1), Z21 \
+	MUL4(Z21, Z4, Z5, Z6, Z7) \
+	VMOVUPS (V2)(I*1), Z22 \
+	MUL4(Z22, Z8, Z9, Z10, Z11) \
+	VMOVUPS (V3)(I*1), Z23 \
+	MUL4(Z23, Z12, Z13, Z14, Z15)
+
 // RED4 sums each of the 16-lane accumulators Za..Zd and leaves the four
 // sums in X19 (lane k the sum of the k-th accumulator), in
 // the order of _mm512_reduce_add_ps as GCC and Clang expand it, which is
@@ -372,11 +391,10 @@ rowsreduce:
 // of four rows against four positions of a KV block), hd a positive
 // multiple of 16, ng >= 1. Each product is summed in Dot16's order (one
 // 16-lane accumulator, RED4), then scaled: the same as Dot16 times scale.
-// Accumulator Z(4j+r) holds vector j with row r, so RED4 of
-// Z(4j)..Z(4j+3) gives vector j's four products in order. Registers: R8-R11
-// the vectors, SI R12 R13 R14 the group's rows, DX the row stride, AX the
-// offset within them, BX hd, CX the groups left, BP the group list, DI
-// the output, R15 its row stride (bytes), Z24 the scale.
+// Accumulators as TILE4 leaves them. Registers: R8-R11 the vectors, SI
+// R12 R13 R14 the group's rows, DX the row stride, AX the offset within
+// them, BX hd, CX the groups left, BP the group list, DI the output, R15
+// its row stride (bytes), Z24 the scale.
 TEXT ·dot4xGAVX512(SB), $8-64
 	MOVQ x+0(FP), AX
 	MOVQ 0(AX), R8
@@ -403,18 +421,7 @@ g4group:
 	XORQ AX, AX
 
 g4chunk:
-	VMOVUPS     (SI)(AX*1), Z16
-	VMOVUPS     (R12)(AX*1), Z17
-	VMOVUPS     (R13)(AX*1), Z18
-	VMOVUPS     (R14)(AX*1), Z19
-	VMOVUPS     (R8)(AX*1), Z20
-	MUL4(Z20, Z0, Z1, Z2, Z3)
-	VMOVUPS     (R9)(AX*1), Z21
-	MUL4(Z21, Z4, Z5, Z6, Z7)
-	VMOVUPS     (R10)(AX*1), Z22
-	MUL4(Z22, Z8, Z9, Z10, Z11)
-	VMOVUPS     (R11)(AX*1), Z23
-	MUL4(Z23, Z12, Z13, Z14, Z15)
+	TILE4(SI, R12, R13, R14, R8, R9, R10, R11, AX)
 	ADDQ        $64, AX
 	CMPQ        AX, BX
 	JL          g4chunk
@@ -634,10 +641,10 @@ a1group:
 // y[c*ystride+a] = w[a] . x[c*xstride:][:n] for a < 4 and c < 4*groups,
 // n a positive multiple of 16, groups >= 1: four weight rows against all
 // the batch's rows in one call, four at a time (sixteen 16-lane
-// accumulators, each load feeding four FMAs), each product summed in
-// Dot16's order (RED4), and written where the matrix product's output goes (for batch
-// row c, the four weight rows' outputs side by side: RED4 of Z(c), Z(4+c),
-// Z(8+c), Z(12+c)). Group g < 4 also prefetches row g of the four rows
+// accumulators, TILE4), each product summed in Dot16's order (RED4), and
+// written where the matrix product's output goes (for batch row c, the
+// four weight rows' outputs side by side: RED4 of Z(4c)..Z(4c+3)). Group
+// g < 4 also prefetches row g of the four rows
 // from pf on (n floats each, one after another: the weight rows the caller
 // multiplies next) into L1 (T0: search 1.02x over T1's L2, 5 of 5
 // interleaved pairs), as it streams its own. Registers: SI DI R8 R9
@@ -678,29 +685,18 @@ rclear:
 
 rchunk:
 	PREFETCHT0  (R14)(BX*1)
-	VMOVUPS     (SI)(BX*1), Z16
-	VMOVUPS     (DI)(BX*1), Z17
-	VMOVUPS     (R8)(BX*1), Z18
-	VMOVUPS     (R9)(BX*1), Z19
-	VMOVUPS     (R10)(BX*1), Z20
-	MUL4(Z20, Z0, Z4, Z8, Z12)
-	VMOVUPS     (R11)(BX*1), Z21
-	MUL4(Z21, Z1, Z5, Z9, Z13)
-	VMOVUPS     (R12)(BX*1), Z22
-	MUL4(Z22, Z2, Z6, Z10, Z14)
-	VMOVUPS     (R13)(BX*1), Z23
-	MUL4(Z23, Z3, Z7, Z11, Z15)
+	TILE4(SI, DI, R8, R9, R10, R11, R12, R13, BX)
 	ADDQ        $64, BX
 	CMPQ        BX, CX
 	JL          rchunk
 
-	RED4(Z0, Z4, Z8, Z12, Y0, Y4, Y8, Y12, X0, X4, X8, X12)
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3)
 	VMOVUPS X19, (AX)
-	RED4(Z1, Z5, Z9, Z13, Y1, Y5, Y9, Y13, X1, X5, X9, X13)
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7)
 	VMOVUPS X19, (AX)(R15*1)
-	RED4(Z2, Z6, Z10, Z14, Y2, Y6, Y10, Y14, X2, X6, X10, X14)
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11)
 	VMOVUPS X19, (AX)(R15*2)
-	RED4(Z3, Z7, Z11, Z15, Y3, Y7, Y11, Y15, X3, X7, X11, X15)
+	RED4(Z12, Z13, Z14, Z15, Y12, Y13, Y14, Y15, X12, X13, X14, X15)
 	LEAQ    (AX)(R15*2), BX
 	ADDQ    R15, BX
 	VMOVUPS X19, (BX)
