@@ -141,12 +141,7 @@ func TestBlocked4RowsAloneAlike(t *testing.T) {
 
 func benchMatmul(b *testing.B, rows, cols, batch int, kind Kind) {
 	m := &Model{GGMLNumerics: true}
-	w := &Mat{Rows: rows, Cols: cols, Kind: kind, F: randVec(rows*cols, 1)}
-	if kind == KindQ8_0 {
-		w.Q, w.D = make([]int8, rows*cols), make([]float32, rows*cols/q8Block)
-		quantizeQ8(w.F, w.Q, w.D)
-		w.F = nil
-	}
+	w := testMat(rows, cols, kind, 1)
 	st := &runState{xq: make([]int8, batch*cols), xd: make([]float32, batch*cols/q8Block), xr: make([]float32, batch*cols)}
 	x := randVec(batch*cols, 2)
 	y := make([]float32, batch*rows)
