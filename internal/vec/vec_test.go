@@ -3,7 +3,9 @@ package vec
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -166,6 +168,48 @@ func BenchmarkDot4xRows(b *testing.B) {
 		Dot4xRows(&w, x, n, rows, y, 4, nil)
 	}
 	b.ReportMetric(2*4*float64(rows*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkDot4xRowsFromMemory is BenchmarkDot4xRows with weights that
+// do not fit in cache: a 16-row batch (a search step) against 384 MiB of
+// 768-wide rows, about the 100M random model's F32 weights, the rows split
+// over GOMAXPROCS goroutines and each call prefetching the next four rows,
+// as the engine's blocked4 runs it, with no pool, attention or sampling
+// around it. Its rate is the most a search step's matrix products can
+// reach on this machine with this kernel (pareto bench engine's "search's
+// matmuls alone" measures the same through the engine).
+func BenchmarkDot4xRowsFromMemory(b *testing.B) {
+	const n, batch, total = 768, 16, 1 << 17
+	procs := runtime.GOMAXPROCS(0)
+	w := make([]float32, total*n)
+	for i := range w {
+		w[i] = float32(i%7) * 0.1
+	}
+	x := randVec(batch*n, 9)
+	y := make([]float32, batch*total)
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for p := range procs {
+			wg.Go(func() {
+				lo, hi := p*total/procs&^3, (p+1)*total/procs&^3
+				var wr [4][]float32
+				for r := lo; r < hi; r += 4 {
+					for k := range 4 {
+						wr[k] = w[(r+k)*n : (r+k+1)*n]
+					}
+					var next []float32
+					if r+8 <= hi {
+						next = w[(r+4)*n : (r+8)*n]
+					}
+					Dot4xRows(&wr, x, n, batch, y[r:], total, next)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(2*float64(batch)*float64(len(w))*float64(b.N)/s/1e9, "GFLOP/s")
+	b.ReportMetric(4*float64(len(w))*float64(b.N)/s/1e9, "GB/s")
 }
 
 // TestDot4x1SumsAsDot16 checks the four-row matrix-vector kernel against
