@@ -20,7 +20,8 @@ type task struct {
 }
 
 // spinFor is how long a worker keeps looking for its next task, and a
-// caller for its workers to finish, before sleeping. Decoding dispatches
+// caller for its workers to finish (or longer, for chunks longer than
+// that: see do), before sleeping. Decoding dispatches
 // a few dozen products per token, microseconds apart: waking a sleeping
 // goroutine costs several microseconds each time (a futex round trip),
 // more than a small product takes, while spinning through the gaps keeps
@@ -133,8 +134,18 @@ func (p *pool) do(g *group, n, align int, j job) {
 		g.pending.Add(1)
 		p.work[w-1] <- task{j: j, worker: w, g: g}
 	}
-	g.runChunks(j, 0)
-	p.wait(g)
+	start := time.Now()
+	limit := spinFor
+	if ran := g.runChunks(j, 0); ran > 0 {
+		// A worker still busy holds one chunk at most, which takes about
+		// as long as each of the caller's: waiting that out is no sign that
+		// the workers fall behind. (The output matrix's chunks take over
+		// 100 us when decoding the 96.7M model; against a fixed spinFor
+		// those waits ran out, turned spinning off, and decoding then ran
+		// at 0.73x until a probe turned it back on.)
+		limit = max(spinFor, 2*time.Since(start)/time.Duration(ran))
+	}
+	p.wait(g, limit)
 }
 
 // chunksPerWorker is how many chunks a dispatch is cut into per worker
@@ -159,12 +170,12 @@ func (g *group) ch() chan struct{} {
 }
 
 // runChunks runs j as worker on chunks of the dispatch until none is
-// left.
-func (g *group) runChunks(j job, worker int) {
-	for {
+// left, and returns how many it ran.
+func (g *group) runChunks(j job, worker int) int {
+	for ran := 0; ; ran++ {
 		lo := int(g.next.Add(1)-1) * g.chunk
 		if lo >= g.n {
-			return
+			return ran
 		}
 		j.run(worker, lo, min(lo+g.chunk, g.n))
 	}
@@ -185,15 +196,15 @@ func (g *group) done() {
 }
 
 // wait returns once every task of g's dispatch is done: at once if they
-// are, else after spinning (when spinning pays, or to probe whether it
-// does again) or sleeping.
-func (p *pool) wait(g *group) {
+// are, else after spinning for up to limit (when spinning pays, or to
+// probe whether it does again) or sleeping.
+func (p *pool) wait(g *group, limit time.Duration) {
 	if g.pending.Load() == 0 {
 		return
 	}
 	spin := p.spin.Load() || p.waits.Add(1)%probeEvery == 0
 	if spin {
-		if spinUntilDone(g) {
+		if spinUntilDone(g, limit) {
 			p.misses.Store(0)
 			p.spin.Store(true)
 			return
@@ -212,9 +223,9 @@ func (p *pool) wait(g *group) {
 	g.waiting.Store(false)
 }
 
-// spinUntilDone polls g for up to spinFor and reports whether its tasks
+// spinUntilDone polls g for up to limit and reports whether its tasks
 // finished meanwhile.
-func spinUntilDone(g *group) bool {
+func spinUntilDone(g *group, limit time.Duration) bool {
 	deadline := time.Time{}
 	for i := 0; g.pending.Load() != 0; i++ {
 		if i&63 != 63 {
@@ -222,7 +233,7 @@ func spinUntilDone(g *group) bool {
 		}
 		now := time.Now()
 		if deadline.IsZero() {
-			deadline = now.Add(spinFor)
+			deadline = now.Add(limit)
 		} else if now.After(deadline) {
 			return false
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 type countJob struct {
 	hits    []atomic.Int32
 	slow    time.Duration
+	callers time.Duration // how long the caller's chunks take, once a worker holds one
 	started chan struct{} // closed when a worker first runs a chunk
 	once    sync.Once
 	// byWorker counts the indices workers other than the caller ran.
@@ -33,6 +35,7 @@ func (j *countJob) run(worker, lo, hi int) {
 			time.Sleep(j.slow)
 		} else {
 			<-j.started
+			time.Sleep(j.callers)
 		}
 	}
 	if worker != 0 {
@@ -107,6 +110,33 @@ func TestPoolSpinAdapts(t *testing.T) {
 	}
 	if !p.spin.Load() {
 		t.Fatal("spinning not back on after 5 s of dispatches a worker kept up with")
+	}
+}
+
+// TestPoolWaitsOutLongChunks: when every chunk takes longer than
+// spinFor, a caller that runs out of chunks waits for the worker's last
+// one longer than spinFor, and that is no sign of a busy machine: spinning
+// must stay on. (With a fixed spinFor it went off after maxMisses such
+// dispatches, as it did decoding the 96.7M model, whose output matrix has
+// chunks of over 100 us, and every hand-off then slept.)
+func TestPoolWaitsOutLongChunks(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two Ps: with one, a worker cannot run while its caller spins")
+	}
+	p := testPool(t, 2)
+	var g group
+	for i := range maxMisses + 2 {
+		// The caller's chunk takes 5 ms and the worker's 7: the caller
+		// waits about 2 ms (40 x spinFor) for the worker each time.
+		j := slowJob(2, 7*time.Millisecond)
+		j.callers = 5 * time.Millisecond
+		p.do(&g, 2, 1, j)
+		if j.byWorker.Load() != 1 {
+			t.Fatalf("dispatch %d: the worker ran %d chunks, want 1", i, j.byWorker.Load())
+		}
+		if !p.spin.Load() {
+			t.Fatalf("spinning off after %d dispatches whose workers each finished a chunk as long as the caller's", i+1)
+		}
 	}
 }
 
