@@ -214,11 +214,15 @@ func dot4xRowsAVX512(w *[4]*float32, x *float32, xstride, n, groups int, y *floa
 func dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int, pf []float32) {
 	n := len(w[0])
 	n16 := n &^ 15
-	if !HasAVX512 || n16 == 0 || rows < 4 {
+	if !HasAVX512 || n16 == 0 {
 		Dot4xRowsGo(w, x, xstride, rows, y, ystride)
 		return
 	}
 	groups := rows / 4
+	if groups == 0 {
+		dot4xRowsEach(w, x, xstride, rows, y, ystride)
+		return
+	}
 	var wp [4]*float32
 	for a := range 4 {
 		wp[a] = &w[a][:n][0]
@@ -241,6 +245,20 @@ func dot4xRows(w *[4][]float32, x []float32, xstride, rows int, y []float32, yst
 	}
 	if rest := rows - 4*groups; rest > 0 {
 		c0 := 4 * groups
-		Dot4xRowsGo(w, x[c0*xstride:], xstride, rest, y[c0*ystride:], ystride)
+		dot4xRowsEach(w, x[c0*xstride:], xstride, rest, y[c0*ystride:], ystride)
+	}
+}
+
+// dot4xRowsEach is Dot4xRows for a batch of fewer than four rows (or the
+// last of a batch): the four weight rows against one batch row at a time
+// (dot4x1, Dot16's sums), instead of Dot16 on every pair, which runs the
+// same four-row kernel on three copies of one row. A tree search's batches
+// are often that small.
+func dot4xRowsEach(w *[4][]float32, x []float32, xstride, rows int, y []float32, ystride int) {
+	n := len(w[0])
+	var out [4]float32
+	for c := range rows {
+		dot4x1(w, x[c*xstride:c*xstride+n], &out)
+		copy(y[c*ystride:c*ystride+4], out[:])
 	}
 }

@@ -1,6 +1,7 @@
 package vec
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -157,17 +158,24 @@ func TestDot4xRowsMatchesFloat64(t *testing.T) {
 	}
 }
 
+// BenchmarkDot4xRows is the batch kernel with its weights in cache, at a
+// search step's 16 rows and at the 1 to 3 rows a tree search's smaller
+// batches have.
 func BenchmarkDot4xRows(b *testing.B) {
-	n, rows := 768, 16
-	var w [4][]float32
-	for i := range 4 {
-		w[i] = randVec(n, uint64(i))
+	for _, rows := range []int{1, 2, 3, 16} {
+		b.Run(fmt.Sprint("rows", rows), func(b *testing.B) {
+			n := 768
+			var w [4][]float32
+			for i := range 4 {
+				w[i] = randVec(n, uint64(i))
+			}
+			x, y := randVec(rows*n, 9), make([]float32, rows*4)
+			for b.Loop() {
+				Dot4xRows(&w, x, n, rows, y, 4, nil)
+			}
+			b.ReportMetric(2*4*float64(rows*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
-	x, y := randVec(rows*n, 9), make([]float32, rows*4)
-	for b.Loop() {
-		Dot4xRows(&w, x, n, rows, y, 4, nil)
-	}
-	b.ReportMetric(2*4*float64(rows*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // BenchmarkDot4xRowsFromMemory is BenchmarkDot4xRows with weights that
