@@ -29,6 +29,11 @@ type PrefixCache struct {
 	bytes    int // memory of the blocks the tree holds
 	clock    uint64
 	roots    map[*Model]*radixNode
+	// leaves are the nodes without children, least recently used first:
+	// eviction's candidates, kept as the tree changes, so that a cache at
+	// its bound does not walk its whole tree at every call to find them
+	// (a quarter of a rebase run's CPU when it did).
+	leaves nodeHeap
 }
 
 // radixNode is one block of cached sequences: the tokens at its positions
@@ -43,6 +48,7 @@ type radixNode struct {
 	pool     *blockPool // of the model the tree under this root caches
 	m        *Model     // at a root: whose tree it is
 	used     uint64     // clock at its last use, or a descendant's
+	leaf     int        // index in the cache's leaves, or -1
 }
 
 // NewPrefixCache returns a cache holding at most maxBytes of KV blocks that
@@ -82,7 +88,7 @@ func (c *PrefixCache) Lookup(m *Model, tokens []int, maxLen int) (*Seq, int) {
 		s.pool.ref(best.block)
 		s.blocks = append(s.blocks, best.block)
 		s.n += k
-		best.used = c.clock
+		c.touch(best)
 		if k < size {
 			break
 		}
@@ -109,7 +115,7 @@ func (c *PrefixCache) Add(s *Seq) {
 	c.clock++
 	node := c.roots[s.m]
 	if node == nil {
-		node = &radixNode{pool: s.pool, m: s.m}
+		node = &radixNode{pool: s.pool, m: s.m, leaf: -1}
 		c.roots[s.m] = node
 	}
 	size := s.pool.size
@@ -124,22 +130,34 @@ func (c *PrefixCache) child(node *radixNode, toks []int, b *kvBlock) *radixNode 
 	for _, ch := range node.children {
 		switch k := commonPrefix(ch.tokens, toks); {
 		case k == len(toks): // cached already, maybe with more tokens after
-			ch.used = c.clock
+			c.touch(ch)
 			return ch
 		case k == len(ch.tokens): // a shorter end of a sequence, which b extends
 			ch.pool.ref(b)
 			ch.pool.unref(ch.block)
 			ch.block = b
 			ch.tokens = append(ch.tokens[:0], toks...)
-			ch.used = c.clock
+			c.touch(ch)
 			return ch
 		}
 	}
-	ch := &radixNode{parent: node, tokens: slices.Clone(toks), block: b, pool: node.pool, used: c.clock}
+	ch := &radixNode{parent: node, tokens: slices.Clone(toks), block: b, pool: node.pool, used: c.clock, leaf: -1}
 	node.pool.ref(b)
+	if node.leaf >= 0 {
+		heap.Remove(&c.leaves, node.leaf)
+	}
 	node.children = append(node.children, ch)
+	heap.Push(&c.leaves, ch)
 	c.bytes += node.pool.blockBytes()
 	return ch
+}
+
+// touch marks n used now, moving it to the back of the leaves if it is one.
+func (c *PrefixCache) touch(n *radixNode) {
+	n.used = c.clock
+	if n.leaf >= 0 {
+		heap.Fix(&c.leaves, n.leaf)
+	}
 }
 
 // evict drops least recently used leaves that no sequence holds until the
@@ -147,23 +165,13 @@ func (c *PrefixCache) child(node *radixNode, toks []int, b *kvBlock) *radixNode 
 // never older than its children's, so parents left bare are taken in
 // their turn.
 func (c *PrefixCache) evict() {
-	if c.bytes <= c.maxBytes {
-		return
-	}
-	var h nodeHeap
-	for _, r := range c.roots {
-		r.walk(func(n *radixNode) {
-			if n.block != nil && len(n.children) == 0 {
-				h = append(h, n)
-			}
-		})
-	}
-	heap.Init(&h)
-	for c.bytes > c.maxBytes && h.Len() > 0 {
-		n := heap.Pop(&h).(*radixNode)
+	var held []*radixNode
+	for c.bytes > c.maxBytes && c.leaves.Len() > 0 {
+		n := heap.Pop(&c.leaves).(*radixNode)
 		// The tree's own reference is the only one unless a sequence holds
 		// the block; and none can take one meanwhile but through the tree.
 		if n.block.refs.Load() > 1 {
+			held = append(held, n)
 			continue
 		}
 		p := n.parent
@@ -174,10 +182,13 @@ func (c *PrefixCache) evict() {
 		n.parent, n.block = nil, nil
 		switch {
 		case p.block != nil && len(p.children) == 0:
-			heap.Push(&h, p)
+			heap.Push(&c.leaves, p)
 		case p.block == nil && len(p.children) == 0:
 			delete(c.roots, p.m) // so the cache does not keep the model alive
 		}
+	}
+	for _, n := range held {
+		heap.Push(&c.leaves, n)
 	}
 }
 
@@ -189,18 +200,27 @@ func (n *radixNode) walk(f func(*radixNode)) {
 	}
 }
 
-// nodeHeap orders nodes least recently used first.
+// nodeHeap orders nodes least recently used first. Each node keeps its
+// index in leaf, -1 once out.
 type nodeHeap []*radixNode
 
 func (h nodeHeap) Len() int           { return len(h) }
 func (h nodeHeap) Less(i, j int) bool { return h[i].used < h[j].used }
-func (h nodeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *nodeHeap) Push(x any)        { *h = append(*h, x.(*radixNode)) }
+func (h nodeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].leaf, h[j].leaf = i, j
+}
+func (h *nodeHeap) Push(x any) {
+	n := x.(*radixNode)
+	n.leaf = len(*h)
+	*h = append(*h, n)
+}
 func (h *nodeHeap) Pop() any {
 	old := *h
 	n := old[len(old)-1]
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
+	n.leaf = -1
 	return n
 }
 

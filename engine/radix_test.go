@@ -231,8 +231,21 @@ func (w *radixWorld) check(tb testing.TB, settled bool) {
 				if n.block.refs.Load() == 1 {
 					unpinnedLeaves++
 				}
+				if n.leaf < 0 || n.leaf >= len(c.leaves) || c.leaves[n.leaf] != n {
+					tb.Fatalf("leaf of %v not where the leaf heap says (index %d)", n.tokens, n.leaf)
+				}
+			} else if n.leaf >= 0 {
+				tb.Fatalf("node of %v has %d children and is in the leaf heap", n.tokens, len(n.children))
 			}
 		})
+	}
+	if len(c.leaves) != leaves {
+		tb.Fatalf("leaf heap holds %d nodes, the tree %d leaves", len(c.leaves), leaves)
+	}
+	for i := 1; i < len(c.leaves); i++ {
+		if c.leaves[(i-1)/2].used > c.leaves[i].used {
+			tb.Fatalf("leaf heap out of order at %d", i)
+		}
 	}
 	p := w.m.blocks()
 	if c.bytes != nodes*p.blockBytes() {
@@ -441,5 +454,42 @@ func TestPrefixCacheConcurrent(t *testing.T) {
 	w.check(t, false)
 	if live, st := m.KVStats().Blocks, c.Stats(); live != st.Blocks || st.Pinned != 0 {
 		t.Fatalf("%d blocks live, the cache holds %d of which %d pinned; want all held by the cache alone", live, st.Blocks, st.Pinned)
+	}
+}
+
+// BenchmarkPrefixCacheAtBound is a cache full to its bound of 4,096
+// one-block sequences taking one more (prefill, add, release) per
+// iteration, so that every add evicts the least recently used block: the
+// state a long run's cache stays in.
+func BenchmarkPrefixCacheAtBound(b *testing.B) {
+	m := radixModel(b, 4)
+	const blocks = 4096
+	c := NewPrefixCache(blocks * m.blocks().blockBytes())
+	// Distinct 4-token sequences over the 7-token vocabulary: 7^4 = 2,401
+	// would run out, so each also starts with one of a few first blocks.
+	seq := func(i int) []int {
+		t := make([]int, 8)
+		for k := range t {
+			t[k] = i % 7
+			i /= 7
+		}
+		return t
+	}
+	add := func(i int) {
+		toks := seq(i)
+		s, n := c.Lookup(m, toks, len(toks)-1)
+		if _, err := m.Prefill(s, toks[n:]); err != nil {
+			b.Fatal(err)
+		}
+		c.Add(s)
+		s.Release()
+	}
+	i := 0
+	for ; c.Bytes() < c.maxBytes; i++ {
+		add(i)
+	}
+	for b.Loop() {
+		add(i)
+		i++
 	}
 }
