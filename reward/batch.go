@@ -65,7 +65,7 @@ func (p *PRM) ScoreBatch(ctx context.Context, question string, candidates [][]st
 	prompt := Prompt(p.prompt, question)
 	jobs := make([]*job, len(unique))
 	for n, i := range unique {
-		tokens, ends, _ := Encode(p.tok, prompt, candidates[i])
+		tokens, ends, _ := Encode(p.enc, prompt, candidates[i])
 		if len(tokens) > p.m.Config.Context {
 			return nil, u, fmt.Errorf("prm: candidate %d: prompt and %d steps are %d tokens, more than the model's context of %d", i, len(candidates[i]), len(tokens), p.m.Config.Context)
 		}

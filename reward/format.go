@@ -47,18 +47,18 @@ type Encoder interface {
 // next-token prediction scores the step; and head, the number of tokens of
 // the prompt alone (the solution starts there). Each end comes from
 // encoding the text up to it rather than from adding up the steps' own
-// tokens, since a piece's tokens can depend on what precedes it; for
-// solutions of a few lines the repeated encoding costs far less than one
-// forward pass.
+// tokens, since a piece's tokens can depend on what precedes it (the PRM
+// encodes through a memo, so that a search pays for each text once).
 func Encode(tok Encoder, prompt string, steps []string) (tokens []int, ends []int, head int) {
-	head = len(tok.Encode(prompt, true))
+	tokens = tok.Encode(prompt, true)
+	head = len(tokens)
 	text := prompt
 	ends = make([]int, len(steps))
 	for k, s := range steps {
 		text += strings.ReplaceAll(s, StepSeparator, " ") + StepSeparator
-		ends[k] = len(tok.Encode(text, true)) - 1
+		tokens = tok.Encode(text, true)
+		ends[k] = len(tokens) - 1
 	}
-	tokens = tok.Encode(text, true)
 	return tokens, ends, head
 }
 

@@ -61,3 +61,32 @@ func TestLabelIDs(t *testing.T) {
 type encoderFunc func(string) []int
 
 func (f encoderFunc) Encode(text string, _ bool) []int { return f(text) }
+
+// TestEncodeMemo: the memo gives the tokenizer's tokens, remembered or
+// not, in copies its callers may change, and starts over past its size.
+func TestEncodeMemo(t *testing.T) {
+	tok := shippedPRM(t).tok
+	e := newEncodeMemo(tok, 2)
+	for _, text := range []string{"Tom has 3 apples.", "3 + 4 = 7\n", "Tom has 3 apples."} {
+		for _, bos := range []bool{true, false} {
+			want := tok.Encode(text, bos)
+			got := e.Encode(text, bos)
+			if !slices.Equal(got, want) {
+				t.Fatalf("memo encodes %q (bos %v) as %v, the tokenizer as %v", text, bos, got, want)
+			}
+			got[0] = -1 // the caller's copy
+			if again := e.Encode(text, bos); !slices.Equal(again, want) {
+				t.Fatalf("memo gives %v for %q after a caller changed its copy, want %v", again, text, want)
+			}
+			if len(e.m) > e.max {
+				t.Fatalf("memo holds %d texts, at most %d", len(e.m), e.max)
+			}
+		}
+	}
+	steps := []string{"3 + 4 = 7", "7 * 2 = 14"}
+	gt, ge, gh := Encode(e, "Q", steps)
+	wt, we, wh := Encode(tok, "Q", steps)
+	if !slices.Equal(gt, wt) || !slices.Equal(ge, we) || gh != wh {
+		t.Fatalf("Encode through the memo: %v %v %d, without: %v %v %d", gt, ge, gh, wt, we, wh)
+	}
+}

@@ -27,6 +27,7 @@ import (
 type PRM struct {
 	m         *engine.Model
 	tok       *tokenizer.Tokenizer
+	enc       *encodeMemo // tok, remembering texts encoded before
 	prompt    string
 	good, bad int
 	cache     *engine.PrefixCache
@@ -68,7 +69,7 @@ func LoadPRM(path string) (*PRM, error) {
 	if _, err := SeparatorID(tok, StepSeparator); err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
-	return (&PRM{m: m, tok: tok, prompt: prompt, good: good, bad: bad}).fresh(), nil
+	return (&PRM{m: m, tok: tok, enc: newEncodeMemo(tok, 1<<13), prompt: prompt, good: good, bad: bad}).fresh(), nil
 }
 
 // Fresh returns a PRM on the same weights that remembers nothing p
@@ -78,7 +79,7 @@ func (p *PRM) Fresh() pareto.Scorer { return p.fresh() }
 
 // fresh is p's model with an empty memory.
 func (p *PRM) fresh() *PRM {
-	return &PRM{m: p.m, tok: p.tok, prompt: p.prompt, good: p.good, bad: p.bad,
+	return &PRM{m: p.m, tok: p.tok, enc: p.enc, prompt: p.prompt, good: p.good, bad: p.bad,
 		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}
 }
 
@@ -100,7 +101,7 @@ func (p *PRM) Score(ctx context.Context, question string, steps []string) ([]flo
 	if err := ctx.Err(); err != nil { // even when every score is remembered
 		return nil, u, err
 	}
-	tokens, ends, _ := Encode(p.tok, Prompt(p.prompt, question), steps)
+	tokens, ends, _ := Encode(p.enc, Prompt(p.prompt, question), steps)
 	if n := len(tokens); n > p.m.Config.Context {
 		return nil, u, fmt.Errorf("prm: prompt and %d steps are %d tokens, more than the model's context of %d", len(steps), n, p.m.Config.Context)
 	}

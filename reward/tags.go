@@ -58,7 +58,7 @@ func (p *PRM) ScoreTags(ctx context.Context, text string) ([]float64, pareto.Usa
 	if err := ctx.Err(); err != nil {
 		return nil, u, err
 	}
-	tokens := p.tok.Encode(text, true)
+	tokens := p.enc.Encode(text, true)
 	if n := len(tokens); n > p.m.Config.Context {
 		return nil, u, fmt.Errorf("prm: the input is %d tokens, more than the model's context of %d", n, p.m.Config.Context)
 	}
@@ -70,7 +70,7 @@ func (p *PRM) ScoreTags(ctx context.Context, text string) ([]float64, pareto.Usa
 			break
 		}
 		at += i + len(StepSeparator)
-		ends = append(ends, len(p.tok.Encode(text[:at], true))-1)
+		ends = append(ends, len(p.enc.Encode(text[:at], true))-1)
 	}
 	u.Calls, u.PromptTokens = 1, len(tokens)
 	scores, err := p.scoreEnds(ctx, start, tokens, ends, "separator", &u)
