@@ -11,8 +11,8 @@ import (
 // question and leading steps again, which was 8 % of a rebase run's CPU.
 // It is safe for concurrent use.
 type encodeMemo struct {
-	tok Encoder
-	max int // texts remembered at most; past it the memo starts over
+	tok  Encoder
+	size int // texts remembered at most; past it the memo starts over
 
 	mu sync.Mutex
 	m  map[memoKey][]int
@@ -23,8 +23,8 @@ type memoKey struct {
 	bos  bool
 }
 
-func newEncodeMemo(tok Encoder, max int) *encodeMemo {
-	return &encodeMemo{tok: tok, max: max, m: map[memoKey][]int{}}
+func newEncodeMemo(tok Encoder, size int) *encodeMemo {
+	return &encodeMemo{tok: tok, size: size, m: map[memoKey][]int{}}
 }
 
 // Encode returns tok's tokens of text, a copy the caller may change.
@@ -38,7 +38,7 @@ func (e *encodeMemo) Encode(text string, bos bool) []int {
 	}
 	t = e.tok.Encode(text, bos)
 	e.mu.Lock()
-	if len(e.m) >= e.max {
+	if len(e.m) >= e.size {
 		clear(e.m)
 	}
 	e.m[k] = slices.Clone(t)

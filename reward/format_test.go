@@ -78,8 +78,8 @@ func TestEncodeMemo(t *testing.T) {
 			if again := e.Encode(text, bos); !slices.Equal(again, want) {
 				t.Fatalf("memo gives %v for %q after a caller changed its copy, want %v", again, text, want)
 			}
-			if len(e.m) > e.max {
-				t.Fatalf("memo holds %d texts, at most %d", len(e.m), e.max)
+			if len(e.m) > e.size {
+				t.Fatalf("memo holds %d texts, at most %d", len(e.m), e.size)
 			}
 		}
 	}
