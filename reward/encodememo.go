@@ -1,9 +1,6 @@
 package reward
 
-import (
-	"slices"
-	"sync"
-)
+import "slices"
 
 // encodeMemo is an Encoder that remembers what it encoded. A tree search
 // scores each candidate with every step before it, and Encode encodes the
@@ -11,37 +8,25 @@ import (
 // question and leading steps again, which was 8 % of a rebase run's CPU.
 // It is safe for concurrent use.
 type encodeMemo struct {
-	tok  Encoder
-	size int // texts remembered at most; past it the memo starts over
-
-	mu sync.Mutex
-	m  map[memoKey][]int
+	tok   Encoder
+	texts *memo[[]int] // by text, "1" or "0" (bos) first
 }
 
-type memoKey struct {
-	text string
-	bos  bool
-}
-
+// newEncodeMemo remembers up to 2*size texts (two generations of size).
 func newEncodeMemo(tok Encoder, size int) *encodeMemo {
-	return &encodeMemo{tok: tok, size: size, m: map[memoKey][]int{}}
+	return &encodeMemo{tok: tok, texts: newMemo[[]int](size)}
 }
 
 // Encode returns tok's tokens of text, a copy the caller may change.
 func (e *encodeMemo) Encode(text string, bos bool) []int {
-	k := memoKey{text, bos}
-	e.mu.Lock()
-	t, ok := e.m[k]
-	e.mu.Unlock()
-	if ok {
+	key := "0" + text
+	if bos {
+		key = "1" + text
+	}
+	if t, ok := e.texts.get(key); ok {
 		return slices.Clone(t)
 	}
-	t = e.tok.Encode(text, bos)
-	e.mu.Lock()
-	if len(e.m) >= e.size {
-		clear(e.m)
-	}
-	e.m[k] = slices.Clone(t)
-	e.mu.Unlock()
+	t := e.tok.Encode(text, bos)
+	e.texts.put(key, slices.Clone(t))
 	return t
 }

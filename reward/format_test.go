@@ -63,10 +63,10 @@ type encoderFunc func(string) []int
 func (f encoderFunc) Encode(text string, _ bool) []int { return f(text) }
 
 // TestEncodeMemo: the memo gives the tokenizer's tokens, remembered or
-// not, in copies its callers may change, and starts over past its size.
+// not, in copies its callers may change, and keeps to its bound.
 func TestEncodeMemo(t *testing.T) {
 	tok := shippedPRM(t).tok
-	e := newEncodeMemo(tok, 2)
+	e := newEncodeMemo(tok, 1) // two texts at most: two generations of one
 	for _, text := range []string{"Tom has 3 apples.", "3 + 4 = 7\n", "Tom has 3 apples."} {
 		for _, bos := range []bool{true, false} {
 			want := tok.Encode(text, bos)
@@ -78,8 +78,8 @@ func TestEncodeMemo(t *testing.T) {
 			if again := e.Encode(text, bos); !slices.Equal(again, want) {
 				t.Fatalf("memo gives %v for %q after a caller changed its copy, want %v", again, text, want)
 			}
-			if len(e.m) > e.size {
-				t.Fatalf("memo holds %d texts, at most %d", len(e.m), e.size)
+			if n := len(e.texts.cur) + len(e.texts.old); n > 2 {
+				t.Fatalf("memo holds %d texts, at most 2", n)
 			}
 		}
 	}

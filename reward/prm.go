@@ -31,7 +31,7 @@ type PRM struct {
 	prompt    string
 	good, bad int
 	cache     *engine.PrefixCache
-	scores    *scoreCache
+	scores    *memo[float64]
 }
 
 // LoadPRM opens a PRM GGUF file. The file says how it reads steps in its
@@ -69,7 +69,7 @@ func LoadPRM(path string) (*PRM, error) {
 	if _, err := SeparatorID(tok, StepSeparator); err != nil {
 		return nil, fmt.Errorf("prm: %s: %w", path, err)
 	}
-	return (&PRM{m: m, tok: tok, enc: newEncodeMemo(tok, 1<<13), prompt: prompt, good: good, bad: bad}).fresh(), nil
+	return (&PRM{m: m, tok: tok, enc: newEncodeMemo(tok, 1<<12), prompt: prompt, good: good, bad: bad}).fresh(), nil
 }
 
 // Fresh returns a PRM on the same weights that remembers nothing p
@@ -80,7 +80,7 @@ func (p *PRM) Fresh() pareto.Scorer { return p.fresh() }
 // fresh is p's model with an empty memory.
 func (p *PRM) fresh() *PRM {
 	return &PRM{m: p.m, tok: p.tok, enc: p.enc, prompt: p.prompt, good: p.good, bad: p.bad,
-		cache: engine.NewPrefixCache(64 << 20), scores: newScoreCache(1 << 14)}
+		cache: engine.NewPrefixCache(64 << 20), scores: newMemo[float64](1 << 14)}
 }
 
 // Params is the model's parameter count.
@@ -209,21 +209,22 @@ func stepKeys(tokens, ends []int) []string {
 	return keys
 }
 
-// scoreCache remembers step scores by key, safe for concurrent use. It
-// holds two generations of at most size entries: when the newer fills up,
-// the older is dropped and a new one started, so an entry read since the
-// last turn survives it (an LRU's effect without its bookkeeping).
-type scoreCache struct {
+// memo remembers values by key (step scores, encoded texts), safe for
+// concurrent use. It holds two generations of at most size entries: when
+// the newer fills up, the older is dropped and a new one started, so an
+// entry read since the last turn survives it (an LRU's effect without its
+// bookkeeping).
+type memo[V any] struct {
 	mu       sync.Mutex
 	size     int
-	cur, old map[string]float64
+	cur, old map[string]V
 }
 
-func newScoreCache(size int) *scoreCache {
-	return &scoreCache{size: size, cur: map[string]float64{}}
+func newMemo[V any](size int) *memo[V] {
+	return &memo[V]{size: size, cur: map[string]V{}}
 }
 
-func (c *scoreCache) get(key string) (float64, bool) {
+func (c *memo[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.cur[key]; ok {
@@ -236,15 +237,15 @@ func (c *scoreCache) get(key string) (float64, bool) {
 	return v, ok
 }
 
-func (c *scoreCache) put(key string, v float64) {
+func (c *memo[V]) put(key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(key, v)
 }
 
-func (c *scoreCache) putLocked(key string, v float64) {
+func (c *memo[V]) putLocked(key string, v V) {
 	if len(c.cur) >= c.size {
-		c.old, c.cur = c.cur, map[string]float64{}
+		c.old, c.cur = c.cur, map[string]V{}
 	}
 	c.cur[key] = v
 }

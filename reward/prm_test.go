@@ -118,7 +118,7 @@ func TestPRMScoresAreDeterministic(t *testing.T) {
 func coldScores(t *testing.T, p *PRM, question string, steps []string) ([]float64, pareto.Usage) {
 	t.Helper()
 	cold := *p
-	cold.cache, cold.scores = nil, newScoreCache(1)
+	cold.cache, cold.scores = nil, newMemo[float64](1)
 	s, u, err := cold.Score(t.Context(), question, steps)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestStepKeys(t *testing.T) {
 }
 
 func TestScoreCacheIsBounded(t *testing.T) {
-	c := newScoreCache(4)
+	c := newMemo[float64](4)
 	c.put("kept", 0.5)
 	for i := range 20 {
 		c.put(strconv.Itoa(i), float64(i))
