@@ -83,14 +83,6 @@ func (s *Sampler) penalise(logits []float32) []float32 {
 	return s.penalty
 }
 
-// grow returns b resized to n, reusing its memory when it is large enough.
-func grow[T any](b []T, n int) []T {
-	if cap(b) < n {
-		return make([]T, n)
-	}
-	return b[:n]
-}
-
 // NewSampler returns a sampler seeded by cfg.Seed.
 func NewSampler(cfg SamplerConfig) *Sampler {
 	return &Sampler{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5851f42d4c957f2d))}
@@ -118,7 +110,7 @@ func (s *Sampler) Sample(logits []float32) int {
 	if c.TopK > 0 && c.TopK < len(logits) {
 		s.topK(logits, c.TopK)
 	} else {
-		s.idx = grow(s.idx, len(logits))
+		s.idx = slices.Grow(s.idx[:0], len(logits))[:len(logits)]
 		for i := range s.idx {
 			s.idx[i] = i
 		}
@@ -136,7 +128,7 @@ func (s *Sampler) Sample(logits []float32) int {
 			maxl = l
 		}
 	}
-	s.probs = grow(s.probs, len(s.idx))
+	s.probs = slices.Grow(s.probs[:0], len(s.idx))[:len(s.idx)]
 	var sum float64
 	for i, id := range s.idx {
 		p := math.Exp((float64(logits[id]) - maxl) / c.Temperature)
