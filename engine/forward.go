@@ -286,17 +286,9 @@ func (m *Model) forward(st *runState) (float64, error) {
 			attnWork += 2 * c.Heads * HD * (r.pos + 1)
 		}
 		st.rj = rowsJob{m: m, st: st, layer: l}
-		if B < minParallelRows {
-			st.rj.run(0, 0, B)
-		} else {
-			workers().do(&st.grp, B, 1, &st.rj)
-		}
+		st.dispatch(&st.rj, B, 1, B >= minParallelRows)
 		st.at = attnJob{m: m, st: st, layer: l}
-		if attnWork < minParallel {
-			st.at.run(0, 0, st.at.items())
-		} else {
-			workers().do(&st.grp, st.at.items(), 1, &st.at)
-		}
+		st.dispatch(&st.at, st.at.items(), 1, attnWork >= minParallel)
 		flops += m.matmul(st, ly.Wo, st.att, st.xb2, B)
 		for i := range st.x[:B*D] {
 			st.x[i] += st.xb2[i]
@@ -424,14 +416,10 @@ func (m *Model) matmuls(st *runState, x []float32, b int, ps ...product) float64
 	j := matmulJob{x: x, b: b, wide: vec.HasAVX512 && w0.Cols > 0 && w0.Cols%16 == 0}
 	switch {
 	case m.GGMLNumerics && w0.Kind == KindQ8_0:
+		// A batch's rows are quantized apart, in parallel: at batch 200
+		// one core took a third of the matmul's time doing it.
 		st.quant = quantJob{x: x, xq: st.xq, xd: st.xd, cols: w0.Cols}
-		if b*w0.Cols < minParallelQuant {
-			st.quant.run(0, 0, b)
-		} else {
-			// A batch's rows are quantized apart, in parallel: at batch
-			// 200 one core took a third of the matmul's time doing it.
-			workers().do(&st.grp, b, 1, &st.quant)
-		}
+		st.dispatch(&st.quant, b, 1, b*w0.Cols >= minParallelQuant)
 		// The 4x8 kernel's bias trick needs activations without -128,
 		// which quantizeQ8 never writes; checked all the same.
 		j.xq, j.xd, j.q8q8 = st.xq, st.xd, true
@@ -449,12 +437,19 @@ func (m *Model) matmuls(st *runState, x []float32, b int, ps ...product) float64
 		rows += p.w.Rows
 		st.mm.ends[k] = rows
 	}
-	if rows*w0.Cols*b < minParallel {
-		st.mm.run(0, 0, rows)
-	} else {
-		workers().do(&st.grp, rows, 4, &st.mm)
-	}
+	st.dispatch(&st.mm, rows, 4, rows*w0.Cols*b >= minParallel)
 	return 2 * float64(rows) * float64(w0.Cols) * float64(b)
+}
+
+// dispatch runs j over [0, n) in chunks, multiples of align, on the
+// worker pool when parallel, else on the caller alone: work too small to
+// pay for the hand-off.
+func (st *runState) dispatch(j job, n, align int, parallel bool) {
+	if !parallel {
+		j.run(0, 0, n)
+		return
+	}
+	workers().do(&st.grp, n, align, j)
 }
 
 // matmulsJob is the matmulJobs of one matmuls call over their rows
