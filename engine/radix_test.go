@@ -458,15 +458,16 @@ func TestPrefixCacheConcurrent(t *testing.T) {
 }
 
 // BenchmarkPrefixCacheAtBound is a cache full to its bound of 4,096
-// one-block sequences taking one more (prefill, add, release) per
-// iteration, so that every add evicts the least recently used block: the
+// blocks taking one more sequence (lookup, prefill, add, release) per
+// iteration, so that every add evicts least recently used blocks: the
 // state a long run's cache stays in.
 func BenchmarkPrefixCacheAtBound(b *testing.B) {
 	m := radixModel(b, 4)
 	const blocks = 4096
 	c := NewPrefixCache(blocks * m.blocks().blockBytes())
-	// Distinct 4-token sequences over the 7-token vocabulary: 7^4 = 2,401
-	// would run out, so each also starts with one of a few first blocks.
+	// Distinct 8-token sequences (two blocks) over the 7-token vocabulary,
+	// the digits of i in base 7: the first block, i's low four digits,
+	// comes back every 2,401 sequences and is then found in the cache.
 	seq := func(i int) []int {
 		t := make([]int, 8)
 		for k := range t {
